@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * The raftsnap command line. Exit codes: 0 success, 1 invalid snapshot or failed operation,
+ * 2 usage error. Errors go to stderr as `error: <reason>`.
+ */
+import { isSnapshotError, SnapshotError } from '../errors.js';
+import { UsageError } from './args.js';
+import { commands, usage } from './commands.js';
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    const cmd = topic ? commands[topic] : undefined;
+    process.stdout.write(`${cmd ? cmd.help : usage}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`raftsnap ${pkg.version}\n`);
+    return 0;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${usage}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.help}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n\n${cmd.help}\n`);
+      return 2;
+    }
+    const msg = isSnapshotError(err)
+      ? err.message
+      : err instanceof Error
+        ? err.message
+        : String(err);
+    process.stderr.write(`error: ${msg}\n`);
+    if (isSnapshotError(err) && err.code === 'INVALID_ARGUMENT') return 2;
+    if (!(err instanceof SnapshotError) && !isSnapshotError(err) && process.env.RAFTSNAP_DEBUG) {
+      process.stderr.write(`${(err as Error).stack}\n`);
+    }
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

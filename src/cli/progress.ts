@@ -1,0 +1,44 @@
+/**
+ * A progress line on stderr for long commands: bytes, rate and ETA when the total is known.
+ * Silent when stderr is not a TTY or when asked to be quiet.
+ */
+import type { Progress } from '../snapshot.js';
+import { humanBytes } from './format.js';
+
+export interface ProgressReporter {
+  update: (p: Progress) => void;
+  done: () => void;
+}
+
+export function progressReporter(quiet: boolean, verb: string): ProgressReporter {
+  const tty = process.stderr.isTTY === true;
+  if (quiet || !tty) return { update: () => {}, done: () => {} };
+  const start = Date.now();
+  let last = 0;
+  let shown = false;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      const secs = Math.max((now - start) / 1000, 0.001);
+      const rate = p.bytes / secs;
+      let line = `${verb} ${humanBytes(p.bytes)}`;
+      if (p.total) {
+        const frac = Math.min(p.bytes / p.total, 1);
+        const width = 24;
+        const fill = Math.round(frac * width);
+        const eta = rate > 0 ? Math.max(0, (p.total - p.bytes) / rate) : 0;
+        line = `[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${(frac * 100).toFixed(0)}% ${humanBytes(p.bytes)}/${humanBytes(p.total)} ${humanBytes(rate)}/s ETA ${eta.toFixed(0)}s`;
+      } else {
+        line += ` ${humanBytes(rate)}/s`;
+      }
+      process.stderr.write(`\r${line}\u001b[K`);
+      shown = true;
+    },
+    done() {
+      if (shown) process.stderr.write('\r\u001b[K');
+      shown = false;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Engines for any JavaScript runtime, without Node built-ins: raftsnap's WebAssembly SHA-256,
+ * inflate and CRC-32, and gzip compression by the runtime's CompressionStream (or fflate where
+ * it is missing or a specific level is asked for).
+ */
+import { Gzip } from 'fflate';
+import { loadWasmCrc32 } from '../wasm/crc32.js';
+import { loadWasmInflate } from '../wasm/inflate.js';
+import { loadWasmSha256 } from '../wasm/sha256.js';
+import type { EngineChoice, Engines, GzipCompressor } from './registry.js';
+
+/** gzip by CompressionStream (default level) or fflate (explicit levels), with backpressure. */
+export const portableGzip: GzipCompressor = (input, level) => {
+  if (level === -1 && typeof CompressionStream !== 'undefined') return compressionStreamGzip(input);
+  return fflateGzip(input, level === -1 ? 6 : level);
+};
+
+async function* compressionStreamGzip(
+  input: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  const cs = new CompressionStream('gzip');
+  const writer = cs.writable.getWriter();
+  const pump = (async () => {
+    try {
+      for await (const chunk of input) {
+        await writer.ready;
+        await writer.write(chunk as Uint8Array<ArrayBuffer>);
+      }
+      await writer.close();
+    } catch (err) {
+      await writer.abort(err).catch(() => {});
+      throw err;
+    }
+  })();
+  const reader = cs.readable.getReader();
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      yield next.value;
+    }
+    await pump;
+  } finally {
+    reader.releaseLock();
+    pump.catch(() => {});
+  }
+}
+
+async function* fflateGzip(
+  input: AsyncIterable<Uint8Array>,
+  level: number,
+): AsyncGenerator<Uint8Array> {
+  let out: Uint8Array[] = [];
+  const gz = new Gzip(
+    { level: level as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9, mtime: 0 },
+    (data) => {
+      out.push(data);
+    },
+  );
+  for await (const chunk of input) {
+    gz.push(chunk, false);
+    if (out.length) {
+      const ready = out;
+      out = [];
+      yield* ready;
+    }
+  }
+  gz.push(new Uint8Array(0), true);
+  yield* out;
+}
+
+/** The portable engines; `native` is the same here, as this runtime offers nothing faster. */
+export async function portableEngines(_choice: EngineChoice): Promise<Engines> {
+  const [hash, inflate, crc32] = await Promise.all([
+    loadWasmSha256(),
+    loadWasmInflate(),
+    loadWasmCrc32(),
+  ]);
+  return { hash, inflate, crc32, gzip: portableGzip };
+}

@@ -1,0 +1,65 @@
+/**
+ * The engines a runtime provides for the hot paths — SHA-256, raw inflate, CRC-32 and gzip
+ * compression — and how one is chosen. Entry points register the engines of their runtime
+ * (src/node/engines.ts for Node, Deno and Bun; src/engines/portable.ts everywhere); the format
+ * code only ever sees this interface.
+ */
+import { SnapshotError } from '../errors.js';
+import type { Crc32 } from './crc32.js';
+import type { InflateEngine } from './inflate.js';
+import type { HashEngine } from './sha256.js';
+
+/** Compresses a byte stream into one gzip stream at `level` (0-9, -1 for the default). */
+export type GzipCompressor = (
+  input: AsyncIterable<Uint8Array>,
+  level: number,
+) => AsyncIterable<Uint8Array>;
+
+export interface Engines {
+  hash: HashEngine;
+  inflate: InflateEngine;
+  crc32: Crc32;
+  gzip: GzipCompressor;
+}
+
+/** `auto` picks the fastest engine the runtime has; `wasm` and `native` force one. */
+export type EngineChoice = 'auto' | 'wasm' | 'native';
+
+export type EngineProvider = (choice: EngineChoice) => Promise<Engines>;
+
+let provider: EngineProvider | undefined;
+const cache = new Map<EngineChoice, Promise<Engines>>();
+
+/** Installs the engine provider of the current runtime (entry points do this on import). */
+export function registerEngines(p: EngineProvider): void {
+  provider = p;
+  cache.clear();
+}
+
+/** The engine choice named by RAFTSNAP_ENGINE in the environment, when the runtime has one. */
+function envChoice(): EngineChoice | undefined {
+  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  const v = g.process?.env?.RAFTSNAP_ENGINE;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'auto' || v === 'wasm' || v === 'native') return v;
+  throw new SnapshotError(
+    'INVALID_ARGUMENT',
+    `RAFTSNAP_ENGINE must be auto, wasm or native, not ${JSON.stringify(v)}`,
+  );
+}
+
+/**
+ * Resolves the engines for `choice` (default: RAFTSNAP_ENGINE, else `auto`). Engines are
+ * created once per choice and reused.
+ */
+export function getEngines(choice?: EngineChoice): Promise<Engines> {
+  const c = choice ?? envChoice() ?? 'auto';
+  if (!provider)
+    throw new SnapshotError('INVALID_ARGUMENT', 'no engines registered for this runtime');
+  let e = cache.get(c);
+  if (!e) {
+    e = provider(c);
+    cache.set(c, e);
+  }
+  return e;
+}

@@ -1,0 +1,258 @@
+/**
+ * The archive (tar) level of a snapshot, as the reference's archive.go: which entries exist,
+ * how each is read, and how the hash lists are checked. Gzip is the layer above (snapshot.ts).
+ */
+import type { HashEngine, Sha256 } from '../engines/sha256.js';
+import { SnapshotError, wrapError as wrap } from '../errors.js';
+import type { Sealer } from '../sealer.js';
+import { decodeMeta, encodeMeta, type SnapshotMeta, zeroMeta } from './meta.js';
+import { encodeSums, HASHED_FILES, verifySums } from './sums.js';
+import type { TarReader } from './tar-reader.js';
+import { TarWriter } from './tar-writer.js';
+
+/** meta.json, SHA256SUMS and SHA256SUMS.sealed are read up to this many bytes; reaching it is an error. */
+export const MAX_SMALL_FILE = 8192;
+
+export interface ReadArchiveOptions {
+  hash: HashEngine;
+  /** When given, SHA256SUMS.sealed is opened with it and its list must verify too. */
+  sealer?: Sealer;
+  /** Receives state.bin's bytes in order, awaited (backpressure). Called before verification ends. */
+  onState?: (chunk: Uint8Array) => Promise<void> | void;
+}
+
+/** What reading an archive found besides the metadata. */
+export interface ArchiveInfo {
+  meta: SnapshotMeta;
+  /** Bytes of state.bin (all state.bin entries together, as the reference hashes them). */
+  stateSize: bigint;
+  /** Whether the archive has a SHA256SUMS.sealed entry. */
+  sealed: boolean;
+}
+
+/**
+ * Reads a snapshot tar with the reference's rules and returns its metadata. Throws
+ * SnapshotError: 'UNEXPECTED_FILE' for any other entry name; 'TOO_LARGE' when meta.json or a
+ * sums file reaches 8192 bytes; 'META' when meta.json does not decode; 'SEAL' when the sealed
+ * sums do not open; 'INTEGRITY' when a hash list is malformed, lists an unknown file, misses a
+ * file or disagrees; 'TAR'/'TRUNCATED'/'GZIP' from the layers below. Messages follow the
+ * reference ("failed to read snapshot metadata: ...", "failed checking integrity of snapshot: ...").
+ */
+export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Promise<ArchiveInfo> {
+  const hashes = new Map<string, Sha256>(HASHED_FILES.map((f) => [f, opts.hash.create()]));
+  const metaHash = hashes.get('meta.json')!;
+  const stateHash = hashes.get('state.bin')!;
+  let meta = zeroMeta();
+  // After a top-level `null` the reference decodes further meta.json entries into a detached
+  // struct: they must still decode, but no longer change the result.
+  let detached = false;
+  const sums: Uint8Array[] = [];
+  const sealedSums: Uint8Array[] = [];
+  let stateSize = 0n;
+  let sealed = false;
+
+  for (;;) {
+    let hdr: Awaited<ReturnType<TarReader['next']>>;
+    try {
+      hdr = await tar.next();
+    } catch (err) {
+      throw wrap(err, 'failed reading snapshot');
+    }
+    if (hdr === null) break;
+    switch (hdr.name) {
+      case 'meta.json': {
+        const bytes = await readSmall(tar, 'failed to read snapshot metadata', metaHash);
+        try {
+          if (isJsonNull(bytes)) {
+            decodeMeta(bytes);
+            detached = true;
+          } else if (detached) {
+            decodeMeta(bytes);
+          } else {
+            meta = decodeMeta(bytes, meta);
+          }
+        } catch (err) {
+          throw wrap(err, 'failed to decode snapshot metadata');
+        }
+        break;
+      }
+      case 'state.bin':
+        try {
+          for (;;) {
+            const chunk = await tar.read(1 << 20);
+            if (chunk === null) break;
+            stateHash.update(chunk);
+            stateSize += BigInt(chunk.length);
+            if (opts.onState) await opts.onState(chunk);
+          }
+        } catch (err) {
+          throw wrap(err, 'failed to read or write snapshot data');
+        }
+        break;
+      case 'SHA256SUMS':
+        sums.push(await readSmall(tar, 'failed to read snapshot hashes'));
+        break;
+      case 'SHA256SUMS.sealed':
+        sealed = true;
+        sealedSums.push(await readSmall(tar, 'failed to read snapshot hashes'));
+        break;
+      default:
+        throw new SnapshotError(
+          'UNEXPECTED_FILE',
+          `unexpected file ${JSON.stringify(hdr.name)} in snapshot`,
+        );
+    }
+  }
+
+  const digests = new Map<string, Uint8Array>([
+    ['meta.json', metaHash.digest()],
+    ['state.bin', stateHash.digest()],
+  ]);
+  if (opts.sealer) {
+    let opened: Uint8Array;
+    try {
+      opened = await opts.sealer.open(concat(sealedSums));
+    } catch (err) {
+      throw new SnapshotError('SEAL', `failed to open the sealed hashes: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    try {
+      verifySums(opened, digests);
+    } catch (err) {
+      throw wrap(err, 'failed checking integrity of snapshot');
+    }
+  }
+  try {
+    verifySums(concat(sums), digests);
+  } catch (err) {
+    throw wrap(err, 'failed checking integrity of snapshot');
+  }
+  return { meta, stateSize, sealed };
+}
+
+/** The reference's copyEOFOrN(…, 8192): the whole entry, which must be shorter than 8192 bytes. */
+async function readSmall(tar: TarReader, context: string, hash?: Sha256): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < MAX_SMALL_FILE) {
+      const chunk = await tar.read(MAX_SMALL_FILE - total);
+      if (chunk === null) {
+        const all = concat(parts);
+        hash?.update(all);
+        return all;
+      }
+      parts.push(chunk.slice());
+      total += chunk.length;
+    }
+  } catch (err) {
+    throw wrap(err, context);
+  }
+  throw new SnapshotError(
+    'TOO_LARGE',
+    `${context}: read max specified bytes (${MAX_SMALL_FILE}) without EOF - possible truncation`,
+  );
+}
+
+/** True when the JSON text is the literal null (with JSON whitespace around it). */
+function isJsonNull(b: Uint8Array): boolean {
+  let i = 0;
+  let j = b.length;
+  const ws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+  while (i < j && ws(b[i])) i++;
+  while (j > i && ws(b[j - 1])) j--;
+  return (
+    j - i === 4 && b[i] === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c
+  );
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export interface WriteArchiveOptions {
+  hash: HashEngine;
+  sealer?: Sealer;
+  /** Modification time written in every header (default: now). */
+  mtime?: Date;
+}
+
+/**
+ * Yields the tar bytes of a snapshot archive as the reference's write() produces them:
+ * meta.json (Go's JSON encoding), state.bin (exactly `meta.size` bytes taken from `state`),
+ * SHA256SUMS and, with a sealer, SHA256SUMS.sealed; mode 0600; then the end-of-archive blocks.
+ * Throws SnapshotError('INVALID_ARGUMENT') for a negative size and SnapshotError('TRUNCATED')
+ * when `state` ends before `meta.size` bytes (bytes beyond it are not read, as the reference).
+ */
+export async function* writeArchive(
+  meta: SnapshotMeta,
+  state: AsyncIterable<Uint8Array>,
+  opts: WriteArchiveOptions,
+): AsyncGenerator<Uint8Array> {
+  if (meta.size < 0n)
+    throw new SnapshotError('INVALID_ARGUMENT', 'snapshot size must not be negative');
+  const tw = new TarWriter();
+  const mtime = opts.mtime ?? new Date();
+  const metaBytes = encodeMeta(meta);
+  const metaHash = opts.hash.create().update(metaBytes);
+  yield tw.header('meta.json', BigInt(metaBytes.length), mtime);
+  yield metaBytes;
+  yield tw.padding(BigInt(metaBytes.length));
+
+  const stateHash = opts.hash.create();
+  yield tw.header('state.bin', meta.size, mtime);
+  let left = meta.size;
+  if (left > 0n) {
+    const it = state[Symbol.asyncIterator]();
+    try {
+      while (left > 0n) {
+        const next = await it.next();
+        if (next.done) {
+          throw new SnapshotError(
+            'TRUNCATED',
+            `failed to write snapshot data: state ended ${left} bytes before its size ${meta.size}`,
+          );
+        }
+        let chunk = next.value;
+        if (BigInt(chunk.length) > left) chunk = chunk.subarray(0, Number(left));
+        left -= BigInt(chunk.length);
+        stateHash.update(chunk);
+        yield chunk;
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+  yield tw.padding(meta.size);
+
+  const sums = encodeSums(
+    new Map([
+      ['meta.json', metaHash.digest()],
+      ['state.bin', stateHash.digest()],
+    ]),
+  );
+  yield tw.header('SHA256SUMS', BigInt(sums.length), mtime);
+  yield sums;
+  yield tw.padding(BigInt(sums.length));
+  if (opts.sealer) {
+    const sealed = await opts.sealer.seal(sums);
+    yield tw.header('SHA256SUMS.sealed', BigInt(sealed.length), mtime);
+    yield sealed;
+    yield tw.padding(BigInt(sealed.length));
+  }
+  yield tw.end();
+}

@@ -1,0 +1,142 @@
+/**
+ * Gzip (RFC 1952) decoding with the acceptance rules of Go's compress/gzip Reader, which is what
+ * the reference uses: every member is read (multi-member streams are one stream), each member's
+ * CRC-32 and length are checked, a clean end is allowed only between members, and anything after
+ * the last member must itself be a whole gzip member. The DEFLATE data inside each member is
+ * decoded by a pluggable {@link InflateEngine}.
+ */
+import type { Crc32 } from '../engines/crc32.js';
+import type { InflateEngine, RawInflater } from '../engines/inflate.js';
+import { SnapshotError, wrapError } from '../errors.js';
+import type { ByteReader } from '../io/byte-reader.js';
+
+const FLAG_HCRC = 1 << 1;
+const FLAG_EXTRA = 1 << 2;
+const FLAG_NAME = 1 << 3;
+const FLAG_COMMENT = 1 << 4;
+/** Go reads FNAME/FCOMMENT into a 512-byte buffer: a longer string (with its NUL) is invalid. */
+const MAX_STRING = 512;
+/** Compressed bytes handed to the inflater per step; bounds the output of one step. */
+const INFLATE_SLICE = 64 * 1024;
+
+const invalidHeader = () => new SnapshotError('GZIP', 'gzip: invalid header');
+const unexpectedEOF = () => new SnapshotError('TRUNCATED', 'unexpected EOF');
+
+export interface GunzipOptions {
+  inflate: InflateEngine;
+  crc32: Crc32;
+}
+
+/**
+ * Reads the first gzip member header from `src` (as Go's gzip.NewReader does; errors then read
+ * "failed to decompress snapshot: …") and returns a generator of the decompressed bytes of every
+ * member in order.
+ *
+ * The generator completes only when the whole input has been consumed and found valid; it
+ * throws SnapshotError otherwise: code 'GZIP' for an invalid header ("gzip: invalid header"),
+ * corrupt DEFLATE data or a trailer mismatch ("gzip: invalid checksum"), 'TRUNCATED' when the
+ * input ends inside a member ("unexpected EOF") or is empty ("EOF", as Go's gzip.NewReader).
+ * Yielded arrays are owned by the consumer.
+ */
+export async function openGunzip(
+  src: ByteReader,
+  opts: GunzipOptions,
+): Promise<AsyncGenerator<Uint8Array>> {
+  try {
+    if (!(await readHeader(src, opts.crc32))) throw new SnapshotError('TRUNCATED', 'EOF');
+  } catch (err) {
+    throw wrapError(err, 'failed to decompress snapshot');
+  }
+  return members(src, opts);
+}
+
+/**
+ * Reads one member header with Go's rules; false at a clean end of input (no byte left).
+ * Throws SnapshotError as described for {@link openGunzip}.
+ */
+async function readHeader(src: ByteReader, crc32: Crc32): Promise<boolean> {
+  const head = await src.readFull(10);
+  if (head.length === 0) return false;
+  if (head.length < 10) throw unexpectedEOF();
+  if (head[0] !== 0x1f || head[1] !== 0x8b || head[2] !== 8) throw invalidHeader();
+  const flags = head[3];
+  let hcrc = crc32(0, head);
+  if (flags & FLAG_EXTRA) {
+    const xlen = await src.readFull(2);
+    if (xlen.length < 2) throw unexpectedEOF();
+    hcrc = crc32(hcrc, xlen);
+    const n = xlen[0] | (xlen[1] << 8);
+    const extra = await src.readFull(n);
+    if (extra.length < n) throw unexpectedEOF();
+    hcrc = crc32(hcrc, extra);
+  }
+  if (flags & FLAG_NAME) hcrc = await skipString(src, hcrc, crc32);
+  if (flags & FLAG_COMMENT) hcrc = await skipString(src, hcrc, crc32);
+  if (flags & FLAG_HCRC) {
+    const sum = await src.readFull(2);
+    if (sum.length < 2) throw unexpectedEOF();
+    if ((sum[0] | (sum[1] << 8)) !== (hcrc & 0xffff)) throw invalidHeader();
+  }
+  return true;
+}
+
+async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Uint8Array> {
+  const { crc32 } = opts;
+  for (;;) {
+    // The DEFLATE body: feed slices until the engine reports the end of the stream.
+    const inflater: RawInflater = opts.inflate.create();
+    let crc = 0;
+    let size = 0;
+    try {
+      for (;;) {
+        const slice = await src.read(INFLATE_SLICE);
+        if (slice === null) throw unexpectedEOF();
+        const step = await inflater.write(slice);
+        for (const out of step.output) {
+          if (out.length === 0) continue;
+          crc = crc32(crc, out);
+          size = (size + out.length) >>> 0;
+          yield out;
+        }
+        if (step.done) {
+          src.unread(step.unused);
+          break;
+        }
+      }
+    } finally {
+      try {
+        inflater.close();
+      } catch {
+        // The stream is incomplete only on the error paths above, which already threw.
+      }
+    }
+
+    const trailer = await src.readFull(8);
+    if (trailer.length < 8) throw unexpectedEOF();
+    const wantCrc =
+      (trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (trailer[3] << 24)) >>> 0;
+    const wantSize =
+      (trailer[4] | (trailer[5] << 8) | (trailer[6] << 16) | (trailer[7] << 24)) >>> 0;
+    if (wantCrc !== crc >>> 0 || wantSize !== size) {
+      throw new SnapshotError('GZIP', 'gzip: invalid checksum');
+    }
+    if (!(await readHeader(src, crc32))) return;
+  }
+}
+
+/** Skips a NUL-terminated header string (FNAME or FCOMMENT) as Go reads it. */
+async function skipString(src: ByteReader, hcrc: number, crc32: Crc32): Promise<number> {
+  let len = 0;
+  for (;;) {
+    const part = await src.read(MAX_STRING - len);
+    if (part === null) throw unexpectedEOF();
+    const nul = part.indexOf(0);
+    if (nul >= 0) {
+      src.unread(part.length - nul - 1);
+      return crc32(hcrc, part.subarray(0, nul + 1));
+    }
+    hcrc = crc32(hcrc, part);
+    len += part.length;
+    if (len >= MAX_STRING) throw invalidHeader();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Inputs and outputs accepted by the portable API, normalized to async byte iteration (inputs)
+ * and an awaited write (outputs), so that backpressure holds end to end: nothing is read from an
+ * input before the previous bytes have been written out.
+ */
+import { SnapshotError } from '../errors.js';
+
+/** Anything raftsnap can read a snapshot (or a state) from. */
+export type ByteInput =
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>
+  | Uint8Array
+  | ArrayBuffer
+  | Blob;
+
+/** Bytes per chunk when slicing an in-memory input. */
+const SLICE = 1 << 20;
+
+/**
+ * Iterates the bytes of `input` as Uint8Array chunks. Throws SnapshotError('INVALID_ARGUMENT')
+ * for an input of another kind, and SnapshotError('IO') when a source yields a non-byte chunk
+ * (e.g. a Node stream with an encoding set). Stopping the iteration early cancels the source.
+ */
+export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
+  if (input instanceof Uint8Array) {
+    for (let i = 0; i < input.length; i += SLICE) yield input.subarray(i, i + SLICE);
+    return;
+  }
+  if (input instanceof ArrayBuffer) {
+    yield* bytesOf(new Uint8Array(input));
+    return;
+  }
+  if (typeof Blob !== 'undefined' && input instanceof Blob) {
+    yield* bytesOf(input.stream() as ReadableStream<Uint8Array>);
+    return;
+  }
+  if (isReadableStream(input)) {
+    const reader = input.getReader();
+    let done = false;
+    try {
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) {
+          done = true;
+          return;
+        }
+        yield checkChunk(next.value);
+      }
+    } finally {
+      if (!done) await reader.cancel().catch(() => {});
+      reader.releaseLock();
+    }
+  }
+  if (input && typeof (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+    for await (const chunk of input as AsyncIterable<Uint8Array>) yield checkChunk(chunk);
+    return;
+  }
+  if (input && typeof (input as Iterable<Uint8Array>)[Symbol.iterator] === 'function') {
+    for (const chunk of input as Iterable<Uint8Array>) yield checkChunk(chunk);
+    return;
+  }
+  throw new SnapshotError(
+    'INVALID_ARGUMENT',
+    'input must be a ReadableStream, an (async) iterable of Uint8Array, a Uint8Array, an ArrayBuffer or a Blob',
+  );
+}
+
+function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as ReadableStream).getReader === 'function' &&
+    typeof (x as ReadableStream).pipeTo === 'function'
+  );
+}
+
+function checkChunk(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  throw new SnapshotError('IO', `input yielded a ${typeof chunk} chunk; expected Uint8Array`);
+}
+
+/** Where decoded bytes go: a Web WritableStream or any object with an awaited `write`. */
+export type ByteOutput =
+  | WritableStream<Uint8Array>
+  | { write(chunk: Uint8Array): unknown; close?(): unknown; abort?(reason?: unknown): unknown };
+
+/** An output opened for writing: each `write` resolves when the destination can take more. */
+export interface ByteSink {
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  abort(reason: unknown): Promise<void>;
+}
+
+/** Opens `output` for writing. A WritableStream is locked until close/abort. */
+export function sinkOf(output: ByteOutput): ByteSink {
+  if (typeof (output as WritableStream).getWriter === 'function') {
+    const writer = (output as WritableStream<Uint8Array>).getWriter();
+    return {
+      async write(chunk) {
+        await writer.ready;
+        await writer.write(chunk);
+      },
+      async close() {
+        await writer.close();
+      },
+      async abort(reason) {
+        await writer.abort(reason).catch(() => {});
+      },
+    };
+  }
+  const o = output as Exclude<ByteOutput, WritableStream<Uint8Array>>;
+  if (typeof o?.write !== 'function') {
+    throw new SnapshotError('INVALID_ARGUMENT', 'output must be a WritableStream or have write()');
+  }
+  return {
+    async write(chunk) {
+      await o.write(chunk);
+    },
+    async close() {
+      await o.close?.();
+    },
+    async abort(reason) {
+      await o.abort?.(reason);
+    },
+  };
+}

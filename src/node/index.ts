@@ -1,0 +1,24 @@
+/**
+ * raftsnap for Node (also Deno and Bun through their Node compatibility): the portable API plus
+ * file paths, temporary files, Snapshot, restore and extract, with native zlib and crypto.
+ */
+import { registerEngines } from '../engines/registry.js';
+import { nodeEngines } from './engines.js';
+
+registerEngines(nodeEngines);
+
+export * from '../api.js';
+export { cleanStaleTemps, fileInput, fileStream } from './files.js';
+export {
+  createFile,
+  extract,
+  inspect,
+  type NodeInput,
+  parse,
+  type RestoreOptions,
+  restore,
+  Snapshot,
+  type TempState,
+  verify,
+  writeToTempFile,
+} from './snapshot.js';

@@ -1,0 +1,334 @@
+/**
+ * The parts of the reference's snapshot.go that need a file system: Snapshot (a snapshot taken
+ * into a temporary file), WriteToTempFile, Restore, and file outputs (extract, create) that are
+ * atomic. Memory stays bounded: everything streams through temporary files.
+ */
+
+import { join } from 'node:path';
+import { SnapshotError } from '../errors.js';
+import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
+import type { ByteInput, ByteOutput } from '../io/input.js';
+import type { Raft, RaftRestoreOptions } from '../raft.js';
+import {
+  parse as portableParse,
+  type ReadOptions,
+  readSnapshot,
+  type SnapshotInfo,
+  throwIfAborted,
+  type WriteOptions,
+  type WriteResult,
+  writeSnapshot,
+} from '../snapshot.js';
+import {
+  cleanStaleTemps,
+  createAtomicFile,
+  createTempFile,
+  type FileWriter,
+  fileInput,
+  fileSize,
+  fileStream,
+  ioError,
+  removeFile,
+} from './files.js';
+
+/** A path string is read as a file; anything else as the portable API reads it. */
+export type NodeInput = ByteInput | string;
+
+/** Resolves a Node input: a path becomes a file stream (with its size for progress). */
+export async function resolveInput(
+  input: NodeInput,
+): Promise<{ input: ByteInput; total?: number }> {
+  if (typeof input !== 'string') return { input };
+  try {
+    return { input: fileInput(input), total: await fileSize(input) };
+  } catch (err) {
+    throw ioError(err, `cannot read ${input}`);
+  }
+}
+
+function withTotal<T extends ReadOptions>(opts: T, total: number | undefined): T {
+  if (total === undefined || !opts.onProgress) return opts;
+  const user = opts.onProgress;
+  return { ...opts, onProgress: (p) => user({ bytes: p.bytes, total: p.total ?? total }) };
+}
+
+/** Verifies a snapshot from a path or any byte input; see the portable `verify`. */
+export async function verify(input: NodeInput, opts: ReadOptions = {}): Promise<SnapshotMeta> {
+  return (await inspect(input, opts)).meta;
+}
+
+/** Inspects a snapshot from a path or any byte input; see the portable `inspect`. */
+export async function inspect(input: NodeInput, opts: ReadOptions = {}): Promise<SnapshotInfo> {
+  const r = await resolveInput(input);
+  return readSnapshot(r.input, withTotal(opts, r.total));
+}
+
+/** Parses a snapshot from a path or any byte input into `output`; see the portable `parse`. */
+export async function parse(
+  input: NodeInput,
+  output: ByteOutput,
+  opts: ReadOptions = {},
+): Promise<SnapshotMeta> {
+  const r = await resolveInput(input);
+  return portableParse(r.input, output, withTotal(opts, r.total));
+}
+
+/** A verified snapshot's state held in a temporary file (≈ WriteToTempFile's result). */
+export interface TempState {
+  meta: SnapshotMeta;
+  /** The temporary file holding state.bin (mode 0600). */
+  path: string;
+  /** A fresh stream of the state; may be called more than once. */
+  stream(): ReadableStream<Uint8Array>;
+  /** Removes the temporary file; safe to call more than once. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Reads and fully verifies a snapshot, storing state.bin in a temporary file
+ * (≈ WriteToTempFile[WithSealer]). On any failure the temporary file is removed and the promise
+ * rejects with SnapshotError; on success the caller owns the file and must call `cleanup()`.
+ */
+export async function writeToTempFile(
+  input: NodeInput,
+  opts: ReadOptions & { dir?: string } = {},
+): Promise<TempState> {
+  const r = await resolveInput(input);
+  let file: FileWriter;
+  try {
+    file = await createTempFile(opts.dir);
+  } catch (err) {
+    throw ioError(err, 'failed to create temp snapshot file');
+  }
+  let meta: SnapshotMeta;
+  try {
+    ({ meta } = await readSnapshot(r.input, {
+      ...withTotal(opts, r.total),
+      onState: (c) => file.write(c),
+    }));
+    await file.close();
+  } catch (err) {
+    await file.abort(err);
+    throw err;
+  }
+  const path = file.path;
+  let cleaned = false;
+  return {
+    meta,
+    path,
+    stream: () => fileStream(path),
+    async cleanup() {
+      if (cleaned) return;
+      cleaned = true;
+      await removeFile(path);
+    },
+  };
+}
+
+export interface RestoreOptions extends ReadOptions {
+  /** Fail when Raft has not finished restoring within this many milliseconds. */
+  timeoutMs?: number;
+  /** Directory for the temporary state file (default: the OS temporary directory). */
+  dir?: string;
+}
+
+/**
+ * Verifies the snapshot completely into a temporary file and only then feeds it to
+ * `raft.restore` (≈ Restore[WithSealer]); a corrupt archive never reaches Raft. The temporary
+ * file is removed on every path. Rejects with SnapshotError: the verification's reason, 'RAFT'
+ * when Raft fails, 'ABORTED' on timeout or abort.
+ */
+export async function restore(
+  input: NodeInput,
+  raft: Raft,
+  opts: RestoreOptions = {},
+): Promise<SnapshotMeta> {
+  const temp = await writeToTempFile(input, opts);
+  try {
+    throwIfAborted(opts.signal);
+    await restoreWithDeadline(raft, temp.meta, temp.stream(), opts);
+    return temp.meta;
+  } finally {
+    await temp.cleanup();
+  }
+}
+
+async function restoreWithDeadline(
+  raft: Raft,
+  meta: SnapshotMeta,
+  data: ReadableStream<Uint8Array>,
+  opts: RestoreOptions,
+): Promise<void> {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    if (opts.timeoutMs && opts.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        const err = new SnapshotError(
+          'ABORTED',
+          `raft error when restoring snapshot: timed out after ${opts.timeoutMs} ms`,
+        );
+        ctl.abort(err);
+        reject(err);
+      }, opts.timeoutMs);
+    }
+    ctl.signal.addEventListener('abort', () => {
+      reject(
+        ctl.signal.reason instanceof SnapshotError
+          ? ctl.signal.reason
+          : new SnapshotError('ABORTED', 'restore aborted', { cause: ctl.signal.reason }),
+      );
+    });
+  });
+  const raftOpts: RaftRestoreOptions = { timeoutMs: opts.timeoutMs, signal: ctl.signal };
+  const run = raft.restore(meta, data, raftOpts).catch((err) => {
+    if (err instanceof SnapshotError) throw err;
+    throw new SnapshotError(
+      'RAFT',
+      `raft error when restoring snapshot: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  });
+  try {
+    await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (ctl.signal.aborted) await data.cancel().catch(() => {});
+    run.catch(() => {});
+  }
+}
+
+/**
+ * Verifies the snapshot and writes DIR/meta.json (Go's encoding of the metadata) and
+ * DIR/state.bin, creating DIR if needed. Nothing appears in DIR unless the whole archive
+ * verified: both files are written to temporary files and renamed at the end.
+ */
+export async function extract(
+  input: NodeInput,
+  dir: string,
+  opts: ReadOptions = {},
+): Promise<SnapshotMeta> {
+  const r = await resolveInput(input);
+  let state: FileWriter;
+  try {
+    state = await createAtomicFile(join(dir, 'state.bin'), { mkdirs: true });
+  } catch (err) {
+    throw ioError(err, `cannot write to ${dir}`);
+  }
+  await cleanStaleTemps(dir);
+  let meta: SnapshotMeta;
+  try {
+    ({ meta } = await readSnapshot(r.input, {
+      ...withTotal(opts, r.total),
+      onState: (c) => state.write(c),
+    }));
+  } catch (err) {
+    await state.abort(err);
+    throw err;
+  }
+  let metaFile: FileWriter | undefined;
+  try {
+    metaFile = await createAtomicFile(join(dir, 'meta.json'));
+    await metaFile.write(encodeMeta(meta));
+    await metaFile.close();
+    await state.close();
+  } catch (err) {
+    await metaFile?.abort(err);
+    await state.abort(err);
+    throw ioError(err, `cannot write to ${dir}`);
+  }
+  return meta;
+}
+
+/**
+ * Writes the archive of `meta` + `state` to the file `out` atomically (temporary file in the
+ * same directory, fsync, rename): `out` is never half-written.
+ */
+export async function createFile(
+  meta: SnapshotMeta,
+  state: NodeInput,
+  out: string,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
+  const r = await resolveInput(state);
+  let file: FileWriter;
+  try {
+    file = await createAtomicFile(out);
+  } catch (err) {
+    throw ioError(err, `cannot write ${out}`);
+  }
+  return writeSnapshot(meta, r.input, file, opts);
+}
+
+/**
+ * A snapshot taken from a Raft into a temporary file (≈ the reference's Snapshot, New and
+ * NewWithSealer). Call `close()` when done; it removes the file and is safe to call twice.
+ */
+export class Snapshot {
+  private closed = false;
+
+  private constructor(
+    /** Path of the temporary archive file. */
+    readonly path: string,
+    /** The Raft index of the snapshot. */
+    readonly index: bigint,
+    /** `sha-256=` + base64 SHA-256 of the archive, as the reference computes it. */
+    readonly checksum: string,
+    readonly meta: SnapshotMeta,
+  ) {}
+
+  /**
+   * Takes a snapshot of `raft` into a temporary archive file. The Raft snapshot is closed exactly
+   * once on every path; on failure no file remains and the promise rejects with SnapshotError.
+   */
+  static async create(raft: Raft, opts: WriteOptions & { dir?: string } = {}): Promise<Snapshot> {
+    let snap: Awaited<ReturnType<Raft['snapshot']>>;
+    try {
+      snap = await raft.snapshot();
+    } catch (err) {
+      throw new SnapshotError(
+        'RAFT',
+        `raft error when taking snapshot: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    try {
+      let file: FileWriter;
+      try {
+        file = await createTempFile(opts.dir);
+      } catch (err) {
+        throw ioError(err, 'failed to create snapshot file');
+      }
+      const result = await writeSnapshot(snap.meta, snap.data, file, opts);
+      return new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
+    } finally {
+      await snap.close();
+    }
+  }
+
+  /** Size of the archive in bytes. */
+  async size(): Promise<number> {
+    if (this.closed) throw new SnapshotError('INVALID_ARGUMENT', 'snapshot is closed');
+    return fileSize(this.path);
+  }
+
+  /** A fresh stream of the archive bytes. */
+  stream(): ReadableStream<Uint8Array> {
+    if (this.closed) throw new SnapshotError('INVALID_ARGUMENT', 'snapshot is closed');
+    return fileStream(this.path);
+  }
+
+  /** Removes the temporary file. Safe to call more than once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await removeFile(this.path);
+  }
+}

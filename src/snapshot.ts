@@ -1,0 +1,289 @@
+/**
+ * The snapshot (gzip) level, as the reference's snapshot.go, for every runtime: verify, parse
+ * and write gzip'd snapshot archives from any byte input, streaming with bounded memory.
+ */
+import { type EngineChoice, type Engines, getEngines } from './engines/registry.js';
+import type { Sha256 } from './engines/sha256.js';
+import { SnapshotError, wrapError } from './errors.js';
+import { type ArchiveInfo, readArchive, writeArchive } from './format/archive.js';
+import { openGunzip } from './format/gzip.js';
+import type { SnapshotMeta } from './format/meta.js';
+import { TarReader } from './format/tar-reader.js';
+import { ByteReader } from './io/byte-reader.js';
+import { type ByteInput, type ByteOutput, bytesOf, sinkOf } from './io/input.js';
+import type { Raft } from './raft.js';
+import type { Sealer } from './sealer.js';
+
+/** Progress of a long operation: `bytes` of the archive so far, of `total` when known. */
+export interface Progress {
+  bytes: number;
+  total?: number;
+}
+
+export interface CommonOptions {
+  /** Which hot-path engines to use (default: RAFTSNAP_ENGINE, else the fastest). */
+  engine?: EngineChoice;
+  /** Aborts the operation; it then rejects with SnapshotError('ABORTED'). */
+  signal?: AbortSignal;
+  /** Called as the archive streams through (after each chunk). */
+  onProgress?: (p: Progress) => void;
+}
+
+export interface ReadOptions extends CommonOptions {
+  /** Also open SHA256SUMS.sealed with this sealer and check its list. */
+  sealer?: Sealer;
+}
+
+/** The size of `input` when it is known without reading it. */
+function knownSize(input: ByteInput): number | undefined {
+  if (input instanceof Uint8Array) return input.length;
+  if (input instanceof ArrayBuffer) return input.byteLength;
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return input.size;
+  return undefined;
+}
+
+/** Iterates `input`, reporting progress and honouring `signal` between chunks. */
+export async function* tracked(
+  input: ByteInput,
+  opts: CommonOptions,
+  total = knownSize(input),
+): AsyncGenerator<Uint8Array> {
+  const { signal, onProgress } = opts;
+  let bytes = 0;
+  throwIfAborted(signal);
+  for await (const chunk of bytesOf(input)) {
+    throwIfAborted(signal);
+    yield chunk;
+    bytes += chunk.length;
+    onProgress?.({ bytes, total });
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new SnapshotError('ABORTED', `operation aborted: ${String(signal.reason ?? 'aborted')}`, {
+      cause: signal.reason,
+    });
+  }
+}
+
+/**
+ * Reads a whole gzip'd snapshot with the rules of the reference's Verify: the archive rules of
+ * {@link readArchive}, every gzip member valid, and no decompressed byte after the end of the
+ * tar. `onState` receives state.bin's bytes as they are read (before the verdict). Returns the
+ * metadata; throws SnapshotError with the reason.
+ */
+export async function readSnapshot(
+  input: ByteInput,
+  opts: ReadOptions & { onState?: (chunk: Uint8Array) => Promise<void> | void },
+  engines?: Engines,
+): Promise<SnapshotInfo> {
+  const e = engines ?? (await getEngines(opts.engine));
+  const archiveHash = e.hash.create();
+  let archiveSize = 0;
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of tracked(input, opts)) {
+      archiveHash.update(chunk);
+      archiveSize += chunk.length;
+      yield chunk;
+    }
+  }
+  const src = new ByteReader(hashed());
+  try {
+    const decompressed = new ByteReader(await openGunzip(src, e));
+    let info: ArchiveInfo;
+    try {
+      info = await readArchive(new TarReader(decompressed), {
+        hash: e.hash,
+        sealer: opts.sealer,
+        onState: opts.onState,
+      });
+    } catch (err) {
+      throw wrapError(err, 'failed to read snapshot file');
+    }
+    // concludeGzipRead: the rest of the gzip stream must be valid and hold no data.
+    let extra = 0;
+    for (;;) {
+      const rest = await decompressed.read(1 << 20);
+      if (rest === null) break;
+      extra += rest.length;
+    }
+    if (extra > 0) {
+      throw new SnapshotError('TRAILING_DATA', `${extra} unread uncompressed bytes remain`);
+    }
+    return {
+      ...info,
+      archiveSize,
+      checksum: `sha-256=${toBase64(archiveHash.digest())}`,
+      engines: { hash: e.hash.name, inflate: e.inflate.name },
+    };
+  } catch (err) {
+    await src.cancel().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Verifies a gzip'd snapshot archive (≈ the reference's Verify, plus the sealed sums when a
+ * sealer is given) and returns its metadata. Reads the input to its end; holds only bounded
+ * buffers. Rejects with SnapshotError saying what is wrong.
+ */
+export async function verify(input: ByteInput, opts: ReadOptions = {}): Promise<SnapshotMeta> {
+  return (await readSnapshot(input, opts)).meta;
+}
+
+/** Everything a full read of a valid snapshot tells. */
+export interface SnapshotInfo extends ArchiveInfo {
+  /** Size of the gzip'd archive in bytes. */
+  archiveSize: number;
+  /** `sha-256=` + base64 SHA-256 of the archive bytes, as the reference's Snapshot.Checksum(). */
+  checksum: string;
+  /** The engines that did the work. */
+  engines: { hash: string; inflate: string };
+}
+
+/**
+ * Verifies a snapshot like {@link verify} and also reports what `raftsnap inspect` shows: the
+ * state size, whether it is sealed, the archive's size and checksum, and the engines used.
+ */
+export function inspect(input: ByteInput, opts: ReadOptions = {}): Promise<SnapshotInfo> {
+  return readSnapshot(input, opts);
+}
+
+/**
+ * Reads a snapshot and streams state.bin to `output` (≈ the reference's Parse), with
+ * backpressure. The output receives bytes before the archive has been fully checked: on a
+ * verdict of invalid, `output` is aborted and the promise rejects. On success `output` is closed.
+ */
+export async function parse(
+  input: ByteInput,
+  output: ByteOutput,
+  opts: ReadOptions = {},
+): Promise<SnapshotMeta> {
+  const sink = sinkOf(output);
+  try {
+    const { meta } = await readSnapshot(input, { ...opts, onState: (c) => sink.write(c) });
+    await sink.close();
+    return meta;
+  } catch (err) {
+    await sink.abort(err).catch(() => {});
+    throw err;
+  }
+}
+
+export interface WriteOptions extends CommonOptions {
+  /** Adds SHA256SUMS.sealed sealed with this sealer. */
+  sealer?: Sealer;
+  /** gzip level 0-9 (default: zlib's default, 6, as Go's gzip.DefaultCompression). */
+  level?: number;
+  /** Modification time of the tar entries (default: now). */
+  mtime?: Date;
+}
+
+export interface WriteResult {
+  meta: SnapshotMeta;
+  /** `sha-256=` + base64 SHA-256 of the archive bytes, as the reference's Snapshot.Checksum(). */
+  checksum: string;
+  /** Size of the archive in bytes. */
+  bytes: number;
+}
+
+/** Checks a gzip level argument; throws SnapshotError('INVALID_ARGUMENT'). */
+export function checkLevel(level: number | undefined): number {
+  if (level === undefined) return -1;
+  if (!Number.isInteger(level) || level < -1 || level > 9) {
+    throw new SnapshotError('INVALID_ARGUMENT', `compression level must be 0-9, got ${level}`);
+  }
+  return level;
+}
+
+/**
+ * Yields the gzip'd snapshot archive of `meta` and `state` (exactly `meta.size` bytes of it),
+ * and calls `done` with the result once the last byte has been yielded.
+ */
+export async function* archiveBytes(
+  meta: SnapshotMeta,
+  state: ByteInput,
+  opts: WriteOptions,
+  done?: (r: WriteResult) => void,
+): AsyncGenerator<Uint8Array> {
+  const level = checkLevel(opts.level);
+  const e = await getEngines(opts.engine);
+  const tar = writeArchive(meta, tracked(state, opts, Number(meta.size)), {
+    hash: e.hash,
+    sealer: opts.sealer,
+    mtime: opts.mtime,
+  });
+  const archiveHash: Sha256 = e.hash.create();
+  let bytes = 0;
+  for await (const chunk of e.gzip(tar, level)) {
+    archiveHash.update(chunk);
+    bytes += chunk.length;
+    yield chunk;
+  }
+  done?.({ meta, checksum: `sha-256=${toBase64(archiveHash.digest())}`, bytes });
+}
+
+/**
+ * Writes the gzip'd snapshot archive of `meta` and `state` to `output` (≈ the reference's write
+ * + gzip). `meta.size` bytes are taken from `state`. On failure `output` is aborted and the
+ * promise rejects with SnapshotError.
+ */
+export async function writeSnapshot(
+  meta: SnapshotMeta,
+  state: ByteInput,
+  output: ByteOutput,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
+  const sink = sinkOf(output);
+  let result: WriteResult | undefined;
+  try {
+    for await (const chunk of archiveBytes(meta, state, opts, (r) => {
+      result = r;
+    })) {
+      await sink.write(chunk);
+    }
+    await sink.close();
+    return result!;
+  } catch (err) {
+    await sink.abort(err).catch(() => {});
+    throw wrapError(err, 'failed to write snapshot file');
+  }
+}
+
+/**
+ * Takes a snapshot of `raft` and streams its archive to `output` without a temporary file
+ * (≈ the reference's Write). The Raft snapshot is closed exactly once, on every path.
+ */
+export async function write(
+  raft: Raft,
+  output: ByteOutput,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
+  let snap: Awaited<ReturnType<Raft['snapshot']>>;
+  try {
+    snap = await raft.snapshot();
+  } catch (err) {
+    throw new SnapshotError('RAFT', `raft error when taking snapshot: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+  try {
+    return await writeSnapshot(snap.meta, snap.data, output, opts);
+  } finally {
+    await snap.close();
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Standard base64 with padding (no Node built-ins). */
+export function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}

@@ -1,0 +1,210 @@
+/** The raftsnap command line, run as a real process: outputs, exit codes, no partial files. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pseudoRandom, sha256hex } from './support/bytes.js';
+import { fixture, repoRoot } from './support/fixtures.js';
+import { listDir, withTempDir } from './support/temp.js';
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+
+function run(args: string[], input?: Uint8Array) {
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    input,
+    env: { ...process.env, RAFTSNAP_ENGINE: '' },
+  });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+const realRaft = fixture('reference-written', 'real-raft-1000-entries.snap');
+const sealed = fixture('reference-written', 'sealed-aes256gcm.snap');
+const keyFile = fixture('reference-written', 'sealed-aes256gcm.key.hex');
+
+test('verify: a valid archive exits 0 with a summary', () => {
+  const r = run(['verify', realRaft]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Snapshot verified: index 1002, term 2, state 252\.9 KiB\n$/);
+});
+
+test('verify --json prints the meta as the reference encodes it', () => {
+  const r = run(['verify', '--json', fixture('reference-written', 'index-above-2p53.snap')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^\{"Version":\d+,"ID":"[^"]*","Index":9007199254740993,"Term":2,"Peers":[^,]*,"Configuration":\{"Servers":\[\{"Suffrage":0,/,
+  );
+  assert.ok(r.stdout.endsWith('}\n'));
+});
+
+test('verify: an invalid archive exits 1 with "error: <reason>" on stderr', () => {
+  const bytes = readFileSync(realRaft);
+  bytes[bytes.length - 10] ^= 1;
+  const r = run(['verify', '-'], bytes);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: .+\n$/);
+});
+
+test('verify reads standard input for "-"', () => {
+  const r = run(['verify', '-'], readFileSync(realRaft));
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('usage errors exit 2: no file, unknown option, unknown command', () => {
+  assert.equal(run(['verify']).code, 2);
+  assert.equal(run(['verify', '--bogus', realRaft]).code, 2);
+  assert.equal(run(['frobnicate']).code, 2);
+  assert.equal(run([]).code, 2);
+});
+
+test('--help for every command exits 0 with examples', () => {
+  for (const cmd of ['verify', 'inspect', 'extract', 'create']) {
+    const r = run([cmd, '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, new RegExp(`^Usage: raftsnap ${cmd}`));
+    assert.match(r.stdout, /Examples:/);
+  }
+});
+
+test('verify --seal-key-file: the right key passes, another key fails, the key never shows', () => {
+  assert.equal(run(['verify', '--seal-key-file', keyFile, sealed]).code, 0);
+  withTempDirSync((dir) => {
+    const key = readFileSync(keyFile, 'utf8').trim();
+    const wrong = `${key[0] === '0' ? '1' : '0'}${key.slice(1)}`;
+    const wrongFile = join(dir, 'wrong.hex');
+    writeFileSync(wrongFile, wrong, { mode: 0o600 });
+    const r = run(['verify', '--seal-key-file', wrongFile, sealed]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /failed to open the sealed hashes/);
+    assert.ok(!r.stderr.includes(wrong) && !r.stdout.includes(wrong));
+    chmodSync(wrongFile, 0o644);
+    assert.match(
+      run(['verify', '--seal-key-file', wrongFile, sealed]).stderr,
+      /^warning: key file .* is readable by group or others/,
+    );
+    writeFileSync(wrongFile, 'not a key', { mode: 0o600 });
+    const bad = run(['verify', '--seal-key-file', wrongFile, sealed]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /64 hexadecimal characters/);
+  });
+});
+
+test('inspect shows the metadata table; --json is exact', () => {
+  const r = run(['inspect', fixture('real-world', 'vault-1.15-test.snap')]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const re of [
+    / ID\s+bolt-snapshot/,
+    / Index\s+38/,
+    / Term\s+3/,
+    / ConfigurationIndex\s+38/,
+    / Sealed\s+yes/,
+    /vault-2:8201\s+Voter/,
+    / Checksum\s+sha-256=/,
+  ]) {
+    assert.match(r.stdout, re);
+  }
+  const j = run(['inspect', '--json', fixture('reference-written', 'index-above-2p53.snap')]);
+  assert.equal(j.code, 0, j.stderr);
+  assert.match(j.stdout, /"Index": 9007199254740993,/);
+  assert.equal(JSON.parse(j.stdout).StateSize, 200000);
+});
+
+test('extract writes DIR/meta.json and DIR/state.bin; nothing on failure', async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, 'x');
+    const r = run(['extract', realRaft, out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await listDir(out), ['meta.json', 'state.bin']);
+    assert.equal(readFileSync(join(out, 'state.bin')).length, 259003);
+    const bytes = readFileSync(realRaft);
+    bytes[bytes.length >> 1] ^= 2;
+    const badFile = join(dir, 'bad.snap');
+    writeFileSync(badFile, bytes);
+    const badOut = join(dir, 'y');
+    assert.equal(run(['extract', badFile, badOut]).code, 1);
+    assert.deepEqual(existsSync(badOut) ? await listDir(badOut) : [], []);
+  });
+});
+
+test("create writes an archive that verifies, from extract's meta.json and a state file", async () => {
+  await withTempDir(async (dir) => {
+    assert.equal(run(['extract', realRaft, join(dir, 'x')]).code, 0);
+    const state = pseudoRandom(123_457, 3);
+    writeFileSync(join(dir, 'state.bin'), state);
+    const out = join(dir, 'new.snap');
+    const r = run([
+      'create',
+      '--meta',
+      join(dir, 'x', 'meta.json'),
+      '--state',
+      join(dir, 'state.bin'),
+      '-o',
+      out,
+      '--level',
+      '1',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Created snapshot .* at index 1002 \(.*, sha-256=.*\)\n$/);
+    const v = run(['verify', '--json', out]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /"Index":1002,.*"Size":123457\}\n$/);
+    assert.equal(run(['extract', out, join(dir, 'y')]).code, 0);
+    assert.equal(sha256hex(readFileSync(join(dir, 'y', 'state.bin'))), sha256hex(state));
+    assert.deepEqual(await listDir(dir), ['new.snap', 'state.bin', 'x', 'y']);
+  });
+});
+
+test('create with invalid meta or a missing state exits non-zero and writes nothing', async () => {
+  await withTempDir(async (dir) => {
+    writeFileSync(join(dir, 'meta.json'), '{"Index": "not a number"}');
+    writeFileSync(join(dir, 'state.bin'), 'x');
+    const out = join(dir, 'out.snap');
+    const r = run([
+      'create',
+      '--meta',
+      join(dir, 'meta.json'),
+      '--state',
+      join(dir, 'state.bin'),
+      '-o',
+      out,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: .*meta\.json: /);
+    const r2 = run([
+      'create',
+      '--meta',
+      join(dir, 'meta.json'),
+      '--state',
+      join(dir, 'nope.bin'),
+      '-o',
+      out,
+    ]);
+    assert.equal(r2.code, 1);
+    assert.deepEqual(await listDir(dir), ['meta.json', 'state.bin']);
+    assert.equal(run(['create', '--meta', join(dir, 'meta.json'), '-o', out]).code, 2);
+    assert.equal(
+      run(['create', '--meta', 'm', '--state', 's', '-o', out, '--level', '12']).code,
+      2,
+    );
+  });
+});
+
+test('npm run --silent cli -- runs the same CLI', () => {
+  const r = spawnSync('npm', ['run', '--silent', 'cli', '--', 'verify', realRaft], {
+    cwd: repoRoot,
+  });
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.match(r.stdout.toString(), /^Snapshot verified: index 1002/);
+});
+
+function withTempDirSync(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'raftsnap-cli-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

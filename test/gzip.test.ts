@@ -1,0 +1,186 @@
+/**
+ * The gzip layer follows Go's compress/gzip Reader: multi-member streams are one stream, member
+ * trailers are checked, header fields are parsed as Go parses them, and nothing but whole gzip
+ * members may follow the first one.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { deflateRawSync, gzipSync, crc32 as zlibCrc32 } from 'node:zlib';
+import { getEngines } from '../src/engines/registry.js';
+import { openGunzip } from '../src/format/gzip.js';
+import { ByteReader } from '../src/io/byte-reader.js';
+import { bytesOf } from '../src/io/input.js';
+import '../src/node/index.js';
+import { collect, concat, pseudoRandom } from './support/bytes.js';
+import { ENGINES } from './support/fixtures.js';
+
+const le32 = (n: number) =>
+  new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]);
+
+/** A gzip member built by hand: header fields as given, then DEFLATE data and the trailer. */
+function member(
+  data: Uint8Array,
+  opts: {
+    flags?: number;
+    extra?: Uint8Array;
+    name?: Uint8Array;
+    comment?: Uint8Array;
+    hcrc?: number | 'good';
+    trailer?: Uint8Array;
+  } = {},
+): Uint8Array {
+  let flags = opts.flags ?? 0;
+  const parts: Uint8Array[] = [];
+  if (opts.extra) flags |= 4;
+  if (opts.name) flags |= 8;
+  if (opts.comment) flags |= 16;
+  if (opts.hcrc !== undefined) flags |= 2;
+  parts.push(new Uint8Array([0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 255]));
+  if (opts.extra)
+    parts.push(new Uint8Array([opts.extra.length & 0xff, opts.extra.length >> 8]), opts.extra);
+  if (opts.name) parts.push(opts.name, new Uint8Array([0]));
+  if (opts.comment) parts.push(opts.comment, new Uint8Array([0]));
+  if (opts.hcrc !== undefined) {
+    const c = opts.hcrc === 'good' ? zlibCrc32(concat(...parts)) & 0xffff : opts.hcrc;
+    parts.push(new Uint8Array([c & 0xff, c >> 8]));
+  }
+  parts.push(new Uint8Array(deflateRawSync(data)));
+  parts.push(opts.trailer ?? concat(le32(zlibCrc32(data)), le32(data.length)));
+  return concat(...parts);
+}
+
+async function gunzipAll(
+  input: Uint8Array,
+  engine: (typeof ENGINES)[number],
+  chunk = 7,
+): Promise<Uint8Array> {
+  const e = await getEngines(engine);
+  // Small chunks exercise every boundary of the header and trailer parsing.
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < input.length; i += chunk) chunks.push(input.slice(i, i + chunk));
+  return collect(await openGunzip(new ByteReader(bytesOf(chunks)), e));
+}
+
+const text = new TextEncoder().encode('hello, raft snapshot\n'.repeat(50));
+
+for (const engine of ENGINES) {
+  describe(`gzip reading (${engine} engine)`, () => {
+    test('a single member', async () => {
+      assert.deepEqual(await gunzipAll(new Uint8Array(gzipSync(text)), engine), text);
+    });
+
+    test('several members are one stream, in order; empty members are fine', async () => {
+      const a = pseudoRandom(5000, 3);
+      const input = concat(member(a), member(new Uint8Array(0)), member(text));
+      assert.deepEqual(await gunzipAll(input, engine), concat(a, text));
+      assert.deepEqual(await gunzipAll(input, engine, 1 << 20), concat(a, text));
+    });
+
+    test('empty input is "EOF", as gzip.NewReader', async () => {
+      await assert.rejects(
+        gunzipAll(new Uint8Array(0), engine),
+        /^Error: failed to decompress snapshot: EOF$|failed to decompress snapshot: EOF/,
+      );
+    });
+
+    test('a first header shorter than 10 bytes is "unexpected EOF"', async () => {
+      await assert.rejects(
+        gunzipAll(new Uint8Array([0x1f, 0x8b, 8]), engine),
+        /failed to decompress snapshot: unexpected EOF/,
+      );
+    });
+
+    test('wrong magic or method is "gzip: invalid header"', async () => {
+      const m = member(text);
+      for (const [i, v] of [
+        [0, 0x1e],
+        [1, 0x8c],
+        [2, 7],
+      ]) {
+        const bad = m.slice();
+        bad[i] = v;
+        await assert.rejects(
+          gunzipAll(bad, engine),
+          /failed to decompress snapshot: gzip: invalid header/,
+        );
+      }
+    });
+
+    test('reserved flag bits are ignored, as Go does', async () => {
+      assert.deepEqual(await gunzipAll(member(text, { flags: 0xe0 }), engine), text);
+    });
+
+    test('FEXTRA, FNAME, FCOMMENT are skipped; a good FHCRC passes and a bad one fails', async () => {
+      const opts = {
+        extra: pseudoRandom(300, 9),
+        name: new TextEncoder().encode('state.tar'),
+        comment: new Uint8Array([0xe9, 0x41]),
+      };
+      assert.deepEqual(await gunzipAll(member(text, { ...opts, hcrc: 'good' }), engine), text);
+      await assert.rejects(
+        gunzipAll(member(text, { ...opts, hcrc: 0x1234 }), engine),
+        /gzip: invalid header/,
+      );
+    });
+
+    test('FNAME of 511 bytes is read; 512 bytes is "gzip: invalid header"', async () => {
+      const n511 = new Uint8Array(511).fill(0x61);
+      assert.deepEqual(await gunzipAll(member(text, { name: n511 }), engine), text);
+      await assert.rejects(
+        gunzipAll(member(text, { name: new Uint8Array(512).fill(0x61) }), engine),
+        /gzip: invalid header/,
+      );
+      await assert.rejects(
+        gunzipAll(member(text, { comment: new Uint8Array(600).fill(0x61) }), engine),
+        /gzip: invalid header/,
+      );
+    });
+
+    test('a CRC or length mismatch in any member is "gzip: invalid checksum"', async () => {
+      const badCrc = member(text, {
+        trailer: concat(le32(zlibCrc32(text) ^ 1), le32(text.length)),
+      });
+      const badLen = member(text, {
+        trailer: concat(le32(zlibCrc32(text)), le32(text.length + 1)),
+      });
+      for (const bad of [badCrc, badLen, concat(member(text), badCrc)]) {
+        await assert.rejects(gunzipAll(bad, engine), /gzip: invalid checksum/);
+      }
+    });
+
+    test('trailing bytes after the last member must be a whole member', async () => {
+      const good = member(text);
+      const cases: [Uint8Array, RegExp][] = [
+        [concat(good, new Uint8Array([0])), /unexpected EOF/],
+        [concat(good, new Uint8Array(9)), /unexpected EOF/],
+        [concat(good, new Uint8Array(10)), /gzip: invalid header/],
+        [
+          concat(good, new TextEncoder().encode('garbage after the gzip stream')),
+          /gzip: invalid header/,
+        ],
+        [concat(good, good.subarray(0, 20)), /unexpected EOF/],
+      ];
+      for (const [input, re] of cases) await assert.rejects(gunzipAll(input, engine), re);
+    });
+
+    test('every truncation of a member is rejected', async () => {
+      const good = member(pseudoRandom(3000, 5));
+      for (let n = 1; n < good.length; n++) {
+        await assert.rejects(
+          gunzipAll(good.subarray(0, n), engine, 64),
+          /unexpected EOF|invalid/,
+          `truncated to ${n}`,
+        );
+      }
+    });
+
+    test('corrupt DEFLATE data is an error', async () => {
+      const bad = member(text);
+      bad[10] = 0xff; // block type 3 (reserved) in the first byte of the DEFLATE data
+      await assert.rejects(gunzipAll(bad, engine), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'GZIP');
+        return true;
+      });
+    });
+  });
+}

@@ -1,0 +1,228 @@
+/**
+ * The Node API over a Raft: Snapshot.create/close, writeToTempFile/cleanup, restore (never with a
+ * corrupt archive, with timeouts and aborts), extract, and that no temporary file outlives its owner.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import {
+  extract,
+  isSnapshotError,
+  MemoryRaft,
+  type Raft,
+  restore,
+  Snapshot,
+  type SnapshotMeta,
+  verify,
+  write,
+  writeToTempFile,
+} from 'raftsnap';
+import { memorySink, pseudoRandom, sha256hex } from './support/bytes.js';
+import { listDir, withTempDir } from './support/temp.js';
+
+const state = pseudoRandom(200_000, 21);
+
+test('Snapshot.create → index, checksum, size, stream; close removes the file and is idempotent', async () => {
+  await withTempDir(async (dir) => {
+    const raft = new MemoryRaft(state, 77n, { term: 4n });
+    const snap = await Snapshot.create(raft, { dir });
+    assert.equal(raft.openSnapshots, 0, 'the Raft snapshot was closed');
+    assert.equal(snap.index, 77n);
+    const size = await snap.size();
+    const bytes = new Uint8Array(await new Response(snap.stream()).arrayBuffer());
+    assert.equal(bytes.length, size);
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(bytes)));
+    assert.equal(snap.checksum, `sha-256=${Buffer.from(digest).toString('base64')}`);
+    const meta = await verify(bytes);
+    assert.equal(meta.index, 77n);
+    assert.equal(meta.term, 4n);
+    assert.equal(meta.size, BigInt(state.length));
+    assert.deepEqual(await listDir(dir), [snap.path.slice(dir.length + 1)]);
+    await snap.close();
+    await snap.close();
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('Snapshot.create closes the Raft snapshot and leaves no file when writing fails', async () => {
+  await withTempDir(async (dir) => {
+    let closed = 0;
+    const raft: Raft = {
+      async snapshot() {
+        const meta: SnapshotMeta = (await new MemoryRaft(state).snapshot()).meta;
+        return {
+          meta,
+          data: (async function* () {
+            yield state.subarray(0, 1000);
+            throw new Error('disk read error in the FSM');
+          })(),
+          close: () => {
+            closed++;
+          },
+        };
+      },
+      restore: async () => {},
+    };
+    await assert.rejects(Snapshot.create(raft, { dir }), /disk read error in the FSM/);
+    assert.equal(closed, 1);
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('write() streams a Raft snapshot without a temporary file and closes it once', async () => {
+  const raft = new MemoryRaft(state, 5n);
+  const sink = memorySink();
+  const result = await write(raft, sink.stream);
+  assert.equal(raft.openSnapshots, 0);
+  assert.ok(sink.closed());
+  assert.equal((await verify(sink.bytes())).index, 5n);
+  assert.equal(result.bytes, sink.bytes().length);
+});
+
+test('a Raft that fails to snapshot gives a RAFT error', async () => {
+  const raft: Raft = {
+    snapshot: async () => {
+      throw new Error('no snapshot available');
+    },
+    restore: async () => {},
+  };
+  await assert.rejects(write(raft, memorySink().stream), (err: Error) => {
+    assert.ok(isSnapshotError(err));
+    assert.equal(err.code, 'RAFT');
+    assert.match(err.message, /raft error when taking snapshot: no snapshot available/);
+    return true;
+  });
+});
+
+async function archiveOf(raft: MemoryRaft): Promise<Uint8Array> {
+  const sink = memorySink();
+  await write(raft, sink.stream);
+  return sink.bytes();
+}
+
+test('writeToTempFile → meta, path, stream; cleanup removes the file (twice is fine)', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 9n));
+    const t = await writeToTempFile(bytes, { dir });
+    assert.equal(t.meta.index, 9n);
+    assert.equal(sha256hex(await readFile(t.path)), sha256hex(state));
+    const again = new Uint8Array(await new Response(t.stream()).arrayBuffer());
+    assert.equal(sha256hex(again), sha256hex(state));
+    await t.cleanup();
+    await t.cleanup();
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('writeToTempFile of a corrupt archive leaves no temporary file', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 9n));
+    bytes[bytes.length - 100] ^= 1;
+    await assert.rejects(writeToTempFile(bytes, { dir }), isSnapshotError);
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('restore feeds a verified archive to Raft and removes its temporary file', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 500n, { term: 3n }));
+    const target = new MemoryRaft(new Uint8Array([9]), 2n);
+    const meta = await restore(bytes, target, { dir });
+    assert.equal(meta.index, 500n);
+    assert.equal(sha256hex(target.state), sha256hex(state));
+    assert.equal(target.index, 501n);
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('a corrupt or truncated archive never reaches raft.restore', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 500n));
+    const target = new MemoryRaft(new Uint8Array([9]), 2n);
+    let calls = 0;
+    const spy: Raft = {
+      snapshot: () => target.snapshot(),
+      restore: async (...args) => {
+        calls++;
+        return target.restore(...args);
+      },
+    };
+    const corrupt = bytes.slice();
+    corrupt[corrupt.length >> 1] ^= 0x10;
+    await assert.rejects(restore(corrupt, spy, { dir }), isSnapshotError);
+    await assert.rejects(
+      restore(bytes.subarray(0, bytes.length - 3), spy, { dir }),
+      isSnapshotError,
+    );
+    assert.equal(calls, 0);
+    assert.deepEqual(target.state, new Uint8Array([9]));
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('a restore that exceeds timeoutMs fails cleanly, aborting Raft and removing the temp file', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 500n));
+    let sawAbort = false;
+    const slow: Raft = {
+      snapshot: () => new MemoryRaft().snapshot(),
+      restore: (_meta, _data, opts) =>
+        new Promise((_, reject) => {
+          opts?.signal?.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(new Error('aborted by caller'));
+          });
+        }),
+    };
+    await assert.rejects(restore(bytes, slow, { dir, timeoutMs: 50 }), (err: Error) => {
+      assert.ok(isSnapshotError(err));
+      assert.equal(err.code, 'ABORTED');
+      assert.match(err.message, /timed out after 50 ms/);
+      return true;
+    });
+    assert.ok(sawAbort);
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('an aborted restore rejects with ABORTED and leaves no temp file', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 500n));
+    const ctl = new AbortController();
+    ctl.abort(new Error('operator cancelled'));
+    await assert.rejects(
+      restore(bytes, new MemoryRaft(), { dir, signal: ctl.signal }),
+      (err: Error) => {
+        assert.ok(isSnapshotError(err));
+        assert.equal(err.code, 'ABORTED');
+        return true;
+      },
+    );
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('extract writes meta.json and state.bin only for a valid archive', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 42n));
+    const file = `${dir}/in.snap`;
+    await writeFile(file, bytes);
+    const out = `${dir}/out/nested`;
+    const meta = await extract(file, out);
+    assert.equal(meta.index, 42n);
+    assert.deepEqual(await listDir(out), ['meta.json', 'state.bin']);
+    assert.equal(sha256hex(await readFile(`${out}/state.bin`)), sha256hex(state));
+    assert.match(
+      await readFile(`${out}/meta.json`, 'utf8'),
+      /^\{"Version":1,"ID":"[^"]*","Index":42,/,
+    );
+
+    const bad = bytes.slice();
+    bad[bad.length - 50] ^= 4;
+    const badOut = `${dir}/bad`;
+    await assert.rejects(extract(bad, badOut), isSnapshotError);
+    assert.deepEqual(await listDir(badOut), []);
+    assert.ok(!existsSync(`${badOut}/state.bin`));
+  });
+});

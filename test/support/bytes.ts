@@ -1,0 +1,59 @@
+/** Small byte helpers for tests. */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+
+export const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+export const gzip = (b: Uint8Array): Uint8Array => new Uint8Array(gzipSync(b));
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32). */
+export function pseudoRandom(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Collects an async iterable of bytes into one array. */
+export async function collect(src: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of src) parts.push(c.slice());
+  return concat(...parts);
+}
+
+/** A WritableStream that keeps what it receives. */
+export function memorySink(): {
+  stream: WritableStream<Uint8Array>;
+  bytes(): Uint8Array;
+  closed(): boolean;
+} {
+  const parts: Uint8Array[] = [];
+  let closed = false;
+  return {
+    stream: new WritableStream<Uint8Array>({
+      write(c) {
+        parts.push(c.slice());
+      },
+      close() {
+        closed = true;
+      },
+    }),
+    bytes: () => concat(...parts),
+    closed: () => closed,
+  };
+}
