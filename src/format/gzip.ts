@@ -83,15 +83,25 @@ async function readHeader(src: ByteReader, crc32: Crc32): Promise<boolean> {
 async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Uint8Array> {
   const { crc32 } = opts;
   for (;;) {
-    // The DEFLATE body: feed slices until the engine reports the end of the stream.
+    // The DEFLATE body: feed slices until the engine reports the end of the stream. The next
+    // slice is handed to the engine before this one's output is yielded, so that an engine
+    // working off the main thread decodes while the consumer hashes.
     const inflater: RawInflater = opts.inflate.create();
     let crc = 0;
     let size = 0;
+    let pending: ReturnType<RawInflater['write']> | undefined;
     try {
+      let slice = await src.read(INFLATE_SLICE);
+      if (slice === null) throw unexpectedEOF();
+      pending = inflater.write(slice);
       for (;;) {
-        const slice = await src.read(INFLATE_SLICE);
-        if (slice === null) throw unexpectedEOF();
-        const step = await inflater.write(slice);
+        const step = await pending;
+        let ended = false;
+        if (!step.done) {
+          slice = await src.read(INFLATE_SLICE);
+          if (slice === null) ended = true;
+          else pending = inflater.write(slice);
+        }
         for (const out of step.output) {
           if (out.length === 0) continue;
           crc = crc32(crc, out);
@@ -102,8 +112,11 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
           src.unread(step.unused);
           break;
         }
+        if (ended) throw unexpectedEOF();
       }
     } finally {
+      // A write still in flight when the consumer stops early must not surface as unhandled.
+      Promise.resolve(pending).catch(() => {});
       try {
         inflater.close();
       } catch {
