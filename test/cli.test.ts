@@ -131,7 +131,8 @@ test('extract writes DIR/meta.json and DIR/state.bin; nothing on failure', async
 
 test("create writes an archive that verifies, from extract's meta.json and a state file", async () => {
   await withTempDir(async (dir) => {
-    assert.equal(run(['extract', realRaft, join(dir, 'x')]).code, 0);
+    const x = run(['extract', realRaft, join(dir, 'x')]);
+    assert.equal(x.code, 0, x.stderr);
     const state = pseudoRandom(123_457, 3);
     writeFileSync(join(dir, 'state.bin'), state);
     const out = join(dir, 'new.snap');
@@ -151,7 +152,8 @@ test("create writes an archive that verifies, from extract's meta.json and a sta
     const v = run(['verify', '--json', out]);
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /"Index":1002,.*"Size":123457\}\n$/);
-    assert.equal(run(['extract', out, join(dir, 'y')]).code, 0);
+    const y = run(['extract', out, join(dir, 'y')]);
+    assert.equal(y.code, 0, y.stderr);
     assert.equal(sha256hex(readFileSync(join(dir, 'y', 'state.bin'))), sha256hex(state));
     assert.deepEqual(await listDir(dir), ['new.snap', 'state.bin', 'x', 'y']);
   });

@@ -8,6 +8,7 @@ import { nodeEngines } from './engines.js';
 registerEngines(nodeEngines);
 
 export * from '../api.js';
+export * from '../adapters/index.js';
 export { cleanStaleTemps, fileInput, fileStream } from './files.js';
 export {
   createFile,

@@ -1,0 +1,92 @@
+/**
+ * Reading the environment variables the products' own CLIs read (CONSUL_HTTP_ADDR, VAULT_TOKEN,
+ * NOMAD_SKIP_VERIFY, BAO_CACERT, …) with the same value syntax: Go's strconv.ParseBool for
+ * booleans and Go durations (or plain seconds) for timeouts.
+ */
+import { readFileSync } from 'node:fs';
+import { SnapshotError } from '../errors.js';
+
+/** An environment: a name → value map (default: process.env). */
+export type Env = Record<string, string | undefined>;
+
+/** A set, non-empty variable, else undefined. */
+export function envString(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/**
+ * A boolean variable as Go's strconv.ParseBool reads it (1 t T TRUE true True / 0 f F FALSE false
+ * False); unset or empty: undefined. Throws SnapshotError('INVALID_ARGUMENT') otherwise.
+ */
+export function envBool(env: Env, name: string): boolean | undefined {
+  const v = envString(env, name);
+  if (v === undefined) return undefined;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  throw new SnapshotError(
+    'INVALID_ARGUMENT',
+    `${name} must be a boolean (true/false/1/0), got ${JSON.stringify(v)}`,
+  );
+}
+
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * A timeout variable in milliseconds: a Go duration ("90s", "1m30s", "500ms") or a plain number
+ * of seconds ("60"), as the Vault CLI accepts; unset or empty: undefined. Throws
+ * SnapshotError('INVALID_ARGUMENT') otherwise.
+ */
+export function envDurationMs(env: Env, name: string): number | undefined {
+  const v = envString(env, name)?.trim();
+  if (v === undefined) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let pos = 0;
+  for (let m = re.exec(v); m !== null; m = re.exec(v)) {
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    pos = re.lastIndex;
+  }
+  if (pos === 0 || pos !== v.length) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `${name} must be a duration such as 60s or 1m30s, got ${JSON.stringify(v)}`,
+    );
+  }
+  return Math.round(total);
+}
+
+/**
+ * The token from the option, else the variable `name`, else the file named by `fileVar` (its
+ * content trimmed, as CONSUL_HTTP_TOKEN_FILE). Throws SnapshotError('INVALID_ARGUMENT') when that
+ * file cannot be read (the message names the file, never its content).
+ */
+export function resolveToken(
+  option: string | undefined,
+  env: Env,
+  name: string,
+  fileVar?: string,
+): string | undefined {
+  if (option !== undefined) return option === '' ? undefined : option;
+  const v = envString(env, name);
+  if (v !== undefined) return v;
+  const file = fileVar ? envString(env, fileVar) : undefined;
+  if (file === undefined) return undefined;
+  try {
+    const t = readFileSync(file, 'utf8').trim();
+    return t === '' ? undefined : t;
+  } catch (err) {
+    throw new SnapshotError('INVALID_ARGUMENT', `cannot read the token file ${file} (${fileVar})`, {
+      cause: err,
+    });
+  }
+}

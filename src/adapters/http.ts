@@ -1,0 +1,742 @@
+/**
+ * A small streaming HTTP client over node:http/https for the product adapters: request bodies
+ * streamed from a re-openable source, response bodies as Web streams, an inactivity timeout,
+ * TLS options (CA file, client certificate, server name, skip-verify), 307/308 redirects followed
+ * for GET/PUT/POST with the body and the token re-sent (never from https to http), and errors
+ * that say what went wrong and what to check — without ever containing a secret.
+ */
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { isSnapshotError, SnapshotError, type SnapshotErrorCode } from '../errors.js';
+
+/** What went wrong, for callers that branch on it (the message says it for people). */
+export type HttpErrorKind =
+  /** 401/403: the token is missing, wrong or lacks the permission. */
+  | 'permission-denied'
+  /** 404: no such endpoint (wrong address, product or path). */
+  | 'not-found'
+  /** Another 4xx: the server refused the request (e.g. an invalid snapshot). */
+  | 'client-error'
+  /** 5xx: the server failed. */
+  | 'server-error'
+  /** A redirect that is not followed (https→http, too many, 301/302/303, no Location). */
+  | 'redirect'
+  /** The connection could not be made, or was reset or closed early. */
+  | 'connection'
+  /** A TLS handshake or certificate problem. */
+  | 'tls'
+  /** Nothing was received or sent for `timeoutMs`. */
+  | 'timeout'
+  /** The caller's AbortSignal fired. */
+  | 'aborted';
+
+/**
+ * An HTTP or connection failure. A SnapshotError (code 'IO', or 'ABORTED' for timeouts and
+ * aborts) with the HTTP `status` when there was one, the `url` without credentials, and `kind`.
+ * Its message never contains the token or any other configured secret.
+ */
+export class HttpError extends SnapshotError {
+  readonly kind: HttpErrorKind;
+  readonly status: number | undefined;
+  readonly url: string | undefined;
+
+  constructor(
+    kind: HttpErrorKind,
+    message: string,
+    opts: { status?: number; url?: string; cause?: unknown } = {},
+  ) {
+    const code: SnapshotErrorCode = kind === 'timeout' || kind === 'aborted' ? 'ABORTED' : 'IO';
+    super(code, message, { cause: opts.cause });
+    this.kind = kind;
+    this.status = opts.status;
+    this.url = opts.url;
+  }
+}
+
+/** How to reach one server (a product's API address) and what to say when it fails. */
+export interface HttpClientOptions {
+  /** Base URL, `http://host:port` or `https://host:port` (a path prefix is kept). */
+  addr: string;
+  /** Headers sent with every request and re-sent on every followed redirect (e.g. the token). */
+  headers?: Record<string, string>;
+  /** Strings never to show in an error message (the token); redacted if a server echoes them. */
+  secrets?: string[];
+  /** PEM file of the CA(s) to trust instead of the system's. */
+  caFile?: string;
+  /** PEM client certificate and key files for mutual TLS. */
+  certFile?: string;
+  keyFile?: string;
+  /** TLS server name (SNI and certificate check) for the configured host. */
+  tlsServerName?: string;
+  /** Do not verify the server's certificate (insecure; for tests and broken setups). */
+  tlsSkipVerify?: boolean;
+  /**
+   * Inactivity timeout in ms (default 60 000; 0: none): connecting, waiting for the response and
+   * every pause of the transfer must each be shorter. A consumer that stops reading a response
+   * for longer also ends it.
+   */
+  timeoutMs?: number;
+  /** Redirects followed before giving up (default 5). */
+  maxRedirects?: number;
+  /** Names the server in messages, e.g. 'Consul'. */
+  service?: string;
+  /** Hints used in messages: where the address, token and CA come from. */
+  hints?: { addr?: string; token?: string; caCert?: string; skipVerify?: string };
+}
+
+/** A request body that can be sent again from its start (for redirects). */
+export interface RequestBody {
+  /** Opens the body from its first byte; called once per attempt. */
+  open(): AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
+  /** Its length in bytes, when known (sent as Content-Length). */
+  length?: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'PUT' | 'POST';
+  /** Path and query, appended to the base URL's path. */
+  path: string;
+  /** Extra headers for this request. */
+  headers?: Record<string, string>;
+  body?: RequestBody;
+  signal?: AbortSignal;
+  /** What the request does, for messages ("saving the snapshot"). */
+  what?: string;
+}
+
+/** A 2xx response whose body is still to be read. */
+export interface HttpResponse {
+  status: number;
+  /** The URL that answered (after redirects), without credentials. */
+  url: string;
+  /** A response header (lower-case name), the first value when repeated. */
+  header(name: string): string | undefined;
+  /**
+   * The body. It errors with HttpError when the connection drops before the response's end, on
+   * timeout or abort; cancelling it closes the connection.
+   */
+  body: ReadableStream<Uint8Array>;
+  /** Reads the rest of the body as text (at most `limit` bytes kept). */
+  text(limit?: number): Promise<string>;
+  /** Closes the connection now (an unread body then errors); safe to call at any time. */
+  abort(): void;
+}
+
+const DEFAULT_TIMEOUT = 60_000;
+/** How long to wait for `100 Continue` before sending a body anyway. */
+const CONTINUE_WAIT = 1000;
+/** Bytes of an error response kept for the message. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+/** Removes credentials from a URL for messages. */
+export function safeUrl(u: URL | string): string {
+  try {
+    const url = new URL(String(u));
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+/**
+ * Parses a product address: `scheme://host[:port][/prefix]`, or `host:port` (then
+ * `defaultScheme`). Throws SnapshotError('INVALID_ARGUMENT') for anything else (including unix
+ * sockets, which are not supported).
+ */
+export function parseAddr(addr: string, defaultScheme: 'http' | 'https' = 'http'): URL {
+  const a = addr.trim();
+  if (a.startsWith('unix://')) {
+    throw new SnapshotError('INVALID_ARGUMENT', `unix socket addresses are not supported: ${a}`);
+  }
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(a) ? a : `${defaultScheme}://${a}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new SnapshotError('INVALID_ARGUMENT', `invalid address ${JSON.stringify(safeUrl(a))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `address must be http:// or https://, got ${url.protocol}//`,
+    );
+  }
+  return url;
+}
+
+/** The client: see the module comment. */
+export class HttpClient {
+  private readonly base: URL;
+  private readonly opts: HttpClientOptions;
+  private tls: https.RequestOptions | undefined;
+
+  /** Throws SnapshotError('INVALID_ARGUMENT') for a bad address or an unreadable TLS file. */
+  constructor(opts: HttpClientOptions) {
+    this.opts = opts;
+    this.base = parseAddr(opts.addr);
+    if (this.base.protocol === 'https:') this.tls = this.tlsOptions();
+  }
+
+  /** The base URL without credentials. */
+  get url(): string {
+    return safeUrl(this.base);
+  }
+
+  private get service(): string {
+    return this.opts.service ?? 'the server';
+  }
+
+  private tlsOptions(): https.RequestOptions {
+    const read = (file: string | undefined, what: string) => {
+      if (!file) return undefined;
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        throw new SnapshotError(
+          'INVALID_ARGUMENT',
+          `cannot read the ${what} file ${file}: ${messageOf(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    };
+    return {
+      ca: read(this.opts.caFile, 'CA certificate'),
+      cert: read(this.opts.certFile, 'client certificate'),
+      key: read(this.opts.keyFile, 'client key'),
+      rejectUnauthorized: !this.opts.tlsSkipVerify,
+    };
+  }
+
+  /** Replaces every configured secret in `s`. */
+  redact(s: string): string {
+    let out = s;
+    for (const secret of this.opts.secrets ?? []) {
+      if (secret) out = out.split(secret).join('<redacted>');
+    }
+    return out;
+  }
+
+  /**
+   * Sends the request, following 307/308 redirects (the body re-opened and re-sent, the headers
+   * — token included — re-sent; a redirect from https to http is refused). Resolves with a 2xx
+   * response whose body is still to be read; rejects with HttpError for any other status (with
+   * the server's message) and for connection, TLS, timeout and abort failures.
+   */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    let url = this.resolve(this.base, req.path);
+    const max = this.opts.maxRedirects ?? 5;
+    for (let hop = 0; ; hop++) {
+      const { res, clientReq, state } = await this.attempt(url, req);
+      const status = res.statusCode ?? 0;
+      if (status === 307 || status === 308) {
+        const loc = res.headers.location;
+        res.resume();
+        clientReq.destroy();
+        if (!loc) {
+          throw this.error(
+            'redirect',
+            `${this.service} at ${safeUrl(url)} answered ${status} without a Location`,
+            {
+              status,
+              url,
+            },
+          );
+        }
+        let next: URL;
+        try {
+          next = new URL(loc, url);
+        } catch {
+          throw this.error(
+            'redirect',
+            `${this.service} at ${safeUrl(url)} redirected to an invalid URL`,
+            { status, url },
+          );
+        }
+        if (url.protocol === 'https:' && next.protocol !== 'https:') {
+          throw this.error(
+            'redirect',
+            `refusing to follow the redirect from ${safeUrl(url)} to ${safeUrl(next)}: it leaves HTTPS and would send the token in clear text`,
+            { status, url },
+          );
+        }
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          throw this.error('redirect', `refusing to follow the redirect to ${safeUrl(next)}`, {
+            status,
+            url,
+          });
+        }
+        if (hop >= max) {
+          throw this.error('redirect', `too many redirects (more than ${max}) from ${this.url}`, {
+            status,
+            url,
+          });
+        }
+        url = next;
+        continue;
+      }
+      if (status >= 200 && status < 300) return this.response(res, clientReq, url, state);
+      const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
+      clientReq.destroy();
+      throw this.statusError(status, text, url, req);
+    }
+  }
+
+  private resolve(base: URL, path: string): URL {
+    const u = new URL(base.toString());
+    const [p, q] = path.split('?', 2);
+    u.pathname = `${u.pathname.replace(/\/$/, '')}${p.startsWith('/') ? p : `/${p}`}`;
+    u.search = q ? `?${q}` : '';
+    return u;
+  }
+
+  /** One request/response exchange (no redirect handling). */
+  private attempt(
+    url: URL,
+    req: HttpRequest,
+  ): Promise<{ res: http.IncomingMessage; clientReq: http.ClientRequest; state: AttemptState }> {
+    const state: AttemptState = { timedOut: false, aborted: false, bodyBytes: 0 };
+    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = {
+        'User-Agent': 'raftsnap',
+        ...this.opts.headers,
+        ...req.headers,
+      };
+      if (req.body) {
+        headers['Content-Type'] ??= 'application/octet-stream';
+        headers.Expect = '100-continue';
+        if (req.body.length !== undefined) headers['Content-Length'] = String(req.body.length);
+      }
+      const isHttps = url.protocol === 'https:';
+      let options: https.RequestOptions = { method: req.method, headers, agent: false };
+      if (isHttps) {
+        options = { ...options, ...(this.tls ?? this.tlsOptions()) };
+        if (this.opts.tlsServerName && url.host === this.base.host)
+          options.servername = this.opts.tlsServerName;
+      }
+      let settled = false;
+      let clientReq: http.ClientRequest;
+      try {
+        clientReq = (isHttps ? https : http).request(url, options);
+      } catch (err) {
+        reject(this.transportError(err, url, req, state));
+        return;
+      }
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        clientReq.destroy();
+        reject(this.transportError(err, url, req, state));
+      };
+      const onAbort = () => {
+        state.aborted = true;
+        clientReq.destroy(new Error('aborted'));
+      };
+      const cleanup = () => req.signal?.removeEventListener('abort', onAbort);
+      if (req.signal?.aborted) {
+        settled = true;
+        clientReq.destroy();
+        reject(
+          this.error('aborted', `${req.what ?? 'request'} aborted`, {
+            url,
+            cause: req.signal.reason,
+          }),
+        );
+        return;
+      }
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs > 0) {
+        clientReq.setTimeout(timeoutMs, () => {
+          state.timedOut = true;
+          clientReq.destroy(new Error('timeout'));
+        });
+      }
+      // Errors after the response arrived surface through the response body.
+      clientReq.on('error', fail);
+      clientReq.on('response', (res) => {
+        if (settled) {
+          res.resume();
+          return;
+        }
+        settled = true;
+        state.responded = true;
+        res.on('close', cleanup);
+        resolve({ res, clientReq, state });
+      });
+      if (!req.body) {
+        clientReq.end();
+        return;
+      }
+      // Expect: 100-continue lets a server answer (e.g. 307 from a standby, 403) before the body
+      // is sent; servers that ignore it get the body after a short wait.
+      clientReq.flushHeaders();
+      let started = false;
+      const start = () => {
+        if (started || state.responded || clientReq.destroyed) return;
+        started = true;
+        clearTimeout(timer);
+        void this.pump(clientReq, req.body!, state);
+      };
+      const timer = setTimeout(start, CONTINUE_WAIT);
+      clientReq.on('continue', start);
+      clientReq.on('close', () => clearTimeout(timer));
+    });
+  }
+
+  /** Writes the body with backpressure; stops when a response has arrived. */
+  private async pump(
+    clientReq: http.ClientRequest,
+    body: RequestBody,
+    state: AttemptState,
+  ): Promise<void> {
+    try {
+      const src = body.open();
+      const it: AsyncIterable<Uint8Array> = isReadableStream(src) ? iterateStream(src) : src;
+      for await (const chunk of it) {
+        if (state.responded || clientReq.destroyed) return;
+        state.bodyBytes += chunk.length;
+        if (!clientReq.write(chunk)) await drained(clientReq);
+      }
+      if (!state.responded && !clientReq.destroyed) clientReq.end();
+    } catch (err) {
+      state.bodyError = err;
+      clientReq.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private response(
+    res: http.IncomingMessage,
+    clientReq: http.ClientRequest,
+    url: URL,
+    state: AttemptState,
+  ): HttpResponse {
+    // Errors reach the reader through the body stream; this keeps an unread body's error from
+    // becoming an uncaught exception.
+    res.on('error', () => {});
+    const body = this.bodyStream(res, clientReq, url, state);
+    return {
+      status: res.statusCode ?? 0,
+      url: safeUrl(url),
+      header(name) {
+        const v = res.headers[name.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      },
+      body,
+      async text(limit = ERROR_BODY_LIMIT) {
+        const parts: Uint8Array[] = [];
+        let n = 0;
+        for await (const chunk of iterateStream(body)) {
+          if (n < limit) parts.push(chunk.subarray(0, limit - n));
+          n += chunk.length;
+        }
+        return Buffer.concat(parts).toString('utf8');
+      },
+      abort() {
+        clientReq.destroy();
+      },
+    };
+  }
+
+  private bodyStream(
+    res: http.IncomingMessage,
+    clientReq: http.ClientRequest,
+    url: URL,
+    state: AttemptState,
+  ): ReadableStream<Uint8Array> {
+    const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let received = 0;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (ctl) => {
+          try {
+            const next = await it.next();
+            if (next.done) {
+              // A response cut short without an error (should not happen with HTTP/1.1 framing).
+              if (!res.complete) throw new Error('aborted');
+              ctl.close();
+              return;
+            }
+            received += next.value.length;
+            ctl.enqueue(
+              new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.length),
+            );
+          } catch (err) {
+            clientReq.destroy();
+            ctl.error(this.bodyError(err, url, state, received));
+          }
+        },
+        cancel: async () => {
+          clientReq.destroy();
+          await it.return?.().catch(() => {});
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  private bodyError(err: unknown, url: URL, state: AttemptState, received: number): HttpError {
+    const where = `${this.service} at ${safeUrl(url)}`;
+    if (state.aborted) return this.error('aborted', 'transfer aborted', { url, cause: err });
+    if (state.timedOut) {
+      return this.error(
+        'timeout',
+        `no data from ${where} for ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms (after ${received} bytes of the response)`,
+        { url, cause: err },
+      );
+    }
+    return this.error(
+      'connection',
+      `the connection to ${where} closed before the end of the response (after ${received} bytes): ${this.redact(describe(err))}`,
+      { url, cause: err },
+    );
+  }
+
+  private transportError(
+    err: unknown,
+    url: URL,
+    req: HttpRequest,
+    state: AttemptState,
+  ): SnapshotError {
+    if (state.bodyError !== undefined && isSnapshotError(state.bodyError)) return state.bodyError;
+    const where = `${this.service} at ${safeUrl(url)}`;
+    const what = req.what ? ` while ${req.what}` : '';
+    if (state.aborted)
+      return this.error('aborted', `${req.what ?? 'request'} aborted`, { url, cause: err });
+    if (state.timedOut) {
+      return this.error(
+        'timeout',
+        `no response from ${where} within ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms${what}`,
+        {
+          url,
+          cause: err,
+        },
+      );
+    }
+    if (state.bodyError !== undefined) {
+      return this.error(
+        'connection',
+        `reading the request body failed${what}: ${this.redact(describe(state.bodyError))}`,
+        {
+          url,
+          cause: state.bodyError,
+        },
+      );
+    }
+    const code = (err as NodeJS.ErrnoException)?.code ?? '';
+    const hints = this.opts.hints ?? {};
+    const addrHint = hints.addr ? ` (check ${hints.addr} or the addr option)` : '';
+    switch (code) {
+      case 'ECONNREFUSED':
+        return this.error(
+          'connection',
+          `cannot connect to ${where}: connection refused${addrHint}`,
+          { url, cause: err },
+        );
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return this.error('connection', `cannot resolve the host of ${where}${addrHint}`, {
+          url,
+          cause: err,
+        });
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return this.error('connection', `cannot reach ${where}: ${code}${addrHint}`, {
+          url,
+          cause: err,
+        });
+      case 'ECONNRESET':
+      case 'EPIPE':
+        return this.error(
+          'connection',
+          `the connection to ${where} was reset${what}${state.bodyBytes ? ` (after sending ${state.bodyBytes} bytes)` : ''}`,
+          { url, cause: err },
+        );
+      case 'EPROTO':
+      case 'ERR_SSL_WRONG_VERSION_NUMBER':
+        return this.error(
+          'tls',
+          `TLS handshake with ${where} failed (is it an https server?): ${this.redact(describe(err))}`,
+          {
+            url,
+            cause: err,
+          },
+        );
+    }
+    if (isTlsCertError(code)) {
+      const ca = hints.caCert
+        ? `set ${hints.caCert} or the caFile option to its CA`
+        : 'set the caFile option to its CA';
+      const skip = hints.skipVerify ? `; ${hints.skipVerify} skips verification (insecure)` : '';
+      return this.error(
+        'tls',
+        `the TLS certificate of ${where} is not trusted (${code}): ${ca}${skip}`,
+        {
+          url,
+          cause: err,
+        },
+      );
+    }
+    return this.error(
+      'connection',
+      `request to ${where} failed${what}: ${this.redact(describe(err))}`,
+      { url, cause: err },
+    );
+  }
+
+  private statusError(status: number, text: string, url: URL, req: HttpRequest): HttpError {
+    const where = `${this.service} at ${safeUrl(url)}`;
+    const said = serverMessage(text);
+    const tail = said ? `: ${this.redact(said)}` : '';
+    const what = req.what ? ` ${req.what}` : '';
+    if (status === 401 || status === 403) {
+      const hint = this.opts.hints?.token
+        ? `${this.opts.hints.token} or the token option`
+        : 'the token option';
+      return this.error(
+        'permission-denied',
+        `permission denied: check the token (${hint}); ${where} answered ${status}${tail}`,
+        {
+          status,
+          url,
+        },
+      );
+    }
+    if (status === 404) {
+      return this.error(
+        'not-found',
+        `not found: ${where} has no ${req.method} ${url.pathname} (is it the right address and product?)${tail}`,
+        {
+          status,
+          url,
+        },
+      );
+    }
+    if (status >= 300 && status < 400) {
+      return this.error(
+        'redirect',
+        `${where} answered ${status} (a redirect that is not followed)`,
+        { status, url },
+      );
+    }
+    const kind: HttpErrorKind = status >= 500 ? 'server-error' : 'client-error';
+    return this.error(kind, `${where} answered ${status}${what ? ` when${what}` : ''}${tail}`, {
+      status,
+      url,
+    });
+  }
+
+  private error(
+    kind: HttpErrorKind,
+    message: string,
+    opts: { status?: number; url?: URL; cause?: unknown },
+  ): HttpError {
+    return new HttpError(kind, this.redact(message), {
+      status: opts.status,
+      url: opts.url ? safeUrl(opts.url) : undefined,
+      cause: opts.cause,
+    });
+  }
+}
+
+interface AttemptState {
+  timedOut: boolean;
+  aborted: boolean;
+  responded?: boolean;
+  bodyBytes: number;
+  bodyError?: unknown;
+}
+
+function isTlsCertError(code: string): boolean {
+  return (
+    code.startsWith('ERR_TLS_') ||
+    code.includes('CERT') ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
+  );
+}
+
+/** The useful part of an error response body: Vault's `{"errors":[…]}`, or the text. */
+export function serverMessage(text: string): string {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try {
+      const j = JSON.parse(t) as { errors?: unknown; error?: unknown; message?: unknown };
+      if (Array.isArray(j.errors) && j.errors.length > 0) return j.errors.map(String).join('; ');
+      if (typeof j.error === 'string') return j.error;
+      if (typeof j.message === 'string') return j.message;
+    } catch {
+      // not JSON after all
+    }
+  }
+  return t.length > 500 ? `${t.slice(0, 500)}…` : t;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {
+  return (
+    typeof x === 'object' && x !== null && typeof (x as ReadableStream).getReader === 'function'
+  );
+}
+
+/** Iterates a Web stream; stopping early cancels it. */
+export async function* iterateStream(s: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = s.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/** Resolves when the request can take more data, or when it closed. */
+function drained(req: http.ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
+}
+
+/** Reads a Node stream as text, keeping at most `limit` bytes. */
+async function readText(res: http.IncomingMessage, limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    if (n < limit) parts.push(chunk.subarray(0, limit - n));
+    n += chunk.length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,492 @@
+/**
+ * Snapshot save and restore against Consul, Vault, Nomad and OpenBao over their HTTP APIs, with
+ * the addresses, tokens and TLS settings their own CLIs take from the environment.
+ *
+ * `save` streams the archive and verifies it as it streams; `restore` verifies the archive
+ * completely on this machine before a single byte is sent, so a corrupt or truncated file never
+ * reaches the server.
+ */
+import { createHash } from 'node:crypto';
+import { SnapshotError } from '../errors.js';
+import type { SnapshotMeta } from '../format/meta.js';
+import { bytesOf } from '../io/input.js';
+import {
+  createAtomicFile,
+  createTempFile,
+  fileInput,
+  fileSize,
+  ioError,
+  removeFile,
+} from '../node/files.js';
+import { inspect, type NodeInput } from '../node/snapshot.js';
+import type { ReadOptions, SnapshotInfo } from '../snapshot.js';
+import { type Env, envBool, envDurationMs, envString, resolveToken } from './env.js';
+import { HttpClient, iterateStream, parseAddr, type RequestBody } from './http.js';
+import { type VerifiedStream, verifiedStream } from './verified-stream.js';
+
+/** Which product an adapter talks to. */
+export type ProductName = 'consul' | 'vault' | 'nomad' | 'openbao';
+
+/**
+ * Connection options common to every product. Each one left out is taken from the product's
+ * environment variables (listed on each factory), then from the product's default.
+ */
+export interface ProductOptions {
+  /** API address, `http(s)://host:port`; `host:port` means http (Consul: https with CONSUL_HTTP_SSL). */
+  addr?: string;
+  /** ACL token; `''` sends none even when the environment has one. */
+  token?: string;
+  /** PEM CA file to trust for https. */
+  caFile?: string;
+  /** PEM client certificate and key for mutual TLS. */
+  certFile?: string;
+  keyFile?: string;
+  /** TLS server name to verify (SNI). */
+  tlsServerName?: string;
+  /** Skip verification of the server's certificate (insecure). */
+  tlsSkipVerify?: boolean;
+  /**
+   * Inactivity timeout in ms, 0 for none: connecting, waiting for the response (a restore's
+   * answer comes once the server has restored) and every pause in a transfer must each be
+   * shorter. Default: Vault/OpenBao VAULT_CLIENT_TIMEOUT/BAO_CLIENT_TIMEOUT or 60 s, as their
+   * CLIs; Consul and Nomad 5 minutes (their CLIs have no timeout; large restores take a while).
+   */
+  timeoutMs?: number;
+  /** The environment to read (default: process.env). */
+  env?: Env;
+}
+
+export interface ConsulOptions extends ProductOptions {
+  /** Datacenter (`?dc=`); default: the agent's. */
+  datacenter?: string;
+  /** Let any server answer a save (`?stale`), not only the leader. */
+  stale?: boolean;
+}
+
+export interface VaultOptions extends ProductOptions {
+  /** Namespace (X-Vault-Namespace); default VAULT_NAMESPACE / BAO_NAMESPACE. */
+  namespace?: string;
+}
+
+export interface NomadOptions extends ProductOptions {
+  /** Region (`?region=`); default NOMAD_REGION. */
+  region?: string;
+  /** Let any server answer a save (`?stale`), not only the leader. */
+  stale?: boolean;
+}
+
+/** `onProgress` reports the bytes as they are verified; `signal` aborts the download. */
+export interface SaveOptions extends ReadOptions {
+  /** Extra query parameters for the request. */
+  query?: Record<string, string>;
+}
+
+/** `onProgress` reports the local verification; `signal` aborts verification and upload. */
+export interface ProductRestoreOptions extends ReadOptions {
+  /**
+   * Vault/OpenBao: restore through `snapshot-force`, which skips the server's check that the
+   * snapshot was taken with the same keys (e.g. restoring into a new cluster). Ignored by Consul
+   * and Nomad, which have no such check.
+   */
+  force?: boolean;
+  /** Extra query parameters for the request. */
+  query?: Record<string, string>;
+  /** Directory for the temporary copy of a stream input (default: the OS temporary directory). */
+  dir?: string;
+}
+
+/** A product's snapshot API. */
+export interface SnapshotService {
+  readonly product: ProductName;
+  /** The API address used (without credentials). */
+  readonly addr: string;
+  /**
+   * Asks the server for a snapshot and returns the archive as it streams, verified inline: the
+   * stream closes only when the whole archive verified (with `sealer`, the sealed sums too) and,
+   * when the server sent `Digest: sha-256=…`, the bytes match it; otherwise it errors with the
+   * reason. Rejects with HttpError when the request fails (wrong token, no leader, …).
+   */
+  save(opts?: SaveOptions): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Saves a snapshot to the file `path`, atomically: the file appears (mode 0600) only when the
+   * whole archive verified; on any failure nothing is left behind. Resolves with what
+   * verification found.
+   */
+  saveFile(path: string, opts?: SaveOptions): Promise<SnapshotInfo>;
+  /**
+   * Restores a snapshot archive (a path, or any byte input) into the cluster. The archive is
+   * verified completely here first (with `sealer`, the sealed sums too); if it is invalid the
+   * promise rejects with the SnapshotError saying why and nothing is sent. Then it is streamed to
+   * the product's restore endpoint (re-sent as is when redirected); should the bytes change after
+   * verification, the upload is cut short so that the server refuses it. Resolves with the
+   * snapshot's metadata once the server has restored it.
+   */
+  restore(input: NodeInput, opts?: ProductRestoreOptions): Promise<SnapshotMeta>;
+}
+
+interface ProductSpec {
+  product: ProductName;
+  service: string;
+  vars: {
+    addr: string;
+    token: string;
+    tokenFile?: string;
+    caCert: string;
+    clientCert: string;
+    clientKey: string;
+    tlsServerName: string;
+    /** A variable that, when true, skips verification. */
+    skipVerify?: string;
+    /** A variable that, when false, skips verification (Consul). */
+    sslVerify?: string;
+    /** A variable that, when true, makes a scheme-less address https (Consul). */
+    ssl?: string;
+    timeout?: string;
+  };
+  defaultAddr: string;
+  /** Inactivity timeout when neither the option nor the variable sets one. */
+  defaultTimeoutMs: number;
+  tokenHeader: string;
+  savePath: string;
+  restore(force: boolean): { method: 'PUT' | 'POST'; path: string };
+  headers: Record<string, string>;
+  /** Query parameters of every request (datacenter, region). */
+  query: Record<string, string>;
+  /** Query parameters of a save only (stale). */
+  saveQuery?: Record<string, string>;
+}
+
+function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
+  const env = o.env ?? (process.env as Env);
+  const v = spec.vars;
+  const ssl = v.ssl ? envBool(env, v.ssl) : undefined;
+  const addrText = o.addr ?? envString(env, v.addr) ?? spec.defaultAddr;
+  const base = parseAddr(addrText, ssl ? 'https' : 'http');
+  const token = resolveToken(o.token, env, v.token, v.tokenFile);
+  let skip = o.tlsSkipVerify;
+  if (skip === undefined && v.skipVerify) skip = envBool(env, v.skipVerify);
+  if (skip === undefined && v.sslVerify) {
+    const verifyTls = envBool(env, v.sslVerify);
+    if (verifyTls !== undefined) skip = !verifyTls;
+  }
+  const timeoutMs =
+    o.timeoutMs ?? (v.timeout ? envDurationMs(env, v.timeout) : undefined) ?? spec.defaultTimeoutMs;
+  const headers: Record<string, string> = { ...spec.headers };
+  if (token !== undefined) headers[spec.tokenHeader] = token;
+  const client = new HttpClient({
+    addr: base.toString(),
+    headers,
+    secrets: token !== undefined ? [token] : [],
+    caFile: o.caFile ?? envString(env, v.caCert),
+    certFile: o.certFile ?? envString(env, v.clientCert),
+    keyFile: o.keyFile ?? envString(env, v.clientKey),
+    tlsServerName: o.tlsServerName ?? envString(env, v.tlsServerName),
+    tlsSkipVerify: skip,
+    timeoutMs,
+    service: spec.service,
+    hints: {
+      addr: v.addr,
+      token: v.token,
+      caCert: v.caCert,
+      skipVerify: v.skipVerify
+        ? `${v.skipVerify}=true`
+        : v.sslVerify
+          ? `${v.sslVerify}=false`
+          : undefined,
+    },
+  });
+
+  const path = (p: string, extra: Record<string, string> | undefined) => {
+    const q = new URLSearchParams({ ...spec.query, ...extra }).toString().replace(/=(&|$)/g, '$1');
+    return q ? `${p}?${q}` : p;
+  };
+
+  async function download(opts: SaveOptions): Promise<VerifiedStream> {
+    const { query, ...readOpts } = opts;
+    const res = await client.request({
+      method: 'GET',
+      path: path(spec.savePath, { ...spec.saveQuery, ...query }),
+      signal: opts.signal,
+      what: 'saving the snapshot',
+    });
+    return verifiedStream(res.body, {
+      ...readOpts,
+      digest: res.header('digest'),
+      source: `${spec.service} at ${res.url}`,
+    });
+  }
+
+  return {
+    product: spec.product,
+    addr: client.url,
+    async save(opts = {}) {
+      return (await download(opts)).stream;
+    },
+    async saveFile(dest, opts = {}) {
+      const { stream, info } = await download(opts);
+      let file: Awaited<ReturnType<typeof createAtomicFile>>;
+      try {
+        file = await createAtomicFile(dest);
+      } catch (err) {
+        await stream.cancel(err).catch(() => {});
+        throw ioError(err, `cannot write ${dest}`);
+      }
+      try {
+        for await (const chunk of iterateStream(stream)) await file.write(chunk);
+        const result = await info;
+        await file.close();
+        return result;
+      } catch (err) {
+        await file.abort(err);
+        throw err;
+      }
+    },
+    async restore(input, opts = {}) {
+      const { force = false, query, dir, ...readOpts } = opts;
+      const prepared = await prepare(input, readOpts, dir);
+      try {
+        const { method, path: p } = spec.restore(force);
+        const res = await client.request({
+          method,
+          path: path(p, query),
+          body: prepared.body,
+          signal: opts.signal,
+          what: 'restoring the snapshot',
+        });
+        await res.text();
+        return prepared.info.meta;
+      } finally {
+        await prepared.cleanup();
+      }
+    },
+  };
+}
+
+interface Prepared {
+  info: SnapshotInfo;
+  body: RequestBody;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Verifies `input` completely and makes it re-openable: a path or in-memory bytes are read again
+ * for each send; a stream is copied to a temporary file (mode 0600) as it is verified.
+ */
+async function prepare(
+  input: NodeInput,
+  opts: ReadOptions,
+  dir: string | undefined,
+): Promise<Prepared> {
+  const none = async () => {};
+  if (typeof input === 'string') {
+    const info = await inspect(input, opts);
+    let size: number;
+    try {
+      size = await fileSize(input);
+    } catch (err) {
+      throw ioError(err, `cannot read ${input}`);
+    }
+    if (size !== info.archiveSize) {
+      throw new SnapshotError(
+        'IO',
+        `${input} changed while it was being verified; nothing was sent`,
+      );
+    }
+    return { info, body: checkedBody(() => fileInput(input), info), cleanup: none };
+  }
+  if (
+    input instanceof Uint8Array ||
+    input instanceof ArrayBuffer ||
+    (typeof Blob !== 'undefined' && input instanceof Blob)
+  ) {
+    const info = await inspect(input, opts);
+    return { info, body: checkedBody(() => bytesOf(input), info), cleanup: none };
+  }
+  let file: Awaited<ReturnType<typeof createTempFile>>;
+  try {
+    file = await createTempFile(dir);
+  } catch (err) {
+    throw ioError(err, 'failed to create a temporary snapshot file');
+  }
+  const spool = async function* (): AsyncGenerator<Uint8Array> {
+    for await (const chunk of bytesOf(input)) {
+      await file.write(chunk);
+      yield chunk;
+    }
+  };
+  try {
+    const info = await inspect(spool(), opts);
+    await file.close();
+    const path = file.path;
+    return {
+      info,
+      body: checkedBody(() => fileInput(path), info),
+      cleanup: () => removeFile(path),
+    };
+  } catch (err) {
+    await file.abort(err);
+    throw err;
+  }
+}
+
+/**
+ * A body that yields the verified bytes and checks, before its last chunk, that they are still
+ * the bytes that verified (same SHA-256); otherwise it throws, which cuts the upload short.
+ */
+function checkedBody(open: () => AsyncIterable<Uint8Array>, info: SnapshotInfo): RequestBody {
+  return {
+    length: info.archiveSize,
+    open: () =>
+      (async function* () {
+        const h = createHash('sha256');
+        let held: Uint8Array | undefined;
+        for await (const chunk of open()) {
+          h.update(chunk);
+          if (held) yield held;
+          held = chunk;
+        }
+        const got = `sha-256=${h.digest('base64')}`;
+        if (got !== info.checksum) {
+          throw new SnapshotError(
+            'INTEGRITY',
+            'the snapshot changed after it was verified; the upload was cut short',
+          );
+        }
+        if (held) yield held;
+      })(),
+  };
+}
+
+/**
+ * Consul: `GET/PUT /v1/snapshot` with X-Consul-Token. Environment: CONSUL_HTTP_ADDR (default
+ * 127.0.0.1:8500), CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE, CONSUL_HTTP_SSL, CONSUL_CACERT,
+ * CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY.
+ * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
+ */
+export function consul(opts: ConsulOptions = {}): SnapshotService {
+  const query: Record<string, string> = {};
+  if (opts.datacenter) query.dc = opts.datacenter;
+  return buildService(
+    {
+      product: 'consul',
+      service: 'Consul',
+      vars: {
+        addr: 'CONSUL_HTTP_ADDR',
+        token: 'CONSUL_HTTP_TOKEN',
+        tokenFile: 'CONSUL_HTTP_TOKEN_FILE',
+        caCert: 'CONSUL_CACERT',
+        clientCert: 'CONSUL_CLIENT_CERT',
+        clientKey: 'CONSUL_CLIENT_KEY',
+        tlsServerName: 'CONSUL_TLS_SERVER_NAME',
+        sslVerify: 'CONSUL_HTTP_SSL_VERIFY',
+        ssl: 'CONSUL_HTTP_SSL',
+      },
+      defaultAddr: '127.0.0.1:8500',
+      defaultTimeoutMs: 300_000,
+      tokenHeader: 'X-Consul-Token',
+      savePath: '/v1/snapshot',
+      restore: () => ({ method: 'PUT', path: '/v1/snapshot' }),
+      headers: {},
+      query,
+      saveQuery: opts.stale ? { stale: '' } : undefined,
+    },
+    opts,
+  );
+}
+
+function vaultLike(
+  product: 'vault' | 'openbao',
+  prefix: 'VAULT' | 'BAO',
+  opts: VaultOptions,
+): SnapshotService {
+  const env = opts.env ?? (process.env as Env);
+  const namespace = opts.namespace ?? envString(env, `${prefix}_NAMESPACE`);
+  const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
+  if (namespace) headers['X-Vault-Namespace'] = namespace;
+  return buildService(
+    {
+      product,
+      service: product === 'vault' ? 'Vault' : 'OpenBao',
+      vars: {
+        addr: `${prefix}_ADDR`,
+        token: `${prefix}_TOKEN`,
+        caCert: `${prefix}_CACERT`,
+        clientCert: `${prefix}_CLIENT_CERT`,
+        clientKey: `${prefix}_CLIENT_KEY`,
+        tlsServerName: `${prefix}_TLS_SERVER_NAME`,
+        skipVerify: `${prefix}_SKIP_VERIFY`,
+        timeout: `${prefix}_CLIENT_TIMEOUT`,
+      },
+      defaultAddr: 'https://127.0.0.1:8200',
+      defaultTimeoutMs: 60_000,
+      tokenHeader: 'X-Vault-Token',
+      savePath: '/v1/sys/storage/raft/snapshot',
+      restore: (force) => ({
+        method: 'POST',
+        path: force ? '/v1/sys/storage/raft/snapshot-force' : '/v1/sys/storage/raft/snapshot',
+      }),
+      headers,
+      query: {},
+    },
+    opts,
+  );
+}
+
+/**
+ * Vault (integrated storage): `GET /v1/sys/storage/raft/snapshot`, `POST …/snapshot` or, with
+ * `force`, `POST …/snapshot-force`, with X-Vault-Token; a standby's 307 to the active node is
+ * followed with the token. Environment: VAULT_ADDR (default https://127.0.0.1:8200),
+ * VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,
+ * VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY, VAULT_CLIENT_TIMEOUT.
+ * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
+ */
+export function vault(opts: VaultOptions = {}): SnapshotService {
+  return vaultLike('vault', 'VAULT', opts);
+}
+
+/**
+ * OpenBao: Vault's API (X-Vault-Token, X-Vault-Namespace) with BAO_ variables: BAO_ADDR
+ * (default https://127.0.0.1:8200), BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_CLIENT_CERT,
+ * BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY, BAO_CLIENT_TIMEOUT.
+ */
+export function openbao(opts: VaultOptions = {}): SnapshotService {
+  return vaultLike('openbao', 'BAO', opts);
+}
+
+/**
+ * Nomad: `GET/PUT /v1/operator/snapshot` with X-Nomad-Token; the save's
+ * `Digest: sha-256=…` header is checked against the bytes. Environment: NOMAD_ADDR (default
+ * http://127.0.0.1:4646), NOMAD_TOKEN, NOMAD_REGION, NOMAD_CACERT, NOMAD_CLIENT_CERT,
+ * NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME, NOMAD_SKIP_VERIFY.
+ * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
+ */
+export function nomad(opts: NomadOptions = {}): SnapshotService {
+  const env = opts.env ?? (process.env as Env);
+  const query: Record<string, string> = {};
+  const region = opts.region ?? envString(env, 'NOMAD_REGION');
+  if (region) query.region = region;
+  return buildService(
+    {
+      product: 'nomad',
+      service: 'Nomad',
+      vars: {
+        addr: 'NOMAD_ADDR',
+        token: 'NOMAD_TOKEN',
+        caCert: 'NOMAD_CACERT',
+        clientCert: 'NOMAD_CLIENT_CERT',
+        clientKey: 'NOMAD_CLIENT_KEY',
+        tlsServerName: 'NOMAD_TLS_SERVER_NAME',
+        skipVerify: 'NOMAD_SKIP_VERIFY',
+      },
+      defaultAddr: 'http://127.0.0.1:4646',
+      defaultTimeoutMs: 300_000,
+      tokenHeader: 'X-Nomad-Token',
+      savePath: '/v1/operator/snapshot',
+      restore: () => ({ method: 'PUT', path: '/v1/operator/snapshot' }),
+      headers: {},
+      query,
+      saveQuery: opts.stale ? { stale: '' } : undefined,
+    },
+    opts,
+  );
+}

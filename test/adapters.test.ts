@@ -1,0 +1,676 @@
+/**
+ * The product adapters (Consul, Vault, OpenBao, Nomad) against a real hashicorp/raft cluster (the
+ * Go peer's product-shaped endpoints), plus unit-level cases against small local servers: TLS,
+ * the https→http downgrade, a server's Digest, a server that echoes the token, defaults from the
+ * environment.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { aesGcmSealer, isSnapshotError, parseKeyHex, verify } from 'raftsnap';
+import {
+  consul,
+  HttpError,
+  nomad,
+  openbao,
+  type SnapshotService,
+  type VaultOptions,
+  vault,
+} from 'raftsnap';
+import {
+  makeKeys,
+  requirePeer,
+  type RaftCluster,
+  startCluster,
+} from './support/raft-cluster.js';
+import { withTempDir } from './support/temp.js';
+
+await requirePeer();
+const TOKEN = 's3cr3t-token-5f0c2a9e';
+const SEAL_KEY = '8f'.repeat(32);
+const sealer = aesGcmSealer(parseKeyHex(SEAL_KEY));
+
+async function readAll(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}
+
+/** Asserts that `p` rejects with an HttpError of `kind` whose message matches and hides TOKEN. */
+async function rejectsHttp(
+  p: Promise<unknown>,
+  kind: HttpError['kind'],
+  message?: RegExp,
+): Promise<HttpError> {
+  let caught: unknown;
+  await assert.rejects(p, (err: unknown) => {
+    caught = err;
+    return true;
+  });
+  assert.ok(caught instanceof HttpError, `expected HttpError, got ${String(caught)}`);
+  assert.ok(isSnapshotError(caught));
+  assert.equal(caught.kind, kind, caught.message);
+  if (message) assert.match(caught.message, message);
+  assert.ok(!caught.message.includes(TOKEN), `the token leaked: ${caught.message}`);
+  assert.ok(!String(caught.stack).includes(TOKEN), 'the token leaked into the stack');
+  return caught;
+}
+
+interface Product {
+  name: 'consul' | 'vault' | 'openbao' | 'nomad';
+  tokenVar: string;
+  /** The service configured only through the environment, as the product's CLI would be. */
+  fromEnv(addr: string, token: string, extra?: Record<string, string>): SnapshotService;
+  make(opts: VaultOptions): SnapshotService;
+  sealed: boolean;
+}
+
+const PRODUCTS: Product[] = [
+  {
+    name: 'consul',
+    tokenVar: 'CONSUL_HTTP_TOKEN',
+    fromEnv: (addr, token, extra) =>
+      consul({ env: { CONSUL_HTTP_ADDR: addr, CONSUL_HTTP_TOKEN: token, ...extra } }),
+    make: (o) => consul(o),
+    sealed: false,
+  },
+  {
+    name: 'vault',
+    tokenVar: 'VAULT_TOKEN',
+    fromEnv: (addr, token, extra) =>
+      vault({ env: { VAULT_ADDR: addr, VAULT_TOKEN: token, ...extra } }),
+    make: (o) => vault(o),
+    sealed: true,
+  },
+  {
+    name: 'openbao',
+    tokenVar: 'BAO_TOKEN',
+    fromEnv: (addr, token, extra) =>
+      openbao({ env: { BAO_ADDR: addr, BAO_TOKEN: token, ...extra } }),
+    make: (o) => openbao(o),
+    sealed: true,
+  },
+  {
+    name: 'nomad',
+    tokenVar: 'NOMAD_TOKEN',
+    fromEnv: (addr, token, extra) =>
+      nomad({ env: { NOMAD_ADDR: addr, NOMAD_TOKEN: token, ...extra } }),
+    make: (o) => nomad(o),
+    sealed: false,
+  },
+];
+
+describe('product adapters against a real hashicorp/raft cluster', {
+  timeout: 120_000,
+}, () => {
+  let cluster: RaftCluster;
+  /** What the cluster holds now. */
+  let state: Record<string, string>;
+
+  before(async () => {
+    cluster = await startCluster({ token: TOKEN, sealKeyHex: SEAL_KEY });
+    state = makeKeys(1000);
+    await cluster.putKeys(state);
+    await cluster.waitForState(state);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  async function counts(): Promise<{ requests: number; restores: number }> {
+    const s = await cluster.status();
+    return {
+      requests: s.nodes.reduce((n, x) => n + x.restoreRequests, 0),
+      restores: s.nodes.reduce((n, x) => n + x.restores, 0),
+    };
+  }
+
+  async function change(tag: string): Promise<void> {
+    const extra = makeKeys(50, tag);
+    const renamed = Object.fromEntries(Object.entries(extra).map(([k, v]) => [`${tag}-${k}`, v]));
+    await cluster.putKeys(renamed);
+    state = { ...state, ...renamed };
+  }
+
+  for (const p of PRODUCTS) {
+    test(`${p.name}: save streams an archive that verifies`, async () => {
+      const leader = await cluster.waitLeader();
+      const svc = p.fromEnv(leader.httpUrl, TOKEN);
+      const bytes = await readAll(await svc.save());
+      const meta = await verify(bytes, p.sealed ? { sealer } : {});
+      assert.ok(meta.index > 0n);
+      assert.equal(meta.configuration.servers?.length, 3);
+      if (p.sealed) {
+        await assert.rejects(
+          verify(bytes, { sealer: aesGcmSealer(parseKeyHex('11'.repeat(32))) }),
+          {
+            code: 'SEAL',
+          },
+        );
+      }
+    });
+
+    test(`${p.name}: restore round trip (all nodes back to the saved state)`, async () => {
+      await withTempDir(async (dir) => {
+        const leader = await cluster.waitLeader();
+        const svc = p.fromEnv(leader.httpUrl, TOKEN);
+        const file = join(dir, 'backup.snap');
+        const info = await svc.saveFile(file, p.sealed ? { sealer } : {});
+        assert.equal(info.sealed, p.sealed);
+        const saved = { ...state };
+        await change(`after-${p.name}`);
+        await cluster.waitForState(state);
+        const before = await counts();
+        const meta = await svc.restore(file, p.sealed ? { sealer } : {});
+        assert.equal(meta.index, info.meta.index);
+        state = saved;
+        await cluster.waitForState(state, ['n1', 'n2', 'n3']);
+        const after = await counts();
+        assert.equal(after.restores, before.restores + 1);
+      });
+    });
+
+    test(`${p.name}: a wrong or missing token is a clear error without the token in it`, async () => {
+      const leader = await cluster.waitLeader();
+      const wrong = `${TOKEN}-wrong`;
+      const hint = new RegExp(`permission denied: check the token \\(${p.tokenVar}`);
+      const e1 = await rejectsHttp(
+        p.fromEnv(leader.httpUrl, wrong).save(),
+        'permission-denied',
+        hint,
+      );
+      assert.equal(e1.status, 403);
+      assert.ok(!e1.message.includes(wrong));
+      await rejectsHttp(
+        p.make({ addr: leader.httpUrl, env: {} }).save(),
+        'permission-denied',
+        hint,
+      );
+      await withTempDir(async (dir) => {
+        const file = join(dir, 'ok.snap');
+        await p.fromEnv(leader.httpUrl, TOKEN).saveFile(file);
+        const before = await counts();
+        await rejectsHttp(
+          p.fromEnv(leader.httpUrl, wrong).restore(file),
+          'permission-denied',
+          hint,
+        );
+        assert.deepEqual(await counts(), before);
+      });
+    });
+
+    test(`${p.name}: a corrupt or truncated file never reaches the server`, async () => {
+      await withTempDir(async (dir) => {
+        const leader = await cluster.waitLeader();
+        const svc = p.fromEnv(leader.httpUrl, TOKEN);
+        const good = await readAll(await svc.save());
+        const flipped = good.slice();
+        flipped[Math.floor(good.length * 0.7)] ^= 0x01;
+        await writeFile(join(dir, 'flipped.snap'), flipped);
+        await writeFile(join(dir, 'short.snap'), good.subarray(0, good.length - 100));
+        const before = await counts();
+        for (const name of ['flipped.snap', 'short.snap']) {
+          await assert.rejects(svc.restore(join(dir, name)), (err: unknown) => {
+            assert.ok(isSnapshotError(err), String(err));
+            assert.ok(!(err instanceof HttpError), `${name}: the request was sent: ${err.message}`);
+            assert.match(err.code, /^(GZIP|TAR|INTEGRITY|TRUNCATED)$/, `${name}: ${err.message}`);
+            return true;
+          });
+        }
+        // A stream input is checked the same way (spooled, verified, never sent).
+        await assert.rejects(
+          svc.restore(new Blob([flipped]).stream() as ReadableStream<Uint8Array>),
+        );
+        assert.deepEqual(await counts(), before, 'no restore request reached any node');
+        await cluster.waitForState(state);
+      });
+    });
+
+    test(`${p.name}: a connection dropped mid-stream is an error, and saveFile leaves nothing`, async () => {
+      await withTempDir(async (dir) => {
+        const leader = await cluster.waitLeader();
+        const svc = p.fromEnv(leader.httpUrl, TOKEN);
+        const stream = await svc.save({ query: { drop_after: '1000' } });
+        await rejectsHttp(
+          readAll(stream),
+          'connection',
+          /closed before the end of the response \(after 1000 bytes\)/,
+        );
+        await rejectsHttp(
+          svc.saveFile(join(dir, 'x.snap'), { query: { drop_after: '5000' } }),
+          'connection',
+        );
+        assert.deepEqual(await readdir(dir), []);
+      });
+    });
+  }
+
+  test('vault: a standby answers 307 and the adapter follows it with the token (save and restore)', async () => {
+    await withTempDir(async (dir) => {
+      const leader = await cluster.waitLeader();
+      const standby = (await cluster.followers())[0];
+      const svc = vault({
+        env: { VAULT_ADDR: standby.httpUrl, VAULT_TOKEN: TOKEN, VAULT_NAMESPACE: 'team-a' },
+      });
+      const file = join(dir, 'v.snap');
+      await svc.saveFile(file, { sealer });
+      let s = await cluster.status();
+      const lead = s.nodes.find((n) => n.id === leader.id)!;
+      assert.equal(lead.lastRequest?.path, '/v1/sys/storage/raft/snapshot');
+      assert.equal(lead.lastRequest?.method, 'GET');
+      assert.equal(lead.lastRequest?.namespace, 'team-a');
+
+      const saved = { ...state };
+      await change('standby');
+      const before = s.nodes.find((n) => n.id === leader.id)!.restoreRequests;
+      await svc.restore(file, { sealer });
+      state = saved;
+      await cluster.waitForState(state, ['n1', 'n2', 'n3']);
+      s = await cluster.status();
+      assert.equal(s.nodes.find((n) => n.id === leader.id)!.restoreRequests, before + 1);
+      assert.equal(
+        s.nodes.find((n) => n.id === standby.id)!.restoreRequests,
+        0,
+        'the standby only redirected',
+      );
+    });
+  });
+
+  test('vault: a non-forced restore of an archive without the sealed sums is refused by the server; force uses snapshot-force', async () => {
+    await withTempDir(async (dir) => {
+      const leader = await cluster.waitLeader();
+      const file = join(dir, 'consul.snap');
+      await consul({ addr: leader.httpUrl, token: TOKEN }).saveFile(file);
+      const saved = { ...state };
+      await change('force');
+      const svc = vault({ addr: leader.httpUrl, token: TOKEN });
+      await rejectsHttp(
+        svc.restore(file),
+        'client-error',
+        /answered 400 when restoring the snapshot: .*sealed hashes/,
+      );
+      await svc.restore(file, { force: true });
+      const s = await cluster.status();
+      assert.equal(
+        s.nodes.find((n) => n.id === leader.id)!.lastRequest?.path,
+        '/v1/sys/storage/raft/snapshot-force',
+      );
+      state = saved;
+      await cluster.waitForState(state, ['n1', 'n2', 'n3']);
+    });
+  });
+
+  test('consul and nomad: a follower forwards to the leader', async () => {
+    const follower = (await cluster.followers())[0];
+    for (const svc of [
+      consul({ addr: follower.httpUrl, token: TOKEN }),
+      nomad({ addr: follower.httpUrl, token: TOKEN }),
+    ]) {
+      await verify(await readAll(await svc.save()));
+    }
+  });
+
+  test('a restore that outlasts timeoutMs fails with a timeout, and nothing is restored', async () => {
+    await withTempDir(async (dir) => {
+      const leader = await cluster.waitLeader();
+      const file = join(dir, 'c.snap');
+      await consul({ addr: leader.httpUrl, token: TOKEN }).saveFile(file);
+      const before = await counts();
+      const svc = consul({ addr: leader.httpUrl, token: TOKEN, timeoutMs: 400 });
+      const err = await rejectsHttp(
+        svc.restore(file, { query: { delay_ms: '5000' } }),
+        'timeout',
+        /within 400 ms/,
+      );
+      assert.equal(err.code, 'ABORTED');
+      await new Promise((r) => setTimeout(r, 200));
+      const after = await counts();
+      assert.equal(after.requests, before.requests + 1);
+      assert.equal(after.restores, before.restores);
+      await cluster.waitForState(state);
+    });
+  });
+
+  test('an aborted save errors the stream and closes the connection', async () => {
+    const leader = await cluster.waitLeader();
+    const ctl = new AbortController();
+    const stream = await consul({ addr: leader.httpUrl, token: TOKEN }).save({
+      signal: ctl.signal,
+      query: { throttle: '20000' },
+    });
+    const reading = readAll(stream);
+    setTimeout(() => ctl.abort(), 100);
+    await assert.rejects(reading, (err: unknown) => isSnapshotError(err) && err.code === 'ABORTED');
+  });
+});
+
+// ---- unit level: local servers -----------------------------------------------------------------
+
+/** A self-signed certificate for 127.0.0.1: openssl if available, else built with node:crypto. */
+async function selfSignedCert(dir: string): Promise<{ cert: string; key: string; how: string }> {
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  if (process.env.RAFTSNAP_TEST_NO_OPENSSL !== '1') {
+    try {
+      await promisify(execFile)('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]);
+      return {
+        cert: await readFile(certFile, 'utf8'),
+        key: await readFile(keyFile, 'utf8'),
+        how: 'openssl',
+      };
+    } catch {
+      // fall through to node:crypto
+    }
+  }
+  const { cert, key } = cryptoSelfSigned();
+  await writeFile(certFile, cert);
+  await writeFile(keyFile, key);
+  return { cert, key, how: 'node:crypto' };
+}
+
+/** A minimal X.509 v3 self-signed ECDSA P-256 certificate (CN and SAN IP 127.0.0.1, CA:TRUE). */
+function cryptoSelfSigned(): { cert: string; key: string } {
+  const len = (n: number) =>
+    n < 0x80
+      ? Buffer.from([n])
+      : n < 0x100
+        ? Buffer.from([0x81, n])
+        : Buffer.from([0x82, n >> 8, n & 0xff]);
+  const tlv = (tag: number, ...parts: Buffer[]) => {
+    const body = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from([tag]), len(body.length), body]);
+  };
+  const seq = (...p: Buffer[]) => tlv(0x30, ...p);
+  const oid = (dotted: string) => {
+    const [a, b, ...rest] = dotted.split('.').map(Number);
+    const bytes = [40 * a + b];
+    for (const n of rest) {
+      const enc = [n & 0x7f];
+      for (let v = n >> 7; v > 0; v >>= 7) enc.unshift((v & 0x7f) | 0x80);
+      bytes.push(...enc);
+    }
+    return tlv(0x06, Buffer.from(bytes));
+  };
+  const utc = (d: Date) =>
+    tlv(0x17, Buffer.from(`${d.toISOString().slice(2, 19).replace(/[-:T]/g, '')}Z`));
+  const name = seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from('127.0.0.1')))));
+  const sigAlg = seq(oid('1.2.840.10045.4.3.2'));
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const now = Date.now();
+  const ext = (id: string, value: Buffer, critical = false) =>
+    seq(oid(id), ...(critical ? [tlv(0x01, Buffer.from([0xff]))] : []), tlv(0x04, value));
+  const tbs = seq(
+    tlv(0xa0, tlv(0x02, Buffer.from([2]))),
+    tlv(0x02, Buffer.from([0x01, 0x23, 0x45, 0x67])),
+    sigAlg,
+    name,
+    seq(utc(new Date(now - 3_600_000)), utc(new Date(now + 2 * 86_400_000))),
+    name,
+    publicKey.export({ type: 'spki', format: 'der' }),
+    tlv(
+      0xa3,
+      seq(
+        ext('2.5.29.19', seq(tlv(0x01, Buffer.from([0xff]))), true),
+        ext('2.5.29.17', seq(tlv(0x87, Buffer.from([127, 0, 0, 1])))),
+      ),
+    ),
+  );
+  const signature = sign('sha256', tbs, privateKey);
+  const der = seq(tbs, sigAlg, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
+  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n');
+  return {
+    cert: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`,
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  };
+}
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+function close(server: http.Server): Promise<void> {
+  server.closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A valid archive made by raftsnap (no cluster needed). */
+async function smallArchive(): Promise<Uint8Array> {
+  const { writeSnapshot, zeroMeta } = await import('raftsnap');
+  const state = new TextEncoder().encode(JSON.stringify({ a: 'MQ==' }));
+  const meta = {
+    ...zeroMeta(),
+    version: 1,
+    id: '2-9-1',
+    index: 9n,
+    term: 2n,
+    size: BigInt(state.length),
+  };
+  const parts: Uint8Array[] = [];
+  await writeSnapshot(meta, state, { write: (c: Uint8Array) => void parts.push(c.slice()) });
+  return Buffer.concat(parts);
+}
+
+describe('adapters against local servers', { timeout: 30_000 }, () => {
+  test('https→http downgrade is refused; the CA file, skip-verify and untrusted certificates', async (t) => {
+    await withTempDir(async (dir) => {
+      const { cert, key, how } = await selfSignedCert(dir);
+      t.diagnostic(`certificate made with ${how}`);
+      let plainHits = 0;
+      const plain = http.createServer((req, res) => {
+        plainHits++;
+        req.resume();
+        res.end();
+      });
+      const plainPort = await listen(plain);
+      const archive = await smallArchive();
+      const secure = https.createServer({ cert, key }, (req, res) => {
+        if (req.method === 'GET' && req.url?.startsWith('/v1/operator/snapshot')) {
+          res.setHeader(
+            'Digest',
+            `sha-256=${createHash('sha256').update(archive).digest('base64')}`,
+          );
+          res.end(archive);
+          return;
+        }
+        res.writeHead(307, { Location: `http://127.0.0.1:${plainPort}${req.url}` });
+        res.end();
+      });
+      const securePort = await listen(secure);
+      try {
+        const addr = `https://127.0.0.1:${securePort}`;
+        const caFile = join(dir, 'cert.pem');
+        const file = join(dir, 'a.snap');
+        await writeFile(file, archive);
+        const svc = vault({ addr, token: TOKEN, caFile, env: {} });
+        await rejectsHttp(
+          svc.save(),
+          'redirect',
+          /refusing to follow the redirect from https:\/\/127\.0\.0\.1:\d+.* to http:/,
+        );
+        await rejectsHttp(svc.restore(file), 'redirect', /refusing/);
+        await rejectsHttp(
+          vault({ addr, token: TOKEN, tlsSkipVerify: true, env: {} }).save(),
+          'redirect',
+        );
+        await rejectsHttp(
+          vault({ addr, token: TOKEN, env: {} }).save(),
+          'tls',
+          /not trusted.*VAULT_CACERT.*VAULT_SKIP_VERIFY=true/,
+        );
+        await rejectsHttp(
+          vault({
+            env: { VAULT_ADDR: addr, VAULT_TOKEN: TOKEN, VAULT_SKIP_VERIFY: 'true' },
+          }).save(),
+          'redirect',
+        );
+        assert.equal(plainHits, 0, 'nothing was sent over plain http');
+        // TLS with the CA file works end to end.
+        const bytes = await readAll(await nomad({ addr, token: TOKEN, caFile, env: {} }).save());
+        assert.equal((await verify(bytes)).index, 9n);
+      } finally {
+        await close(secure);
+        await close(plain);
+      }
+    });
+  });
+
+  test('a wrong Digest, an archive that ends cleanly but early, 404, a reset, and a server echoing the token', async () => {
+    const archive = await smallArchive();
+    const server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/v1/operator/snapshot') {
+        res.setHeader('Digest', 'sha-256=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+        res.end(archive);
+      } else if (url.searchParams.has('short')) {
+        res.end(archive.subarray(0, archive.length - 30));
+      } else if (url.pathname.startsWith('/v1/sys/')) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        res.end('{"errors":["no handler for route \\"sys/storage/raft/snapshot\\""]}');
+      } else if (url.searchParams.has('reset')) {
+        req.socket.destroy();
+      } else {
+        res.writeHead(403, { 'Content-Type': 'text/plain' });
+        res.end(`ACL not found for token ${req.headers['x-consul-token']}`);
+      }
+    });
+    const port = await listen(server);
+    try {
+      const addr = `http://127.0.0.1:${port}`;
+      await assert.rejects(readAll(await nomad({ addr, env: {} }).save()), (err: unknown) => {
+        assert.ok(isSnapshotError(err));
+        assert.equal(err.code, 'INTEGRITY');
+        assert.match(err.message, /checksum mismatch: Nomad at .* sent Digest sha-256=AAAA/);
+        return true;
+      });
+      await assert.rejects(
+        readAll(await consul({ addr, env: {} }).save({ query: { short: '1' } })),
+        (err: unknown) => {
+          assert.ok(isSnapshotError(err) && !(err instanceof HttpError), String(err));
+          return true;
+        },
+      );
+      await withTempDir(async (dir) => {
+        const out = join(dir, 'short.snap');
+        await assert.rejects(consul({ addr, env: {} }).saveFile(out, { query: { short: '1' } }));
+        assert.equal(existsSync(out), false);
+        assert.deepEqual(await readdir(dir), []);
+      });
+      const nf = await rejectsHttp(
+        vault({ addr, token: TOKEN, env: {} }).save(),
+        'not-found',
+        /not found: Vault at .* has no GET \/v1\/sys\/storage\/raft\/snapshot .*: no handler for route "sys\/storage\/raft\/snapshot"/,
+      );
+      assert.equal(nf.status, 404);
+      await rejectsHttp(
+        consul({ addr, token: TOKEN, env: {} }).save({ query: { reset: '1' } }),
+        'connection',
+        /the connection to Consul at .* was reset while saving the snapshot/,
+      );
+      const err = await rejectsHttp(
+        consul({ addr, token: TOKEN, env: {} }).save(),
+        'permission-denied',
+      );
+      assert.match(err.message, /ACL not found for token <redacted>/);
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('defaults and settings from the environment; connection refused names the variable', async () => {
+    assert.equal(consul({ env: {} }).addr, 'http://127.0.0.1:8500');
+    assert.equal(
+      consul({ env: { CONSUL_HTTP_ADDR: 'consul.internal:8501', CONSUL_HTTP_SSL: 'true' } }).addr,
+      'https://consul.internal:8501',
+    );
+    assert.equal(vault({ env: {} }).addr, 'https://127.0.0.1:8200');
+    assert.equal(openbao({ env: {} }).addr, 'https://127.0.0.1:8200');
+    assert.equal(nomad({ env: {} }).addr, 'http://127.0.0.1:4646');
+    assert.equal(
+      nomad({ env: { NOMAD_ADDR: 'http://user:pw@10.0.0.1:4646' } }).addr,
+      'http://10.0.0.1:4646',
+    );
+    assert.equal(
+      vault({ addr: 'http://10.0.0.2:8200', env: { VAULT_ADDR: 'http://ignored:1' } }).addr,
+      'http://10.0.0.2:8200',
+    );
+    assert.throws(() => vault({ env: { VAULT_SKIP_VERIFY: 'maybe' } }), {
+      code: 'INVALID_ARGUMENT',
+    });
+    assert.throws(() => vault({ env: { VAULT_CLIENT_TIMEOUT: 'soon' } }), {
+      code: 'INVALID_ARGUMENT',
+    });
+    assert.throws(() => consul({ addr: 'unix:///var/run/consul.sock', env: {} }), {
+      code: 'INVALID_ARGUMENT',
+    });
+    assert.throws(
+      () => consul({ env: { CONSUL_HTTP_TOKEN_FILE: '/nonexistent/token' } }),
+      (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'INVALID_ARGUMENT');
+        assert.match(err.message, /CONSUL_HTTP_TOKEN_FILE/);
+        return true;
+      },
+    );
+
+    // A port nothing listens on.
+    const s = http.createServer();
+    const port = await listen(s);
+    await close(s);
+    await rejectsHttp(
+      consul({ env: { CONSUL_HTTP_ADDR: `127.0.0.1:${port}`, CONSUL_HTTP_TOKEN: TOKEN } }).save(),
+      'connection',
+      /cannot connect to Consul at http:\/\/127\.0\.0\.1:\d+\/v1\/snapshot: connection refused \(check CONSUL_HTTP_ADDR/,
+    );
+
+    // The token file is read and sent.
+    await withTempDir(async (dir) => {
+      let seen: string | undefined;
+      const srv = http.createServer((req, res) => {
+        seen = req.headers['x-consul-token'] as string | undefined;
+        res.writeHead(500);
+        res.end('boom: no leader');
+      });
+      const p = await listen(srv);
+      try {
+        await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+        const svc = consul({
+          env: { CONSUL_HTTP_ADDR: `127.0.0.1:${p}`, CONSUL_HTTP_TOKEN_FILE: join(dir, 'token') },
+        });
+        await rejectsHttp(
+          svc.save(),
+          'server-error',
+          /answered 500 when saving the snapshot: boom: no leader/,
+        );
+        assert.equal(seen, TOKEN);
+      } finally {
+        await close(srv);
+      }
+    });
+  });
+});
