@@ -15,22 +15,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { aesGcmSealer, isSnapshotError, parseKeyHex, verify } from 'raftsnap';
 import {
+  aesGcmSealer,
   consul,
   HttpError,
+  isSnapshotError,
   nomad,
   openbao,
+  parseKeyHex,
   type SnapshotService,
   type VaultOptions,
   vault,
+  verify,
 } from 'raftsnap';
-import {
-  makeKeys,
-  requirePeer,
-  type RaftCluster,
-  startCluster,
-} from './support/raft-cluster.js';
+import { makeKeys, type RaftCluster, requirePeer, startCluster } from './support/raft-cluster.js';
 import { withTempDir } from './support/temp.js';
 
 await requirePeer();

@@ -10,6 +10,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  consul,
   extract,
   inspect,
   isSnapshotError,
@@ -19,12 +20,11 @@ import {
   verify,
   writeSnapshot,
 } from 'raftsnap';
-import { consul } from 'raftsnap';
 import {
   makeKeys,
-  requirePeer,
   type RaftCluster,
   raftOverBridge,
+  requirePeer,
   startCluster,
 } from './support/raft-cluster.js';
 import { withTempDir } from './support/temp.js';

@@ -7,8 +7,8 @@ import { nodeEngines } from './engines.js';
 
 registerEngines(nodeEngines);
 
-export * from '../api.js';
 export * from '../adapters/index.js';
+export * from '../api.js';
 export { cleanStaleTemps, fileInput, fileStream } from './files.js';
 export {
   createFile,
