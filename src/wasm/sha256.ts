@@ -1,0 +1,162 @@
+/**
+ * SHA-256 by raftsnap's WebAssembly kernel (assembly/sha256.ts), for every JavaScript runtime:
+ * no Node built-ins, no Buffer, no file-system access — the module's bytes are embedded as
+ * base64 and instantiated once per process.
+ *
+ * Any number of hashes can be in progress at once; each owns a 128-byte context in the
+ * module's linear memory. Lifetime contract:
+ * - `digest()` returns the hash and frees the context; any later `update()` or `digest()`
+ *   throws.
+ * - A hash dropped without `digest()` gives its context back when it is garbage-collected
+ *   (FinalizationRegistry, present in every current runtime). Where FinalizationRegistry is
+ *   missing, such a context stays allocated until the process ends, so call `digest()` on
+ *   every hash there.
+ */
+import type { HashEngine, Sha256 } from '../engines/sha256.js';
+import { SnapshotError } from '../errors.js';
+import { wasmBase64 } from './generated/sha256.js';
+
+/** The kernel's exports (see assembly/sha256.ts). Pointers and lengths are byte offsets. */
+interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  inputPtr(): number;
+  inputSize(): number;
+  create(): number;
+  release(ctx: number): void;
+  update(ctx: number, len: number): void;
+  finish(ctx: number): number;
+}
+
+/** One instantiated module, shared by all the hashes of the process. */
+class Kernel {
+  readonly exports: KernelExports;
+  /** Address and size of the shared input region. */
+  readonly input: number;
+  readonly inputSize: number;
+  /** Frees the contexts of hashes collected without digest(). */
+  readonly registry: FinalizationRegistry<number> | undefined;
+  #bytes: Uint8Array;
+
+  constructor(exports: KernelExports) {
+    this.exports = exports;
+    this.input = exports.inputPtr();
+    this.inputSize = exports.inputSize();
+    this.#bytes = new Uint8Array(exports.memory.buffer);
+    this.registry =
+      typeof FinalizationRegistry === 'function'
+        ? new FinalizationRegistry((ctx: number) => exports.release(ctx))
+        : undefined;
+  }
+
+  /** A view of the whole linear memory, re-created when growth has replaced the buffer. */
+  bytes(): Uint8Array {
+    // Growing a WebAssembly.Memory detaches its previous ArrayBuffer (byteLength becomes 0).
+    if (this.#bytes.byteLength === 0) this.#bytes = new Uint8Array(this.exports.memory.buffer);
+    return this.#bytes;
+  }
+}
+
+class WasmSha256 implements Sha256 {
+  readonly #kernel: Kernel;
+  /** The context's address; 0 once digest() has freed it. */
+  #ctx: number;
+
+  constructor(kernel: Kernel) {
+    const ctx = kernel.exports.create();
+    if (ctx === 0) throw new RangeError('SHA-256: WebAssembly memory exhausted');
+    this.#kernel = kernel;
+    this.#ctx = ctx;
+    kernel.registry?.register(this, ctx, this);
+  }
+
+  update(data: Uint8Array): this {
+    const ctx = this.#ctx;
+    if (ctx === 0) throw usedUp();
+    const n = data.length;
+    if (n === 0) return this;
+    const k = this.#kernel;
+    const { input, inputSize } = k;
+    const update = k.exports.update;
+    if (n <= inputSize) {
+      k.bytes().set(data, input);
+      update(ctx, n);
+      return this;
+    }
+    const mem = k.bytes();
+    for (let off = 0; off < n; off += inputSize) {
+      const end = Math.min(off + inputSize, n);
+      mem.set(data.subarray(off, end), input);
+      update(ctx, end - off);
+    }
+    return this;
+  }
+
+  digest(): Uint8Array {
+    const ctx = this.#ctx;
+    if (ctx === 0) throw usedUp();
+    this.#ctx = 0;
+    const k = this.#kernel;
+    k.registry?.unregister(this);
+    const at = k.exports.finish(ctx);
+    return k.bytes().slice(at, at + 32);
+  }
+}
+
+function usedUp(): SnapshotError {
+  return new SnapshotError('INVALID_ARGUMENT', 'SHA-256 hash used after digest()');
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes standard base64 (padding optional); independent of atob and Buffer. */
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const values = new Uint8Array(128);
+  for (let i = 0; i < 64; i++) values[BASE64.charCodeAt(i)] = i;
+  let len = text.length;
+  while (len > 0 && text.charCodeAt(len - 1) === 61 /* = */) len--;
+  const out = new Uint8Array((len * 3) >>> 2);
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < len; i++) {
+    acc = ((acc << 6) | values[text.charCodeAt(i) & 127]) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = acc >>> bits;
+    }
+  }
+  return out;
+}
+
+let kernel: Promise<Kernel> | undefined;
+
+/** The module, instantiated on first use; a failed attempt is retried by the next call. */
+function loadKernel(): Promise<Kernel> {
+  kernel ??= (async () => {
+    const imports = {
+      env: {
+        abort(): never {
+          throw new Error('SHA-256 WebAssembly kernel aborted');
+        },
+      },
+    };
+    const { instance } = await WebAssembly.instantiate(decodeBase64(wasmBase64), imports);
+    return new Kernel(instance.exports as unknown as KernelExports);
+  })().catch((err: unknown) => {
+    kernel = undefined;
+    throw err;
+  });
+  return kernel;
+}
+
+/** Loads the kernel (once per process) and returns an engine whose create() is synchronous. */
+export async function loadWasmSha256(): Promise<HashEngine> {
+  const k = await loadKernel();
+  return { name: 'wasm', create: (): Sha256 => new WasmSha256(k) };
+}
+
+/** A new streaming SHA-256 hash computed by the WebAssembly kernel. */
+export async function createSha256(): Promise<Sha256> {
+  return new WasmSha256(await loadKernel());
+}
