@@ -1,15 +1,15 @@
-/** The raftsnap commands: verify, inspect, extract, create. */
+/** The raftsnap commands: save, restore, verify, inspect, extract, create. */
 import { readFile, stat } from 'node:fs/promises';
-import type { EngineChoice } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { ioError } from '../node/files.js';
-import { createFile, extract, inspect, type NodeInput } from '../node/snapshot.js';
-import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
+import { createFile, extract, inspect } from '../node/snapshot.js';
 import '../node/index.js';
-import { type Parsed, parseArgs, UsageError } from './args.js';
+import { parseArgs, UsageError } from './args.js';
+import { common, engineOf, inputOf, positional, sealerOf } from './common.js';
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
+import { restoreCmd, saveCmd } from './operator.js';
 import { progressReporter } from './progress.js';
 
 export interface Command {
@@ -23,6 +23,8 @@ Raft snapshot archives as written by consul snapshot save, vault operator raft s
 nomad operator snapshot save and OpenBao — verified exactly as hashicorp/raft-snapshot does.
 
 Commands:
+  save     --from PRODUCT OUT        save a verified snapshot from consul, vault, nomad or openbao
+  restore  --to PRODUCT FILE         verify FILE, then restore it into the product
   verify   FILE                      check a snapshot archive; exit 0 when valid
   inspect  FILE                      show a snapshot's metadata, sizes and checksum
   extract  FILE DIR                  write DIR/meta.json and DIR/state.bin after verifying
@@ -30,56 +32,6 @@ Commands:
 
 Run 'raftsnap <command> --help' for a command's options and examples.
 Exit codes: 0 success, 1 invalid snapshot or failed operation, 2 usage error.`;
-
-const common = {
-  json: {},
-  quiet: { short: 'q' },
-  engine: { value: true },
-  'seal-key-file': { value: true },
-};
-
-function positional(p: Parsed, n: number, names: string): string[] {
-  if (p.positionals.length !== n) {
-    throw new UsageError(`expected ${names}, got ${p.positionals.length} argument(s)`);
-  }
-  return p.positionals;
-}
-
-function engineOf(p: Parsed): EngineChoice | undefined {
-  const e = p.options.get('engine');
-  if (e === undefined) return undefined;
-  if (e !== 'auto' && e !== 'wasm' && e !== 'native')
-    throw new UsageError('--engine must be auto, wasm or native');
-  return e;
-}
-
-/** Reads a key file (64 hex characters), warning when others can read it. Never prints the key. */
-async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
-  const path = p.options.get('seal-key-file');
-  if (typeof path !== 'string') return undefined;
-  let text: string;
-  try {
-    const st = await stat(path);
-    if (st.mode & 0o077) {
-      process.stderr.write(
-        `warning: key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}\n`,
-      );
-    }
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw ioError(err, `cannot read key file ${path}`);
-  }
-  try {
-    return aesGcmSealer(parseKeyHex(text));
-  } catch (err) {
-    throw new SnapshotError('INVALID_ARGUMENT', `key file ${path}: ${(err as Error).message}`);
-  }
-}
-
-/** FILE, or standard input for "-". */
-function inputOf(file: string): NodeInput {
-  return file === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : file;
-}
 
 const verifyCmd: Command = {
   help: `Usage: raftsnap verify FILE [--seal-key-file KEY] [--json] [--quiet]
@@ -313,6 +265,8 @@ Examples:
 };
 
 export const commands: Record<string, Command> = {
+  save: saveCmd,
+  restore: restoreCmd,
   verify: verifyCmd,
   inspect: inspectCmd,
   extract: extractCmd,

@@ -1,0 +1,435 @@
+/**
+ * The operators' commands as real processes against a real hashicorp/raft cluster: save from and
+ * restore to every product, and the faults operators meet — a wrong token, a corrupt file, a
+ * dropped connection, a Vault standby's 307, kill -9 mid-write, a full disk, a read-only
+ * directory — each exiting non-zero with a clear message and leaving no partial file.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { verify } from 'raftsnap';
+import { pseudoRandom } from './support/bytes.js';
+import { repoRoot } from './support/fixtures.js';
+import { makeKeys, type RaftCluster, requirePeer, startCluster } from './support/raft-cluster.js';
+import { listDir, withTempDir } from './support/temp.js';
+
+await requirePeer();
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const TOKEN = 'op-token-7d1e0b44c9';
+const PRODUCTS = ['consul', 'vault', 'nomad', 'openbao'] as const;
+
+/** Runs the CLI with the products' environment variables cleared, then `env`. */
+function run(args: string[], env: Record<string, string> = {}) {
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(CONSUL_|VAULT_|NOMAD_|BAO_|RAFTSNAP_)/.test(k)) clean[k] = v;
+  }
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    env: { ...clean, ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function noSecret(r: { stdout: string; stderr: string }) {
+  assert.ok(
+    !r.stdout.includes(TOKEN) && !r.stderr.includes(TOKEN),
+    'the token appeared in the output',
+  );
+}
+
+let cluster: RaftCluster;
+let leaderUrl: string;
+const keys = makeKeys(500, 'op');
+
+before(async () => {
+  cluster = await startCluster({ token: TOKEN });
+  leaderUrl = (await cluster.waitLeader()).httpUrl;
+  await cluster.putKeys(keys);
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+describe('raftsnap save / restore against a real cluster', { timeout: 180_000 }, () => {
+  for (const product of PRODUCTS) {
+    test(`save --from ${product}: a verified file, the index printed, the token from the flag`, async () => {
+      await withTempDir(async (dir) => {
+        const out = join(dir, 'backup.snap');
+        const r = run(['save', '--from', product, '--addr', leaderUrl, '--token', TOKEN, out]);
+        noSecret(r);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+          r.stdout,
+          /^Saved and verified snapshot to index \d+: .*backup\.snap \(.* in [\d.]+s, sha-256=[A-Za-z0-9+/=]+\)\n$/,
+        );
+        const meta = await verify(out);
+        assert.ok(meta.index > 0n);
+        assert.deepEqual(await listDir(dir), ['backup.snap']);
+      });
+    });
+  }
+
+  test('save takes the address and token from the product environment variables; --json', async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, 'v.snap');
+      const r = run(['save', '--from', 'vault', '--json', out], {
+        VAULT_ADDR: leaderUrl,
+        VAULT_TOKEN: TOKEN,
+      });
+      noSecret(r);
+      assert.equal(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.product, 'vault');
+      assert.ok(j.index > 0);
+      assert.match(j.checksum, /^sha-256=/);
+      const b = run(['save', '--from', 'openbao', out + '2'], {
+        BAO_ADDR: leaderUrl,
+        BAO_TOKEN: TOKEN,
+      });
+      assert.equal(b.code, 0, b.stderr);
+    });
+  });
+
+  test('a Vault standby answers 307; save follows it to the active node with the token', async () => {
+    const standby = (await cluster.followers())[0].httpUrl;
+    await withTempDir(async (dir) => {
+      const r = run([
+        'save',
+        '--from',
+        'vault',
+        '--addr',
+        standby,
+        '--token',
+        TOKEN,
+        join(dir, 's.snap'),
+      ]);
+      noSecret(r);
+      assert.equal(r.code, 0, r.stderr);
+    });
+  });
+
+  test('a wrong token: exit 1, a message that says what to do, no file, the token not shown', async () => {
+    await withTempDir(async (dir) => {
+      for (const product of PRODUCTS) {
+        const wrong = `${TOKEN}-wrong`;
+        const r = run([
+          'save',
+          '--from',
+          product,
+          '--addr',
+          leaderUrl,
+          '--token',
+          wrong,
+          join(dir, 'x.snap'),
+        ]);
+        assert.equal(r.code, 1, `${product}: ${r.stderr}`);
+        assert.match(r.stderr, /^error: .*(permission denied|403)/i);
+        assert.ok(!r.stderr.includes(wrong));
+        assert.deepEqual(await listDir(dir), []);
+      }
+    });
+  });
+
+  test('the server dropping the connection mid-stream: exit 1, no file', async () => {
+    const px = await proxy(leaderUrl, { dropAfter: 2048 });
+    const addr = px.url;
+    try {
+      await withTempDir(async (dir) => {
+        await cluster.putKeys(makeKeys(3000, 'big'));
+        const r = spawnAsync([
+          'save',
+          '--from',
+          'consul',
+          '--addr',
+          addr,
+          '--token',
+          TOKEN,
+          join(dir, 'x.snap'),
+        ]);
+        const done = await r.done;
+        assert.equal(done.code, 1, done.stderr);
+        assert.match(done.stderr, /^error: /);
+        assert.deepEqual(await listDir(dir), []);
+      });
+    } finally {
+      px.close();
+    }
+  });
+
+  test('restore --to consul: verified first, then restored; every node holds the keys', async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, 'c.snap');
+      assert.equal(
+        run(['save', '--from', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]).code,
+        0,
+      );
+      const before = await cluster.dump((await cluster.waitLeader()).id);
+      await cluster.putKeys({ 'after-save': 'x' });
+      const r = run(['restore', '--to', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]);
+      noSecret(r);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Restored snapshot at index \d+ to consul/);
+      await cluster.waitForState(before);
+    });
+  });
+
+  test('restore --to vault --force uses snapshot-force', async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, 'v.snap');
+      assert.equal(
+        run(['save', '--from', 'vault', '--addr', leaderUrl, '--token', TOKEN, out]).code,
+        0,
+      );
+      const r = run([
+        'restore',
+        '--to',
+        'vault',
+        '--force',
+        '--addr',
+        leaderUrl,
+        '--token',
+        TOKEN,
+        out,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const st = await cluster.status();
+      const leader = st.nodes.find((n) => n.id === st.leader);
+      assert.match(leader?.lastRequest?.path ?? '', /snapshot-force$/);
+    });
+  });
+
+  test('a corrupt file is refused before anything reaches the server', async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, 'c.snap');
+      assert.equal(
+        run(['save', '--from', 'nomad', '--addr', leaderUrl, '--token', TOKEN, out]).code,
+        0,
+      );
+      const bytes = readFileSync(out);
+      bytes[bytes.length >> 1] ^= 0x08;
+      writeFileSync(out, bytes);
+      const count = async () =>
+        (await cluster.status()).nodes.reduce((n, s) => n + s.restoreRequests, 0);
+      const before = await count();
+      const r = run(['restore', '--to', 'nomad', '--addr', leaderUrl, '--token', TOKEN, out]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: /);
+      assert.equal(await count(), before, 'the corrupt archive reached the server');
+    });
+  });
+
+  test('kill -9 during save leaves no OUT; the stale temporary file is recognisable and cleaned by the next run', async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, 'k.snap');
+      const slow = await proxy(leaderUrl, { bytesPerTick: 4096 });
+      const p = spawnAsync(['save', '--from', 'consul', '--addr', slow.url, '--token', TOKEN, out]);
+      try {
+        await waitFor(async () => (await listDir(dir)).some((n) => n.includes('.raftsnap-')));
+        p.child.kill('SIGKILL');
+        await p.done;
+      } finally {
+        slow.close();
+      }
+      const left = await listDir(dir);
+      assert.ok(!left.includes('k.snap'));
+      assert.ok(
+        left.every((n) => /^\.k\.snap\.raftsnap-\d+-[0-9a-f]{12}\.tmp$/.test(n)),
+        left.join(','),
+      );
+      const r = run(['save', '--from', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await listDir(dir), ['k.snap']);
+    });
+  });
+});
+
+describe('no partial files on local faults', { timeout: 120_000 }, () => {
+  const state = pseudoRandom(40 << 20, 99);
+  const metaJson =
+    '{"Version":1,"ID":"x","Index":7,"Term":1,"Peers":null,"Configuration":{"Servers":null},"ConfigurationIndex":1,"Size":0}\n';
+
+  test('kill -9 during create and during extract leaves no OUT', async () => {
+    await withTempDir(async (dir) => {
+      writeFileSync(join(dir, 'meta.json'), metaJson);
+      writeFileSync(join(dir, 'state.bin'), state);
+      const outDir = join(dir, 'out');
+      spawnSync('mkdir', [outDir]);
+      const out = join(outDir, 'new.snap');
+      const p = spawnAsync([
+        'create',
+        '--meta',
+        join(dir, 'meta.json'),
+        '--state',
+        join(dir, 'state.bin'),
+        '-o',
+        out,
+        '--level',
+        '9',
+      ]);
+      await waitFor(async () => (await listDir(outDir)).length > 0);
+      p.child.kill('SIGKILL');
+      await p.done;
+      assert.ok(!existsSync(out));
+      // A complete archive to extract, then kill the extraction.
+      assert.equal(
+        run([
+          'create',
+          '--meta',
+          join(dir, 'meta.json'),
+          '--state',
+          join(dir, 'state.bin'),
+          '-o',
+          out,
+          '--level',
+          '1',
+        ]).code,
+        0,
+      );
+      const x = join(dir, 'x');
+      const e = spawnAsync(['extract', out, x]);
+      await waitFor(async () => existsSync(x) && (await listDir(x)).length > 0);
+      e.child.kill('SIGKILL');
+      await e.done;
+      const left = await listDir(x);
+      assert.ok(
+        !left.includes('state.bin'),
+        `extract was killed mid-way but state.bin exists: ${left}`,
+      );
+      assert.ok(
+        left.every((n) => /^\.(state\.bin|meta\.json)\.raftsnap-\d+-[0-9a-f]{12}\.tmp$/.test(n)),
+        left.join(','),
+      );
+      // The next run in that directory removes what the killed one left.
+      assert.equal(run(['extract', out, x]).code, 0);
+      assert.deepEqual(await listDir(x), ['meta.json', 'state.bin']);
+    });
+  });
+
+  test('a full disk (ENOSPC on a small tmpfs): a clear error and no partial file', async () => {
+    await withTempDir(async (dir) => {
+      writeFileSync(join(dir, 'meta.json'), metaJson);
+      writeFileSync(join(dir, 'state.bin'), state);
+      const mnt = join(dir, 'small');
+      spawnSync('mkdir', [mnt]);
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+      assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
+      try {
+        const r = run([
+          'create',
+          '--meta',
+          join(dir, 'meta.json'),
+          '--state',
+          join(dir, 'state.bin'),
+          '-o',
+          join(mnt, 'o.snap'),
+          '--level',
+          '0',
+        ]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^error: .*(disk is full|ENOSPC|no space)/i);
+        assert.deepEqual(await listDir(mnt), []);
+      } finally {
+        spawnSync('umount', [mnt]);
+      }
+    });
+  });
+
+  test('a read-only directory: a clear error and no file', async () => {
+    await withTempDir(async (dir) => {
+      writeFileSync(join(dir, 'meta.json'), metaJson);
+      writeFileSync(join(dir, 'state.bin'), state.subarray(0, 1000));
+      const ro = join(dir, 'ro');
+      spawnSync('mkdir', [ro]);
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]);
+      assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
+      try {
+        const r = run([
+          'create',
+          '--meta',
+          join(dir, 'meta.json'),
+          '--state',
+          join(dir, 'state.bin'),
+          '-o',
+          join(ro, 'o.snap'),
+        ]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^error: .*read-only/i);
+        assert.deepEqual(await listDir(ro), []);
+      } finally {
+        spawnSync('umount', [ro]);
+      }
+    });
+  });
+});
+
+/**
+ * A local proxy in front of `target` that forwards requests and relays responses, throttled to
+ * `bytesPerTick` per 20 ms and cut abruptly after `dropAfter` bytes when given.
+ */
+async function proxy(target: string, opts: { dropAfter?: number; bytesPerTick?: number }) {
+  const server = http.createServer((req, res) => {
+    const up = http.request(
+      new URL(req.url ?? '/', target),
+      { method: req.method, headers: req.headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        let sent = 0;
+        upRes.on('data', (c: Buffer) => {
+          if (opts.dropAfter !== undefined && sent + c.length > opts.dropAfter) {
+            res.write(c.subarray(0, opts.dropAfter - sent));
+            res.socket?.destroy();
+            upRes.destroy();
+            return;
+          }
+          sent += c.length;
+          res.write(c);
+          if (opts.bytesPerTick) {
+            upRes.pause();
+            setTimeout(() => upRes.resume(), Math.ceil((20 * c.length) / opts.bytesPerTick));
+          }
+        });
+        upRes.on('end', () => res.end());
+      },
+    );
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+function spawnAsync(args: string[], env: Record<string, string> = {}) {
+  const child: ChildProcess = spawn(process.execPath, [cli, ...args], {
+    env: { ...process.env, ...env },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c) => {
+    stderr += c;
+  });
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+  return { child, done };
+}
+
+async function waitFor(cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('condition not reached in time');
+}
