@@ -1,0 +1,675 @@
+/**
+ * Streaming tar reader that behaves exactly like Go 1.19's archive/tar Reader: the same headers
+ * accepted and rejected, the same errors at the same points, the same bytes for every entry
+ * (PAX and GNU extensions, old-GNU and PAX sparse files included).
+ *
+ * Differences in form, not in outcome:
+ * - `next()` returns null where Go's Next returns io.EOF; errors are thrown as SnapshotError
+ *   with Go's message (code 'TRUNCATED' for io.ErrUnexpectedEOF, 'TAR' for the archive/tar
+ *   errors). Errors are sticky, as in Go: once thrown, every later call throws the same error.
+ * - `read(max)` returns the bytes Go's Read would produce, but as chunks of at most `max`
+ *   bytes (views of the source's chunks for regular data, no copy); null replaces io.EOF. When
+ *   Go would return data together with an error, the data is returned first and the error is
+ *   thrown by the following call (`read` or `next`).
+ * - Where Go seeks on an io.Seeker, this reader reads (a stream cannot seek).
+ */
+import { SnapshotError } from '../errors.js';
+import type { ByteReader } from '../io/byte-reader.js';
+import {
+  BLOCK_SIZE,
+  blockPadding,
+  DecimalInt64Parser,
+  decodeByteString,
+  FORMAT_GNU,
+  FORMAT_PAX,
+  FORMAT_USTAR,
+  GNU_SPARSE_EXT_ENTRIES,
+  GNU_SPARSE_HEADER_ENTRIES,
+  getFormat,
+  invertSparseEntries,
+  isHeaderOnlyType,
+  isZeroBlock,
+  MAX_SPECIAL_FILE_SIZE,
+  OFF_GNU_EXT_ISEXTENDED,
+  OFF_GNU_ISEXTENDED,
+  OFF_GNU_REALSIZE,
+  OFF_GNU_SPARSE,
+  PAX_ATIME,
+  PAX_CTIME,
+  PAX_GID,
+  PAX_GNAME,
+  PAX_GNU_SPARSE_MAJOR,
+  PAX_GNU_SPARSE_MAP,
+  PAX_GNU_SPARSE_MINOR,
+  PAX_GNU_SPARSE_NAME,
+  PAX_GNU_SPARSE_NUMBLOCKS,
+  PAX_GNU_SPARSE_REALSIZE,
+  PAX_GNU_SPARSE_SIZE,
+  PAX_LINKPATH,
+  PAX_MTIME,
+  PAX_PATH,
+  PAX_SCHILY_XATTR,
+  PAX_SIZE,
+  PAX_UID,
+  PAX_UNAME,
+  type ParsedHeaderBlock,
+  parseGNUSparseArray,
+  parseHeaderBlock,
+  parseInt64,
+  parseNumeric,
+  parsePaxRecords,
+  parsePaxTime,
+  parseString,
+  type SparseEntry,
+  type TarTime,
+  TYPE_DIR,
+  TYPE_GNU_LONGLINK,
+  TYPE_GNU_LONGNAME,
+  TYPE_GNU_SPARSE,
+  TYPE_REG,
+  TYPE_REGA,
+  TYPE_XGLOBAL_HEADER,
+  TYPE_XHEADER,
+  validateSparseEntries,
+} from './tar-header.js';
+
+export type { TarTime } from './tar-header.js';
+
+/** Go's error strings. */
+export const ERR_HEADER = 'archive/tar: invalid tar header';
+export const ERR_FIELD_TOO_LONG = 'archive/tar: header field too long';
+export const ERR_MISS_DATA = 'archive/tar: sparse file references non-existent data';
+export const ERR_UNREF_DATA = 'archive/tar: sparse file contains unreferenced data';
+export const ERR_UNEXPECTED_EOF = 'unexpected EOF';
+
+const errHeader = () => new SnapshotError('TAR', ERR_HEADER);
+const errUnexpectedEOF = () => new SnapshotError('TRUNCATED', ERR_UNEXPECTED_EOF);
+
+/** Exact Go strings (raw bytes as byte strings: one UTF-16 code unit per byte, 0–255). */
+export interface TarRawStrings {
+  name: string;
+  linkname: string;
+  uname: string;
+  gname: string;
+  paxRecords: ReadonlyMap<string, string> | null;
+  xattrs: ReadonlyMap<string, string> | null;
+}
+
+/**
+ * One entry, as Go's Reader.Next returns its *tar.Header. Strings are the header bytes decoded
+ * as UTF-8 (invalid sequences become U+FFFD); the exact bytes are in `raw`.
+ *
+ * Numeric fields are `bigint` because Go's are int64 and PAX/base-256 values reach 2^63-1;
+ * `size` is the logical size (for sparse files, the expanded size), which is what `read`
+ * yields in total for a regular file.
+ */
+export interface TarEntryHeader {
+  /** Typeflag byte (TYPE_* in tar-header.ts); '\0' is already promoted to '0' or '5' as Go does. */
+  typeflag: number;
+  name: string;
+  linkname: string;
+  uname: string;
+  gname: string;
+  size: bigint;
+  mode: bigint;
+  uid: bigint;
+  gid: bigint;
+  devmajor: bigint;
+  devminor: bigint;
+  /** Go's ModTime/AccessTime/ChangeTime; null is Go's zero time.Time (field not present). */
+  mtime: TarTime | null;
+  atime: TarTime | null;
+  ctime: TarTime | null;
+  /** Go's best-guess Format bits (FORMAT_* in tar-header.ts; see formatName). */
+  format: number;
+  /** PAX records of the preceding 'x' header (or of this 'g' header); null when none. */
+  paxRecords: ReadonlyMap<string, string> | null;
+  /** Go's Xattrs: the SCHILY.xattr.* PAX records with non-empty values, prefix removed. */
+  xattrs: ReadonlyMap<string, string> | null;
+  raw: TarRawStrings;
+}
+
+/** Go's *tar.Header while it is being built (strings are byte strings). */
+interface GoHeader {
+  typeflag: number;
+  name: string;
+  linkname: string;
+  uname: string;
+  gname: string;
+  size: bigint;
+  mode: bigint;
+  uid: bigint;
+  gid: bigint;
+  devmajor: bigint;
+  devminor: bigint;
+  mtime: TarTime | null;
+  atime: TarTime | null;
+  ctime: TarTime | null;
+  format: number;
+  paxRecords: Map<string, string> | null;
+  xattrs: Map<string, string> | null;
+}
+
+function fromBlock(p: ParsedHeaderBlock): GoHeader {
+  return {
+    typeflag: p.typeflag,
+    name: p.name,
+    linkname: p.linkname,
+    uname: p.uname,
+    gname: p.gname,
+    size: p.size,
+    mode: p.mode,
+    uid: p.uid,
+    gid: p.gid,
+    devmajor: p.devmajor,
+    devminor: p.devminor,
+    mtime: { sec: p.mtime, nsec: 0 },
+    atime: p.atime === null ? null : { sec: p.atime, nsec: 0 },
+    ctime: p.ctime === null ? null : { sec: p.ctime, nsec: 0 },
+    format: p.format,
+    paxRecords: null,
+    xattrs: null,
+  };
+}
+
+function decodeMap(m: Map<string, string> | null): Map<string, string> | null {
+  if (m === null) return null;
+  const out = new Map<string, string>();
+  for (const [k, v] of m) out.set(decodeByteString(k), decodeByteString(v));
+  return out;
+}
+
+function toEntryHeader(h: GoHeader): TarEntryHeader {
+  return {
+    typeflag: h.typeflag,
+    name: decodeByteString(h.name),
+    linkname: decodeByteString(h.linkname),
+    uname: decodeByteString(h.uname),
+    gname: decodeByteString(h.gname),
+    size: h.size,
+    mode: h.mode,
+    uid: h.uid,
+    gid: h.gid,
+    devmajor: h.devmajor,
+    devminor: h.devminor,
+    mtime: h.mtime,
+    atime: h.atime,
+    ctime: h.ctime,
+    format: h.format,
+    paxRecords: decodeMap(h.paxRecords),
+    xattrs: decodeMap(h.xattrs),
+    raw: {
+      name: h.name,
+      linkname: h.linkname,
+      uname: h.uname,
+      gname: h.gname,
+      paxRecords: h.paxRecords,
+      xattrs: h.xattrs,
+    },
+  };
+}
+
+/**
+ * Go's mergePAX: applies the records to `hdr`. Returns false where Go returns ErrHeader; as Go
+ * does, it then stops early and leaves `paxRecords` unset (Go's order is its random map order;
+ * here it is the records' order).
+ */
+function mergePax(hdr: GoHeader, pax: Map<string, string> | null): boolean {
+  if (pax !== null) {
+    for (const [k, v] of pax) {
+      if (v === '') continue; // keep the original USTAR value
+      switch (k) {
+        case PAX_PATH:
+          hdr.name = v;
+          break;
+        case PAX_LINKPATH:
+          hdr.linkname = v;
+          break;
+        case PAX_UNAME:
+          hdr.uname = v;
+          break;
+        case PAX_GNAME:
+          hdr.gname = v;
+          break;
+        case PAX_UID:
+        case PAX_GID:
+        case PAX_SIZE: {
+          const n = parseInt64(v);
+          if (n === null) return false;
+          if (k === PAX_UID) hdr.uid = n;
+          else if (k === PAX_GID) hdr.gid = n;
+          else hdr.size = n;
+          break;
+        }
+        case PAX_ATIME:
+        case PAX_MTIME:
+        case PAX_CTIME: {
+          const t = parsePaxTime(v);
+          if (t === null) return false;
+          if (k === PAX_ATIME) hdr.atime = t;
+          else if (k === PAX_MTIME) hdr.mtime = t;
+          else hdr.ctime = t;
+          break;
+        }
+        default:
+          if (k.startsWith(PAX_SCHILY_XATTR)) {
+            hdr.xattrs ??= new Map();
+            hdr.xattrs.set(k.slice(PAX_SCHILY_XATTR.length), v);
+          }
+      }
+    }
+  }
+  hdr.paxRecords = pax;
+  return true;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const END = Symbol('end');
+
+/** Position in an expanded sparse file: the hole list and where reading is. */
+interface SparseState {
+  holes: SparseEntry[];
+  idx: number;
+  pos: bigint;
+}
+
+/**
+ * Reads a tar archive from a {@link ByteReader}, one entry at a time.
+ *
+ * Contract: call `next()` to advance to each entry (the unread rest of the previous entry and
+ * its padding are skipped), then optionally `read()` its data until it returns null. Calls must
+ * not overlap (await each one). The reader consumes exactly the bytes Go's Reader would (for
+ * a well-formed archive: up to and including the two zero blocks, nothing after them), so the
+ * caller can inspect what follows in the ByteReader.
+ */
+export class TarReader {
+  private readonly src: ByteReader;
+  /** Sticky state: END after Go's io.EOF, or the error thrown. */
+  private err: SnapshotError | Error | typeof END | null = null;
+  /** Padding after the current entry's data. */
+  private pad = 0;
+  /** Physical bytes left in the current entry (exact while `remBig` is null). */
+  private rem = 0;
+  /** Physical bytes left when beyond 2^53 (then `rem` is unused). */
+  private remBig: bigint | null = null;
+  private sparse: SparseState | null = null;
+  private readonly blk = new Uint8Array(BLOCK_SIZE);
+
+  constructor(src: ByteReader) {
+    this.src = src;
+  }
+
+  /**
+   * Advances to the next entry and returns its header, or null at the end of the archive
+   * (Go's io.EOF: two zero blocks; one zero block or no block at all before a clean end of
+   * input; or an end of input inside the previous entry's padding).
+   * @throws SnapshotError 'TAR' (invalid header, field too long, sparse errors) or 'TRUNCATED'
+   *   (input ended inside a header or an entry); also whatever the ByteReader throws.
+   */
+  async next(): Promise<TarEntryHeader | null> {
+    if (this.err !== null) {
+      if (this.err === END) return null;
+      throw this.err;
+    }
+    try {
+      const h = await this.nextHeader();
+      if (h === null) {
+        this.err = END;
+        return null;
+      }
+      return toEntryHeader(h);
+    } catch (e) {
+      this.err = e as Error;
+      throw e;
+    }
+  }
+
+  /**
+   * Returns the next bytes (1..max) of the current entry's data, or null at its end. Regular
+   * data is returned as views of the ByteReader's chunks (valid as long as the source does not
+   * reuse them); sparse holes are fresh zero-filled arrays. Header-only types (links,
+   * directories, devices, FIFOs) and 'g' entries have no data.
+   * @throws SnapshotError 'TRUNCATED' if the input ends inside the data; 'TAR' for sparse
+   *   entries whose map and data disagree; the sticky error of an earlier failure;
+   *   'INVALID_ARGUMENT' if max < 1.
+   */
+  async read(max: number): Promise<Uint8Array | null> {
+    if (!(max >= 1)) throw new SnapshotError('INVALID_ARGUMENT', 'read: max must be >= 1');
+    max = max >= MAX_SAFE ? MAX_SAFE : Math.floor(max);
+    if (this.err !== null) {
+      if (this.err === END) return null;
+      throw this.err;
+    }
+    try {
+      if (this.sparse !== null) return await this.readSparse(max);
+      return await this.readPhysical(max);
+    } catch (e) {
+      this.err = e as Error;
+      throw e;
+    }
+  }
+
+  /** Go's regFileReader.Read: up to `max` bytes of the physical data, null when exhausted. */
+  private async readPhysical(max: number): Promise<Uint8Array | null> {
+    let n: number;
+    if (this.remBig === null) {
+      if (this.rem === 0) return null;
+      n = Math.min(max, this.rem);
+    } else {
+      n = max;
+    }
+    const chunk = await this.src.read(n);
+    if (chunk === null) throw errUnexpectedEOF();
+    if (this.remBig === null) {
+      this.rem -= chunk.length;
+    } else {
+      this.remBig -= BigInt(chunk.length);
+      if (this.remBig <= BigInt(MAX_SAFE)) {
+        this.rem = Number(this.remBig);
+        this.remBig = null;
+      }
+    }
+    return chunk;
+  }
+
+  /** Go's sparseFileReader.Read, one data or hole fragment at a time. */
+  private async readSparse(max: number): Promise<Uint8Array | null> {
+    const sp = this.sparse!;
+    const last = sp.holes[sp.holes.length - 1];
+    const logicalRemaining = last.offset + last.length - sp.pos;
+    if (logicalRemaining === 0n) {
+      if (this.remBig !== null || this.rem > 0) throw new SnapshotError('TAR', ERR_UNREF_DATA);
+      return null;
+    }
+    let want = BigInt(max) < logicalRemaining ? max : Number(logicalRemaining);
+    const hole = sp.holes[sp.idx];
+    const holeEnd = hole.offset + hole.length;
+    let chunk: Uint8Array;
+    if (sp.pos < hole.offset) {
+      // Data fragment.
+      const left = hole.offset - sp.pos;
+      if (left < BigInt(want)) want = Number(left);
+      const c = await this.readPhysical(want);
+      if (c === null) throw new SnapshotError('TAR', ERR_MISS_DATA);
+      chunk = c;
+    } else {
+      const left = holeEnd - sp.pos;
+      if (left < BigInt(want)) want = Number(left);
+      chunk = new Uint8Array(want);
+    }
+    sp.pos += BigInt(chunk.length);
+    if (sp.pos >= holeEnd && sp.idx < sp.holes.length - 1) sp.idx++;
+    // Go reports unreferenced data with the last logical bytes; surface it on the next call.
+    if (sp.pos === last.offset + last.length && (this.remBig !== null || this.rem > 0)) {
+      this.err = new SnapshotError('TAR', ERR_UNREF_DATA);
+    }
+    return chunk;
+  }
+
+  /** Go's handleRegularFile: sets up the data section and padding for `hdr`. */
+  private handleRegularFile(hdr: GoHeader): void {
+    const nb = isHeaderOnlyType(hdr.typeflag) ? 0n : hdr.size;
+    if (nb < 0n) throw errHeader();
+    this.pad = blockPadding(nb);
+    if (nb <= BigInt(MAX_SAFE)) {
+      this.rem = Number(nb);
+      this.remBig = null;
+    } else {
+      this.rem = 0;
+      this.remBig = nb;
+    }
+    this.sparse = null;
+  }
+
+  /** Go's Reader.next. */
+  private async nextHeader(): Promise<GoHeader | null> {
+    let paxHdrs: Map<string, string> | null = null;
+    let gnuLongName = '';
+    let gnuLongLink = '';
+    let format = FORMAT_USTAR | FORMAT_PAX | FORMAT_GNU;
+    for (;;) {
+      // Discard the rest of the current entry, then its padding.
+      const phys = this.remBig === null ? this.rem : Number(this.remBig);
+      if (phys > 0) {
+        this.rem = 0;
+        this.remBig = null;
+        if ((await this.src.skip(phys)) < phys) throw errUnexpectedEOF();
+      }
+      if (this.pad > 0) {
+        const pad = this.pad;
+        if ((await this.src.skip(pad)) < pad) return null; // Go's tryReadFull: io.EOF
+      }
+      this.pad = 0;
+
+      const parsed = await this.readHeader();
+      if (parsed === null) return null;
+      const hdr = fromBlock(parsed);
+      this.handleRegularFile(hdr);
+      format &= hdr.format;
+
+      switch (hdr.typeflag) {
+        case TYPE_XHEADER:
+        case TYPE_XGLOBAL_HEADER: {
+          format &= FORMAT_PAX;
+          paxHdrs = parsePaxRecords(await this.readSpecialFile());
+          if (paxHdrs === null) throw errHeader();
+          if (hdr.typeflag === TYPE_XGLOBAL_HEADER) {
+            mergePax(hdr, paxHdrs); // Go ignores the error here
+            return {
+              typeflag: hdr.typeflag,
+              name: hdr.name,
+              linkname: '',
+              uname: '',
+              gname: '',
+              size: 0n,
+              mode: 0n,
+              uid: 0n,
+              gid: 0n,
+              devmajor: 0n,
+              devminor: 0n,
+              mtime: null,
+              atime: null,
+              ctime: null,
+              format,
+              paxRecords: hdr.paxRecords,
+              xattrs: hdr.xattrs,
+            };
+          }
+          continue;
+        }
+        case TYPE_GNU_LONGNAME:
+        case TYPE_GNU_LONGLINK: {
+          format &= FORMAT_GNU;
+          const data = await this.readSpecialFile();
+          const s = parseString(data, 0, data.length);
+          if (hdr.typeflag === TYPE_GNU_LONGNAME) gnuLongName = s;
+          else gnuLongLink = s;
+          continue;
+        }
+        default: {
+          if (!mergePax(hdr, paxHdrs)) throw errHeader();
+          if (gnuLongName !== '') hdr.name = gnuLongName;
+          if (gnuLongLink !== '') hdr.linkname = gnuLongLink;
+          if (hdr.typeflag === TYPE_REGA) {
+            hdr.typeflag = hdr.name.endsWith('/') ? TYPE_DIR : TYPE_REG;
+          }
+          this.handleRegularFile(hdr);
+          await this.handleSparseFile(hdr);
+          if (format & FORMAT_USTAR && format & FORMAT_PAX) format &= FORMAT_USTAR;
+          hdr.format = format;
+          return hdr;
+        }
+      }
+    }
+  }
+
+  /**
+   * Go's readHeader: null for io.EOF (clean end before a header, after one zero block, or two
+   * zero blocks); throws ErrHeader / ErrUnexpectedEOF. The block is left in `this.blk`.
+   */
+  private async readHeader(): Promise<ParsedHeaderBlock | null> {
+    if (!(await this.readBlock())) return null;
+    if (isZeroBlock(this.blk)) {
+      if (!(await this.readBlock())) return null;
+      if (isZeroBlock(this.blk)) return null;
+      throw errHeader();
+    }
+    const parsed = parseHeaderBlock(this.blk);
+    if (parsed === null) throw errHeader();
+    return parsed;
+  }
+
+  /** io.ReadFull of one block into `this.blk`: false on a clean end, throws if partial. */
+  private async readBlock(): Promise<boolean> {
+    const b = await this.src.readFull(BLOCK_SIZE);
+    if (b.length === 0) return false;
+    if (b.length < BLOCK_SIZE) throw errUnexpectedEOF();
+    this.blk.set(b);
+    return true;
+  }
+
+  /**
+   * Go's readSpecialFile: the current entry's data (PAX records, GNU long name), at most
+   * MAX_SPECIAL_FILE_SIZE bytes, else ErrFieldTooLong.
+   */
+  private async readSpecialFile(): Promise<Uint8Array> {
+    const limit = MAX_SPECIAL_FILE_SIZE + 1;
+    const want = this.remBig !== null ? limit : Math.min(this.rem, limit);
+    const buf = new Uint8Array(want);
+    let got = 0;
+    while (got < want) {
+      const chunk = await this.readPhysical(want - got);
+      if (chunk === null) break;
+      buf.set(chunk, got);
+      got += chunk.length;
+    }
+    if (got > MAX_SPECIAL_FILE_SIZE) throw new SnapshotError('TAR', ERR_FIELD_TOO_LONG);
+    return buf;
+  }
+
+  /** Go's handleSparseFile. */
+  private async handleSparseFile(hdr: GoHeader): Promise<void> {
+    const spd =
+      hdr.typeflag === TYPE_GNU_SPARSE
+        ? await this.readOldGNUSparseMap(hdr)
+        : await this.readGNUSparsePaxHeaders(hdr);
+    if (spd === null) return;
+    if (isHeaderOnlyType(hdr.typeflag) || !validateSparseEntries(spd, hdr.size)) {
+      throw errHeader();
+    }
+    this.sparse = { holes: invertSparseEntries(spd, hdr.size), idx: 0, pos: 0n };
+  }
+
+  /** Go's readOldGNUSparseMap: the map in the header block and its extension blocks. */
+  private async readOldGNUSparseMap(hdr: GoHeader): Promise<SparseEntry[]> {
+    const blk = this.blk;
+    if (getFormat(blk) !== FORMAT_GNU) throw errHeader();
+    const realSize = parseNumeric(blk, OFF_GNU_REALSIZE, 12);
+    if (realSize === null) throw errHeader();
+    hdr.size = realSize;
+    const spd: SparseEntry[] = [];
+    if (!parseGNUSparseArray(blk, OFF_GNU_SPARSE, GNU_SPARSE_HEADER_ENTRIES, spd)) {
+      throw errHeader();
+    }
+    let extended = blk[OFF_GNU_ISEXTENDED] > 0;
+    while (extended) {
+      // Extension blocks are not part of the entry's size: read them from the stream.
+      const b = await this.src.readFull(BLOCK_SIZE);
+      if (b.length < BLOCK_SIZE) throw errUnexpectedEOF();
+      blk.set(b);
+      if (!parseGNUSparseArray(blk, 0, GNU_SPARSE_EXT_ENTRIES, spd)) throw errHeader();
+      extended = blk[OFF_GNU_EXT_ISEXTENDED] > 0;
+    }
+    return spd;
+  }
+
+  /** Go's readGNUSparsePAXHeaders: GNU sparse formats 0.0, 0.1 and 1.0 in PAX records. */
+  private async readGNUSparsePaxHeaders(hdr: GoHeader): Promise<SparseEntry[] | null> {
+    const recs = hdr.paxRecords;
+    const get = (k: string) => recs?.get(k) ?? '';
+    const major = get(PAX_GNU_SPARSE_MAJOR);
+    const minor = get(PAX_GNU_SPARSE_MINOR);
+    let is1x0: boolean;
+    if (major === '0' && (minor === '0' || minor === '1')) is1x0 = false;
+    else if (major === '1' && minor === '0') is1x0 = true;
+    else if (major !== '' || minor !== '')
+      return null; // unknown version
+    else if (get(PAX_GNU_SPARSE_MAP) !== '') is1x0 = false;
+    else return null;
+
+    const name = get(PAX_GNU_SPARSE_NAME);
+    if (name !== '') hdr.name = name;
+    const size = get(PAX_GNU_SPARSE_SIZE) || get(PAX_GNU_SPARSE_REALSIZE);
+    if (size !== '') {
+      const n = parseInt64(size);
+      if (n === null) throw errHeader();
+      hdr.size = n;
+    }
+    return is1x0 ? this.readGNUSparseMap1x0() : readGNUSparseMap0x1(get);
+  }
+
+  /**
+   * Go's readGNUSparseMap1x0: newline-terminated decimals at the start of the data section,
+   * read a block at a time (counted in the entry's physical size).
+   */
+  private async readGNUSparseMap1x0(): Promise<SparseEntry[]> {
+    const tok = new DecimalInt64Parser();
+    let tokens = 0; // completed tokens
+    let needed = 1; // tokens required: 1, then 1 + 2*numEntries
+    let bad = false; // an entry token failed to parse (reported after reading, as Go does)
+    let offset: bigint | null = null;
+    const spd: SparseEntry[] = [];
+    while (tokens < needed) {
+      // mustReadFull of one block from the entry's data.
+      if (this.remBig === null && this.rem < BLOCK_SIZE) throw errUnexpectedEOF();
+      const b = await this.src.readFull(BLOCK_SIZE);
+      if (b.length < BLOCK_SIZE) throw errUnexpectedEOF();
+      if (this.remBig === null) this.rem -= BLOCK_SIZE;
+      else this.remBig -= BigInt(BLOCK_SIZE);
+      for (let i = 0; i < BLOCK_SIZE && tokens < needed; i++) {
+        const c = b[i];
+        if (c !== 0x0a) {
+          tok.push(c);
+          continue;
+        }
+        const v = tok.finish();
+        tok.reset();
+        const k = tokens++;
+        if (k === 0) {
+          // numEntries: checked as soon as the block holding the first newline is read.
+          if (v === null || v < 0n || v >= 1n << 62n) throw errHeader();
+          needed = 1 + 2 * Number(v);
+        } else if (k % 2 === 1) {
+          offset = v;
+        } else if (offset === null || v === null) {
+          bad = true;
+        } else {
+          spd.push({ offset, length: v });
+        }
+      }
+    }
+    if (this.remBig !== null && this.remBig <= BigInt(MAX_SAFE)) {
+      this.rem = Number(this.remBig);
+      this.remBig = null;
+    }
+    if (bad) throw errHeader();
+    return spd;
+  }
+}
+
+/** Go's readGNUSparseMap0x1: the map in GNU.sparse.numblocks and GNU.sparse.map. */
+function readGNUSparseMap0x1(get: (k: string) => string): SparseEntry[] {
+  const n = parseInt64(get(PAX_GNU_SPARSE_NUMBLOCKS));
+  if (n === null || n < 0n || n >= 1n << 62n) throw errHeader();
+  let parts = get(PAX_GNU_SPARSE_MAP).split(',');
+  if (parts.length === 1 && parts[0] === '') parts = [];
+  if (BigInt(parts.length) !== 2n * n) throw errHeader();
+  const spd: SparseEntry[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const offset = parseInt64(parts[i]);
+    const length = parseInt64(parts[i + 1]);
+    if (offset === null || length === null) throw errHeader();
+    spd.push({ offset, length });
+  }
+  return spd;
+}
