@@ -1,0 +1,300 @@
+// Command go-baseline is the benchmarks' reference pipeline: what hashicorp/raft-snapshot does
+// to write and to verify a snapshot archive, written with Go's standard library only.
+//
+//	go-baseline create META STATE OUT   tar (meta.json, state.bin, SHA256SUMS; mode 0600)
+//	                                    → gzip at the default level → OUT, hashing every entry
+//	                                    and the whole archive; fsyncs OUT like the reference.
+//	                                    Prints the archive's SHA-256 and size.
+//	go-baseline verify FILE             gzip → tar → SHA-256 of meta.json and state.bin, checked
+//	                                    against SHA256SUMS, gzip read to EOF (CRC, length, no
+//	                                    bytes after the tar). Prints both hashes.
+//	go-baseline inflate FILE            bare gzip decompression to io.Discard: verify's floor.
+//
+// Exit status 0 on success, 1 on failure (with "error: ..." on stderr), 2 on usage errors.
+//
+// The bench builds this file at run time with the system's Go into bench/data/ (gitignored).
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// maxSmallFile bounds meta.json and SHA256SUMS, as the reference does.
+const maxSmallFile = 8192
+
+func main() {
+	if len(os.Args) < 3 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "create":
+		if len(os.Args) != 5 {
+			usage()
+		}
+		err = create(os.Args[2], os.Args[3], os.Args[4])
+	case "verify":
+		if len(os.Args) != 3 {
+			usage()
+		}
+		err = verify(os.Args[2])
+	case "inflate":
+		if len(os.Args) != 3 {
+			usage()
+		}
+		err = inflate(os.Args[2])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: go-baseline create META STATE OUT | verify FILE | inflate FILE")
+	os.Exit(2)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// create writes the archive: tar entries through gzip into OUT, with the SHA-256 of every entry
+// (for SHA256SUMS) and of the compressed archive.
+func create(metaPath, statePath, outPath string) error {
+	meta, err := os.ReadFile(metaPath)
+	if err != nil {
+		return err
+	}
+	state, err := os.Open(statePath)
+	if err != nil {
+		return err
+	}
+	defer state.Close()
+	info, err := state.Stat()
+	if err != nil {
+		return err
+	}
+
+	out, err := os.OpenFile(outPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	archiveHash := sha256.New()
+	size := &countingWriter{}
+	compressor := gzip.NewWriter(io.MultiWriter(out, archiveHash, size))
+	tw := tar.NewWriter(compressor)
+	now := time.Now()
+
+	header := func(name string, n int64) error {
+		return tw.WriteHeader(&tar.Header{
+			Name:     name,
+			Mode:     0o600,
+			Size:     n,
+			ModTime:  now,
+			Typeflag: tar.TypeReg,
+		})
+	}
+
+	metaHash := sha256.New()
+	if err := header("meta.json", int64(len(meta))); err != nil {
+		return err
+	}
+	if _, err := io.MultiWriter(tw, metaHash).Write(meta); err != nil {
+		return err
+	}
+
+	stateHash := sha256.New()
+	if err := header("state.bin", info.Size()); err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.MultiWriter(tw, stateHash), state); err != nil {
+		return err
+	}
+
+	var sums bytes.Buffer
+	fmt.Fprintf(&sums, "%x  %s\n", metaHash.Sum(nil), "meta.json")
+	fmt.Fprintf(&sums, "%x  %s\n", stateHash.Sum(nil), "state.bin")
+	if err := header("SHA256SUMS", int64(sums.Len())); err != nil {
+		return err
+	}
+	if _, err := tw.Write(sums.Bytes()); err != nil {
+		return err
+	}
+
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := compressor.Close(); err != nil {
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("sha256 %x\nbytes %d\n", archiveHash.Sum(nil), size.n)
+	return nil
+}
+
+// verify reads the whole archive as the reference's Verify does.
+func verify(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	decomp, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("failed to decompress snapshot: %v", err)
+	}
+	metaHash, stateHash, err := readArchive(decomp)
+	if err != nil {
+		return fmt.Errorf("failed to read snapshot file: %v", err)
+	}
+	// Read the gzip stream to its end: this checks the CRC and length, and that nothing follows
+	// the tar archive.
+	extra, err := io.Copy(io.Discard, decomp)
+	if err != nil {
+		return err
+	}
+	if extra != 0 {
+		return fmt.Errorf("%d unread uncompressed bytes remain", extra)
+	}
+	if err := decomp.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("meta.json %x\nstate.bin %x\n", metaHash, stateHash)
+	return nil
+}
+
+// readArchive walks the tar entries, hashing meta.json and state.bin and checking them against
+// SHA256SUMS. meta.json must decode as JSON.
+func readArchive(r io.Reader) (metaSum, stateSum []byte, err error) {
+	tr := tar.NewReader(r)
+	metaHash := sha256.New()
+	stateHash := sha256.New()
+	var sums []byte
+	var meta []byte
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("failed reading snapshot: %v", err)
+		}
+		switch hdr.Name {
+		case "meta.json":
+			meta, err = readSmall(tr, metaHash)
+			if err != nil {
+				return nil, nil, fmt.Errorf("failed to read snapshot metadata: %v", err)
+			}
+		case "state.bin":
+			if _, err := io.Copy(stateHash, tr); err != nil {
+				return nil, nil, fmt.Errorf("failed to read or write snapshot data: %v", err)
+			}
+		case "SHA256SUMS":
+			sums, err = readSmall(tr, nil)
+			if err != nil {
+				return nil, nil, fmt.Errorf("failed to read snapshot hashes: %v", err)
+			}
+		default:
+			return nil, nil, fmt.Errorf("unexpected file %q in snapshot", hdr.Name)
+		}
+	}
+	if meta == nil || sums == nil {
+		return nil, nil, errors.New("snapshot is missing meta.json or SHA256SUMS")
+	}
+	var decoded map[string]any
+	if err := json.Unmarshal(meta, &decoded); err != nil {
+		return nil, nil, fmt.Errorf("failed to decode snapshot metadata: %v", err)
+	}
+	metaSum = metaHash.Sum(nil)
+	stateSum = stateHash.Sum(nil)
+	if err := checkSums(sums, map[string][]byte{"meta.json": metaSum, "state.bin": stateSum}); err != nil {
+		return nil, nil, err
+	}
+	return metaSum, stateSum, nil
+}
+
+// readSmall reads an entry of at most maxSmallFile bytes, hashing it when h is not nil.
+func readSmall(r io.Reader, h hash.Hash) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, maxSmallFile))
+	if err != nil {
+		return nil, err
+	}
+	if n >= maxSmallFile {
+		return nil, fmt.Errorf("file too large (%d bytes or more)", maxSmallFile)
+	}
+	if h != nil {
+		h.Write(buf.Bytes())
+	}
+	return buf.Bytes(), nil
+}
+
+// checkSums parses "<hex>  <name>" lines and checks that every hashed file is listed with the
+// hash it has.
+func checkSums(sums []byte, have map[string][]byte) error {
+	listed := map[string][]byte{}
+	for _, line := range strings.Split(string(sums), "\n") {
+		if line == "" {
+			continue
+		}
+		var sum []byte
+		var name string
+		if _, err := fmt.Sscanf(line, "%x  %s", &sum, &name); err != nil {
+			return fmt.Errorf("failed to read snapshot hashes: %v", err)
+		}
+		listed[name] = sum
+	}
+	for name, sum := range have {
+		want, ok := listed[name]
+		if !ok {
+			return fmt.Errorf("file %q is missing from SHA256SUMS", name)
+		}
+		if !bytes.Equal(want, sum) {
+			return fmt.Errorf("file %q has an invalid hash", name)
+		}
+	}
+	return nil
+}
+
+// inflate decompresses the gzip stream to io.Discard: no tar, no hashing.
+func inflate(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	decomp, err := gzip.NewReader(f)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(io.Discard, decomp)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bytes %d\n", n)
+	return decomp.Close()
+}
