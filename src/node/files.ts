@@ -13,7 +13,7 @@ import { SnapshotError } from '../errors.js';
 import type { ByteSink } from '../io/input.js';
 
 /** Chunk size for file reads. */
-const READ_CHUNK = 1 << 20;
+const READ_CHUNK = 256 * 1024;
 
 /** Streams the file at `path` (1 MiB chunks); with a known `total` size for progress. */
 export function fileInput(path: string): AsyncIterable<Uint8Array> {
