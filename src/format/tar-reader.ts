@@ -12,6 +12,13 @@
  *   Go would return data together with an error, the data is returned first and the error is
  *   thrown by the following call (`read` or `next`).
  * - Where Go seeks on an io.Seeker, this reader reads (a stream cannot seek).
+ * - Go applies the records of a 'g' (global) header in random map order and stops at the first
+ *   invalid value, so its Name/Xattrs for such a header vary from run to run; here the order is
+ *   the records' order. (Either way the header's PAXRecords are absent: null.)
+ * - For a sparse entry whose data runs out before its map does, Go reports errMissData in the
+ *   Read call that needs the missing bytes, which depends on the caller's buffer sizes; here it
+ *   is the `read` call that needs them. A caller that reads each entry to its end (or skips it
+ *   with `next`) sees exactly Go's bytes and errors.
  */
 import { SnapshotError } from '../errors.js';
 import type { ByteReader } from '../io/byte-reader.js';
@@ -264,6 +271,8 @@ function mergePax(hdr: GoHeader, pax: Map<string, string> | null): boolean {
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Largest zero-filled chunk returned for a sparse hole (holes can be many GiB). */
+const MAX_HOLE_CHUNK = 256 * 1024;
 const END = Symbol('end');
 
 /** Position in an expanded sparse file: the hole list and where reading is. */
@@ -327,11 +336,11 @@ export class TarReader {
   /**
    * Returns the next bytes (1..max) of the current entry's data, or null at its end. Regular
    * data is returned as views of the ByteReader's chunks (valid as long as the source does not
-   * reuse them); sparse holes are fresh zero-filled arrays. Header-only types (links,
-   * directories, devices, FIFOs) and 'g' entries have no data.
+   * reuse them); sparse holes are fresh zero-filled arrays of at most 256 KiB. Header-only
+   * types (links, directories, devices, FIFOs) and 'g' entries have no data.
    * @throws SnapshotError 'TRUNCATED' if the input ends inside the data; 'TAR' for sparse
    *   entries whose map and data disagree; the sticky error of an earlier failure;
-   *   'INVALID_ARGUMENT' if max < 1.
+   *   'INVALID_ARGUMENT' if max < 1; whatever the ByteReader throws (then sticky too).
    */
   async read(max: number): Promise<Uint8Array | null> {
     if (!(max >= 1)) throw new SnapshotError('INVALID_ARGUMENT', 'read: max must be >= 1');
@@ -395,7 +404,7 @@ export class TarReader {
     } else {
       const left = holeEnd - sp.pos;
       if (left < BigInt(want)) want = Number(left);
-      chunk = new Uint8Array(want);
+      chunk = new Uint8Array(Math.min(want, MAX_HOLE_CHUNK));
     }
     sp.pos += BigInt(chunk.length);
     if (sp.pos >= holeEnd && sp.idx < sp.holes.length - 1) sp.idx++;

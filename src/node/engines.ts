@@ -1,13 +1,25 @@
 /**
- * Engines for runtimes with Node's built-ins (Node, Deno and Bun): node:crypto SHA-256,
- * node:zlib inflate and CRC-32, and gzip deflated across worker threads. `wasm` forces raftsnap's WebAssembly kernels where they
- * exist, for comparison and for runtimes whose node:crypto is slow.
+ * Engines for runtimes with Node's built-ins (Node, Deno and Bun).
+ *
+ * | choice   | SHA-256              | inflate            | CRC-32        | gzip                     |
+ * |----------|----------------------|--------------------|---------------|--------------------------|
+ * | `auto`   | node:crypto          | raftsnap WASM      | node:zlib     | node:zlib on the pool    |
+ * | `native` | node:crypto          | node:zlib          | node:zlib     | node:zlib on the pool    |
+ * | `wasm`   | raftsnap WASM        | raftsnap WASM      | raftsnap WASM | node:zlib on the pool    |
+ *
+ * `auto` takes the fastest of each measured by `npm run bench` on this project's machine:
+ * OpenSSL's SHA-256 (with SHA extensions) beats any WebAssembly; raftsnap's WebAssembly inflate
+ * beats node:zlib's streaming inflate, whose per-chunk hops to the thread pool cost more than
+ * the decoding. Compression stays native (no WebAssembly deflate), spread across cores.
  */
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
 import type { EngineChoice, Engines } from '../engines/registry.js';
 import type { HashEngine, Sha256 } from '../engines/sha256.js';
+import { loadWasmCrc32 } from '../wasm/crc32.js';
+import { loadWasmInflate } from '../wasm/inflate.js';
+import { loadWasmSha256 } from '../wasm/sha256.js';
 import { parallelGzip } from './parallel-gzip.js';
 import { zlibInflate } from './zlib-inflate.js';
 
@@ -27,18 +39,19 @@ export const nodeHash: HashEngine = {
   },
 };
 
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+const nativeCrc32 = zlibCrc32 ? (crc: number, data: Uint8Array) => zlibCrc32(data, crc) : undefined;
 
 export async function nodeEngines(choice: EngineChoice): Promise<Engines> {
-  let hash: HashEngine = nodeHash;
   if (choice === 'wasm') {
-    const { loadWasmSha256 } = await import('../wasm/sha256.js');
-    hash = await loadWasmSha256();
+    const [hash, inflate, crc32] = await Promise.all([
+      loadWasmSha256(),
+      loadWasmInflate(),
+      loadWasmCrc32(),
+    ]);
+    return { hash, inflate, crc32, gzip: parallelGzip };
   }
-  return {
-    hash,
-    inflate: zlibInflate,
-    crc32: nativeCrc32 ? (crc, data) => nativeCrc32(data, crc) : jsCrc32,
-    gzip: parallelGzip,
-  };
+  const crc32 = nativeCrc32 ?? (await loadWasmCrc32().catch(() => jsCrc32));
+  const inflate = choice === 'native' ? zlibInflate : await loadWasmInflate();
+  return { hash: nodeHash, inflate, crc32, gzip: parallelGzip };
 }
