@@ -3,7 +3,8 @@
  * deflated on the libuv thread pool with the 32 KiB that precede it as its dictionary and ended
  * with a sync flush (the last one with the final block), and the blocks are joined into ONE gzip
  * member with the CRC-32 and length of the whole input. Every gzip reader sees a plain
- * single-member stream, about as small as a sequential one.
+ * single-member stream, about as small as a sequential one. Blocks that look incompressible are
+ * deflated at level 1 (see {@link looksIncompressible}).
  *
  * Memory is bounded: at most `lanes` blocks are in flight (the cores available). The output
  * arrives in order, with backpressure from the consumer of the returned iterable.
@@ -44,6 +45,34 @@ function deflateBlock(
   });
 }
 
+/** Bytes sampled at three places of a block to judge whether it compresses. */
+const SAMPLE = 4096;
+/** Bits of entropy per byte above which a sample counts as incompressible (ciphertext, media). */
+const INCOMPRESSIBLE_BITS = 7.9;
+
+/**
+ * True when `block` looks incompressible (e.g. Vault's AES-GCM ciphertext): every sample has
+ * byte entropy above 7.9 bits. Such blocks are deflated with zlib's fastest matcher (level 1):
+ * no level finds more in them, and level 6's lazy match search costs several times as long.
+ */
+export function looksIncompressible(block: Uint8Array): boolean {
+  if (block.length < 3 * SAMPLE) return false;
+  const counts = new Uint32Array(256);
+  for (const start of [0, (block.length - SAMPLE) >> 1, block.length - SAMPLE]) {
+    counts.fill(0);
+    for (let i = start; i < start + SAMPLE; i++) counts[block[i]]++;
+    let bits = 0;
+    for (const c of counts) {
+      if (c) {
+        const p = c / SAMPLE;
+        bits -= p * Math.log2(p);
+      }
+    }
+    if (bits < INCOMPRESSIBLE_BITS) return false;
+  }
+  return true;
+}
+
 /** How many blocks are compressed at once: the cores available (at least 2, to overlap I/O). */
 export function deflateLanes(): number {
   return Math.max(2, availableParallelism());
@@ -66,7 +95,8 @@ export async function* parallelGzip(
     crc = crc32(crc, data);
     size = (size + data.length) >>> 0;
     const dict = prev && prev.length > WINDOW ? prev.subarray(prev.length - WINDOW) : prev;
-    const job = deflateBlock(data, dict?.length ? dict : undefined, level, last);
+    const lv = level !== 0 && level !== 1 && looksIncompressible(data) ? 1 : level;
+    const job = deflateBlock(data, dict?.length ? dict : undefined, lv, last);
     job.catch(() => {});
     inFlight.push(job);
     prev = data;
