@@ -12,6 +12,7 @@ import { benchThroughput, parseThroughputArgs } from './throughput.js';
 const OPTIONAL: readonly { module: string; fn: string }[] = [
   { module: './sha256.js', fn: 'benchSha256' },
   { module: './inflate.js', fn: 'benchInflate' },
+  { module: './tar.js', fn: 'benchTar' },
 ];
 
 async function main(): Promise<number> {
@@ -40,6 +41,13 @@ async function main(): Promise<number> {
   }
   const result = await benchThroughput(options);
   if (result.failures.length) failed = true;
+  try {
+    const { benchRuntimes } = await import('./runtimes.js');
+    await benchRuntimes();
+  } catch (err) {
+    failed = true;
+    console.error('\nbenchRuntimes failed:', err);
+  }
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nbench finished in ${minutes.toFixed(1)} min${failed ? ' (with failures)' : ''}`);
   return failed ? 1 : 0;

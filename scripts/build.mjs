@@ -2,7 +2,7 @@
 // bytes as a base64 TypeScript module under src/wasm/generated/ (so that every runtime can load
 // it without file-system access), then compile the TypeScript with tsc.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -29,3 +29,12 @@ for (const entry of entries) {
   );
 }
 execFileSync(tsc, ['-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+
+// The workerd entry imports the kernels as .wasm modules, next to the compiled wrappers.
+const distWasm = join(root, 'dist', 'src', 'wasm');
+mkdirSync(distWasm, { recursive: true });
+for (const entry of entries) {
+  const name = entry.slice(0, -3);
+  copyFileSync(join(root, 'build', `${name}.wasm`), join(distWasm, `${name}.wasm`));
+}
+copyFileSync(join(root, 'src', 'wasm', 'modules.d.ts'), join(distWasm, 'modules.d.ts'));

@@ -39,7 +39,13 @@ export function registerEngines(p: EngineProvider): void {
 /** The engine choice named by RAFTSNAP_ENGINE in the environment, when the runtime has one. */
 function envChoice(): EngineChoice | undefined {
   const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
-  const v = g.process?.env?.RAFTSNAP_ENGINE;
+  let v: string | undefined;
+  try {
+    v = g.process?.env?.RAFTSNAP_ENGINE;
+  } catch {
+    // Deno without --allow-env throws on reading the environment: no choice made there.
+    return undefined;
+  }
   if (v === undefined || v === '') return undefined;
   if (v === 'auto' || v === 'wasm' || v === 'native') return v;
   throw new SnapshotError(

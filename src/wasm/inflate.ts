@@ -15,6 +15,7 @@
 import type { InflateEngine, InflateStep, RawInflater } from '../engines/inflate.js';
 import { SnapshotError } from '../errors.js';
 import { wasmBase64 } from './generated/inflate.js';
+import { instantiateKernel } from './load.js';
 
 /** The end of one `decode()` call: `done` and `unused` as in {@link InflateStep}. */
 export interface InflateEnd {
@@ -69,28 +70,6 @@ interface InflateExports {
 const R_NEED_INPUT = 0;
 const R_OUTPUT_FULL = 1;
 const R_DONE = 2;
-
-/** Decodes base64 with atob, which every runtime has (no Buffer, no node: imports). */
-export function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/** Instantiates an embedded AssemblyScript module (runtime "stub": only `env.abort`). */
-export async function instantiateEmbedded<T>(b64: string): Promise<T> {
-  const imports = {
-    env: {
-      abort(): never {
-        throw new Error('raftsnap: WebAssembly module aborted');
-      },
-    },
-  };
-  const module = await WebAssembly.compile(decodeBase64(b64));
-  const instance = await WebAssembly.instantiate(module, imports);
-  return instance.exports as unknown as T;
-}
 
 /** One instance serves every inflater: they live in separate slots of its memory. */
 class Module {
@@ -218,7 +197,7 @@ let loading: Promise<WasmInflateEngine> | undefined;
  * instantiated once; later calls return the same engine. `create()` is synchronous.
  */
 export function loadWasmInflate(): Promise<WasmInflateEngine> {
-  loading ??= instantiateEmbedded<InflateExports>(wasmBase64).then(
+  loading ??= instantiateKernel<InflateExports>('inflate', wasmBase64).then(
     (ex) => {
       const m = new Module(ex);
       return { name: 'wasm', create: () => new WasmInflater(m) };

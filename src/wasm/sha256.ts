@@ -15,6 +15,7 @@
 import type { HashEngine, Sha256 } from '../engines/sha256.js';
 import { SnapshotError } from '../errors.js';
 import { wasmBase64 } from './generated/sha256.js';
+import { instantiateKernel } from './load.js';
 
 /** The kernel's exports (see assembly/sha256.ts). Pointers and lengths are byte offsets. */
 interface KernelExports {
@@ -106,43 +107,12 @@ function usedUp(): SnapshotError {
   return new SnapshotError('INVALID_ARGUMENT', 'SHA-256 hash used after digest()');
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Decodes standard base64 (padding optional); independent of atob and Buffer. */
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const values = new Uint8Array(128);
-  for (let i = 0; i < 64; i++) values[BASE64.charCodeAt(i)] = i;
-  let len = text.length;
-  while (len > 0 && text.charCodeAt(len - 1) === 61 /* = */) len--;
-  const out = new Uint8Array((len * 3) >>> 2);
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < len; i++) {
-    acc = ((acc << 6) | values[text.charCodeAt(i) & 127]) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = acc >>> bits;
-    }
-  }
-  return out;
-}
-
 let kernel: Promise<Kernel> | undefined;
 
 /** The module, instantiated on first use; a failed attempt is retried by the next call. */
 function loadKernel(): Promise<Kernel> {
   kernel ??= (async () => {
-    const imports = {
-      env: {
-        abort(): never {
-          throw new Error('SHA-256 WebAssembly kernel aborted');
-        },
-      },
-    };
-    const { instance } = await WebAssembly.instantiate(decodeBase64(wasmBase64), imports);
-    return new Kernel(instance.exports as unknown as KernelExports);
+    return new Kernel(await instantiateKernel<KernelExports>('sha256', wasmBase64));
   })().catch((err: unknown) => {
     kernel = undefined;
     throw err;
