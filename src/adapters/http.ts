@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { isSnapshotError, SnapshotError, type SnapshotErrorCode } from '../errors.js';
+import { bytesOf } from '../io/input.js';
 
 /** What went wrong, for callers that branch on it (the message says it for people). */
 export type HttpErrorKind =
@@ -699,22 +700,8 @@ function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {
 }
 
 /** Iterates a Web stream; stopping early cancels it. */
-export async function* iterateStream(s: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = s.getReader();
-  let done = false;
-  try {
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) {
-        done = true;
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    if (!done) await reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
+export function iterateStream(s: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  return bytesOf(s);
 }
 
 /** Resolves when the request can take more data, or when it closed. */

@@ -916,3 +916,79 @@ export function splitUstarPath(name: string): [string, string] | null {
   if (i <= 0 || nlen > NAME_SIZE || nlen === 0 || plen > PREFIX_SIZE) return null;
   return [name.slice(0, i), name.slice(i + 1)];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Block framing through an optional kernel (the WebAssembly one, src/wasm/tar.ts)
+
+/** What {@link scanHeaderBlock} returns for an all-zero block (end-of-archive marker). */
+export const ZERO_BLOCK: unique symbol = Symbol('tar zero block');
+
+/**
+ * An implementation of the per-header framing work, installed with {@link installTarKernel}.
+ * Contract: every method returns exactly what the pure functions of this module return for the
+ * same input (the pure functions are the reference), or `undefined` where the method declines
+ * an input (then the pure function is used). The kernel keeps no state between calls.
+ */
+export interface TarKernel {
+  /** A short name for diagnostics ('wasm'). */
+  readonly name: string;
+  /**
+   * `isZeroBlock(b) ? ZERO_BLOCK : parseHeaderBlock(b)` for the first 512 bytes of `b`
+   * (b.length ≥ 512).
+   */
+  scanHeaderBlock(b: Uint8Array): ParsedHeaderBlock | null | typeof ZERO_BLOCK;
+  /** `encodeHeader(h, format)`, or undefined when declined. */
+  encodeHeader(h: HeaderFields, format: number): Uint8Array | undefined;
+  /** `encodeRawFileHeader(name, size, typeflag, format)`, or undefined when declined. */
+  encodeRawFileHeader(
+    name: string,
+    size: number,
+    typeflag: number,
+    format: number,
+  ): Uint8Array | undefined;
+}
+
+let kernel: TarKernel | null = null;
+
+/**
+ * Makes {@link scanHeaderBlock}, {@link buildHeader} and {@link buildRawFileHeader} (the
+ * reader's and the writer's per-header work) go through `k`, or back to the pure codec with
+ * null. Process-wide; results do not change either way. The engines install the WebAssembly
+ * kernel once it is loaded (src/wasm/tar.ts, installWasmTar).
+ */
+export function installTarKernel(k: TarKernel | null): void {
+  kernel = k;
+}
+
+/** The installed kernel, or null when the pure codec is in use. */
+export function installedTarKernel(): TarKernel | null {
+  return kernel;
+}
+
+/**
+ * The reader's work on one header block (Go's readHeader after reading it): ZERO_BLOCK when
+ * its 512 bytes are zero, else {@link parseHeaderBlock}'s result (null = Go's ErrHeader).
+ * Computed by the installed kernel when there is one.
+ */
+export function scanHeaderBlock(b: Uint8Array): ParsedHeaderBlock | null | typeof ZERO_BLOCK {
+  if (kernel !== null && b.length >= BLOCK_SIZE) return kernel.scanHeaderBlock(b);
+  return isZeroBlock(b) ? ZERO_BLOCK : parseHeaderBlock(b);
+}
+
+/** {@link encodeHeader}, computed by the installed kernel when there is one. */
+export function buildHeader(h: HeaderFields, format: number): Uint8Array {
+  return kernel?.encodeHeader(h, format) ?? encodeHeader(h, format);
+}
+
+/** {@link encodeRawFileHeader}, computed by the installed kernel when there is one. */
+export function buildRawFileHeader(
+  name: string,
+  size: number,
+  typeflag: number,
+  format: number,
+): Uint8Array {
+  return (
+    kernel?.encodeRawFileHeader(name, size, typeflag, format) ??
+    encodeRawFileHeader(name, size, typeflag, format)
+  );
+}

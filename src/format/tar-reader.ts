@@ -35,7 +35,6 @@ import {
   getFormat,
   invertSparseEntries,
   isHeaderOnlyType,
-  isZeroBlock,
   MAX_SPECIAL_FILE_SIZE,
   OFF_GNU_EXT_ISEXTENDED,
   OFF_GNU_ISEXTENDED,
@@ -61,13 +60,13 @@ import {
   PAX_UNAME,
   type ParsedHeaderBlock,
   parseGNUSparseArray,
-  parseHeaderBlock,
   parseInt64,
   parseNumeric,
   parsePaxRecords,
   parsePaxTime,
   parseString,
   type SparseEntry,
+  scanHeaderBlock,
   type TarTime,
   TYPE_DIR,
   TYPE_GNU_LONGLINK,
@@ -78,6 +77,7 @@ import {
   TYPE_XGLOBAL_HEADER,
   TYPE_XHEADER,
   validateSparseEntries,
+  ZERO_BLOCK,
 } from './tar-header.js';
 
 export type { TarTime } from './tar-header.js';
@@ -137,25 +137,10 @@ export interface TarEntryHeader {
 }
 
 /** Go's *tar.Header while it is being built (strings are byte strings). */
-interface GoHeader {
-  typeflag: number;
-  name: string;
-  linkname: string;
-  uname: string;
-  gname: string;
-  size: bigint;
-  mode: bigint;
-  uid: bigint;
-  gid: bigint;
-  devmajor: bigint;
-  devminor: bigint;
-  mtime: TarTime | null;
-  atime: TarTime | null;
-  ctime: TarTime | null;
-  format: number;
+type GoHeader = Omit<TarEntryHeader, 'paxRecords' | 'xattrs' | 'raw'> & {
   paxRecords: Map<string, string> | null;
   xattrs: Map<string, string> | null;
-}
+};
 
 function fromBlock(p: ParsedHeaderBlock): GoHeader {
   return {
@@ -514,16 +499,18 @@ export class TarReader {
 
   /**
    * Go's readHeader: null for io.EOF (clean end before a header, after one zero block, or two
-   * zero blocks); throws ErrHeader / ErrUnexpectedEOF. The block is left in `this.blk`.
+   * zero blocks); throws ErrHeader / ErrUnexpectedEOF. The block is left in `this.blk`. The
+   * block work (zero test, checksum, numeric fields) is scanHeaderBlock's: the installed tar
+   * kernel's (WebAssembly) when there is one, else the pure codec's, with the same results.
    */
   private async readHeader(): Promise<ParsedHeaderBlock | null> {
     if (!(await this.readBlock())) return null;
-    if (isZeroBlock(this.blk)) {
+    const parsed = scanHeaderBlock(this.blk);
+    if (parsed === ZERO_BLOCK) {
       if (!(await this.readBlock())) return null;
-      if (isZeroBlock(this.blk)) return null;
+      if (scanHeaderBlock(this.blk) === ZERO_BLOCK) return null;
       throw errHeader();
     }
-    const parsed = parseHeaderBlock(this.blk);
     if (parsed === null) throw errHeader();
     return parsed;
   }

@@ -6,16 +6,18 @@
  * The writer is stateless: it only builds byte chunks. The caller emits, for each entry,
  * `header(...)`, then exactly the entry's data bytes, then `padding(dataSize)`; and `end()` once
  * after the last entry. The header never needs the data, so sizes beyond 8 GiB are fine.
+ * Header blocks are encoded by buildHeader/buildRawFileHeader: the installed tar kernel
+ * (WebAssembly) when there is one, else the pure codec, with the same bytes.
  */
 import { SnapshotError } from '../errors.js';
 import {
   BLOCK_SIZE,
   blockPadding,
+  buildHeader,
+  buildRawFileHeader,
   byteStringToBytes,
   bytesToByteString,
   encodeByteString,
-  encodeHeader,
-  encodeRawFileHeader,
   FORMAT_PAX,
   FORMAT_USTAR,
   fitsInOctal,
@@ -231,8 +233,8 @@ export class TarWriter {
     const fields = { typeflag, name: nameBS, mode: MODE, size: sz, mtime: sec ?? 0n };
     if (ustar) {
       const split = splitUstarPath(nameBS);
-      if (split === null) return encodeHeader(fields, FORMAT_USTAR);
-      return encodeHeader({ ...fields, name: split[1], prefix: split[0] }, FORMAT_USTAR);
+      if (split === null) return buildHeader(fields, FORMAT_USTAR);
+      return buildHeader({ ...fields, name: split[1], prefix: split[0] }, FORMAT_USTAR);
     }
 
     // Go's writePAXHeader: records sorted by key, in a file named dir/PaxHeaders.0/file.
@@ -243,8 +245,8 @@ export class TarWriter {
     }
     const slash = nameBS.lastIndexOf('/');
     const paxName = joinPath(nameBS.slice(0, slash + 1), 'PaxHeaders.0', nameBS.slice(slash + 1));
-    const paxBlock = encodeRawFileHeader(paxName, records.length, TYPE_XHEADER, FORMAT_PAX);
-    const main = encodeHeader(fields, FORMAT_PAX);
+    const paxBlock = buildRawFileHeader(paxName, records.length, TYPE_XHEADER, FORMAT_PAX);
+    const main = buildHeader(fields, FORMAT_PAX);
     const dataLen = records.length + blockPadding(records.length);
     const out = new Uint8Array(2 * BLOCK_SIZE + dataLen);
     out.set(paxBlock, 0);

@@ -114,7 +114,7 @@ export async function* parallelGzip(
         submit(block, false);
         block = new Uint8Array(BLOCK);
         fill = 0;
-        while (inFlight.length >= lanes) yield await inFlight.shift()!;
+        while (inFlight.length >= lanes + 2) yield await inFlight.shift()!;
       }
     }
   }
