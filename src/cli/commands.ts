@@ -1,16 +1,18 @@
 /** The raftsnap commands: save, restore, verify, inspect, extract, create. */
 import { readFile, stat } from 'node:fs/promises';
+import { registerEngines } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
+import { nodeEngines } from '../node/engines.js';
 import { ioError } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
-import '../node/index.js';
 import { parseArgs, UsageError } from './args.js';
 import { common, engineOf, inputOf, positional, sealerOf } from './common.js';
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
-import { restoreCmd, saveCmd } from './operator.js';
 import { progressReporter } from './progress.js';
+
+registerEngines(nodeEngines);
 
 export interface Command {
   help: string;
@@ -264,9 +266,13 @@ Examples:
   },
 };
 
-export const commands: Record<string, Command> = {
-  save: saveCmd,
-  restore: restoreCmd,
+/**
+ * The commands by name. save and restore load on first use: only they need the HTTP adapters,
+ * and the other commands should not pay for loading them.
+ */
+export const commands: Record<string, Command | (() => Promise<Command>)> = {
+  save: async () => (await import('./operator.js')).saveCmd,
+  restore: async () => (await import('./operator.js')).restoreCmd,
   verify: verifyCmd,
   inspect: inspectCmd,
   extract: extractCmd,

@@ -5,13 +5,19 @@
  */
 import { isSnapshotError, SnapshotError } from '../errors.js';
 import { UsageError } from './args.js';
-import { commands, usage } from './commands.js';
+import { type Command, commands, usage } from './commands.js';
+
+/** The command called `name`, loading its module if needed. */
+async function resolve(name: string): Promise<Command | undefined> {
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  return typeof entry === 'function' ? entry() : entry;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
-    const cmd = topic ? commands[topic] : undefined;
+    const cmd = topic ? await resolve(topic) : undefined;
     process.stdout.write(`${cmd ? cmd.help : usage}\n`);
     return name === undefined ? 2 : 0;
   }
@@ -21,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`raftsnap ${pkg.version}\n`);
     return 0;
   }
-  const cmd = commands[name];
+  const cmd = await resolve(name);
   if (!cmd) {
     process.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${usage}\n`);
     return 2;

@@ -15,6 +15,8 @@ import { crc32 as jsCrc32 } from '../engines/crc32.js';
 
 /** Input bytes per block. */
 const BLOCK = 512 * 1024;
+/** Output buffer per zlib call (zlib grows the result in such chunks). */
+const OUT_CHUNK = 128 * 1024;
 /** DEFLATE's window: how much of the previous block primes the next. */
 const WINDOW = 32 * 1024;
 /** gzip header: no flags, no mtime, OS unknown (as Go writes it). */
@@ -37,7 +39,7 @@ function deflateBlock(
         dictionary,
         finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
         // One output buffer per block: fewer hops between the pool and the main thread.
-        chunkSize: BLOCK,
+        chunkSize: OUT_CHUNK,
       },
       (err, out) =>
         err ? reject(err) : resolve(new Uint8Array(out.buffer, out.byteOffset, out.length)),
@@ -88,8 +90,21 @@ export async function* parallelGzip(
   let crc = 0;
   let size = 0;
   let prev: Uint8Array | undefined;
-  let block = new Uint8Array(BLOCK);
+  let block: Uint8Array = new Uint8Array(BLOCK);
   let fill = 0;
+
+  // Blocks are reused: block k is free once job k and job k+1 (which reads it as its dictionary)
+  // have finished, i.e. when job k+1's output is taken.
+  const blocks: Uint8Array[] = [];
+  const free: Uint8Array[] = [];
+  let lastDone: Uint8Array | undefined;
+  const take = async (): Promise<Uint8Array> => {
+    const out = await inFlight.shift()!;
+    const done = blocks.shift()!;
+    if (lastDone && lastDone.length === BLOCK) free.push(lastDone);
+    lastDone = done;
+    return out;
+  };
 
   const submit = (data: Uint8Array, last: boolean) => {
     crc = crc32(crc, data);
@@ -99,6 +114,7 @@ export async function* parallelGzip(
     const job = deflateBlock(data, dict?.length ? dict : undefined, lv, last);
     job.catch(() => {});
     inFlight.push(job);
+    blocks.push(data);
     prev = data;
   };
 
@@ -112,14 +128,14 @@ export async function* parallelGzip(
       off += n;
       if (fill === BLOCK) {
         submit(block, false);
-        block = new Uint8Array(BLOCK);
         fill = 0;
-        while (inFlight.length >= lanes + 2) yield await inFlight.shift()!;
+        while (inFlight.length >= lanes + 2) yield await take();
+        block = free.pop() ?? new Uint8Array(BLOCK);
       }
     }
   }
   submit(block.subarray(0, fill), true);
-  while (inFlight.length) yield await inFlight.shift()!;
+  while (inFlight.length) yield await take();
   const trailer = new Uint8Array(8);
   const view = new DataView(trailer.buffer);
   view.setUint32(0, crc >>> 0, true);
