@@ -12,6 +12,7 @@
 import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 import { Inflate as FflateInflate } from 'fflate';
+import '../src/wasm/embedded.js';
 import { loadWasmCrc32 } from '../src/wasm/crc32.js';
 import { loadWasmInflate } from '../src/wasm/inflate.js';
 

@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { createSHA256 } from 'hash-wasm';
+import '../src/wasm/embedded.js';
 import { loadWasmSha256 } from '../src/wasm/sha256.js';
 
 const TOTAL = 64 << 20;

@@ -1,10 +1,8 @@
 /**
  * raftsnap — Raft snapshot archives (hashicorp/raft-snapshot format: Consul, Vault, Nomad,
- * OpenBao) for every JavaScript runtime. This is the portable entry: no Node built-ins.
+ * OpenBao) for every JavaScript runtime. This is the portable entry: no Node built-ins, the
+ * WebAssembly kernels embedded.
  */
-import { portableEngines } from './engines/portable.js';
-import { registerEngines } from './engines/registry.js';
+import './wasm/embedded.js';
 
-registerEngines(portableEngines);
-
-export * from './api.js';
+export * from './portable.js';

@@ -8,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { isSnapshotError } from '../src/errors.js';
+import '../src/wasm/embedded.js';
 import { loadWasmCrc32 } from '../src/wasm/crc32.js';
 import { loadWasmInflate, type WasmInflateEngine } from '../src/wasm/inflate.js';
 

@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { HashEngine, Sha256 } from '../src/engines/sha256.js';
 import { isSnapshotError } from '../src/errors.js';
+import '../src/wasm/embedded.js';
 import { createSha256, loadWasmSha256 } from '../src/wasm/sha256.js';
 
 const MiB = 1 << 20;

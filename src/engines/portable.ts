@@ -7,6 +7,7 @@ import { Gzip } from 'fflate';
 import { loadWasmCrc32 } from '../wasm/crc32.js';
 import { loadWasmInflate } from '../wasm/inflate.js';
 import { loadWasmSha256 } from '../wasm/sha256.js';
+import { installWasmTar } from '../wasm/tar.js';
 import type { EngineChoice, Engines, GzipCompressor } from './registry.js';
 
 /** gzip by CompressionStream (default level) or fflate (explicit levels), with backpressure. */
@@ -75,6 +76,7 @@ export async function portableEngines(_choice: EngineChoice): Promise<Engines> {
     loadWasmSha256(),
     loadWasmInflate(),
     loadWasmCrc32(),
+    installWasmTar(),
   ]);
   return { hash, inflate, crc32, gzip: portableGzip };
 }

@@ -7,6 +7,8 @@
  * | `native` | node:crypto          | node:zlib          | node:zlib     | node:zlib on the pool    |
  * | `wasm`   | raftsnap WASM        | raftsnap WASM      | raftsnap WASM | node:zlib on the pool    |
  *
+ * Tar header framing always runs in raftsnap's WebAssembly kernel (src/wasm/tar.ts).
+ *
  * `auto` takes the fastest of each measured by `npm run bench` on this project's machine:
  * OpenSSL's SHA-256 (with SHA extensions) beats any WebAssembly; raftsnap's WebAssembly inflate
  * beats node:zlib's streaming inflate, whose per-chunk hops to the thread pool cost more than
@@ -17,9 +19,11 @@ import * as zlib from 'node:zlib';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
 import type { EngineChoice, Engines } from '../engines/registry.js';
 import type { HashEngine, Sha256 } from '../engines/sha256.js';
+import '../wasm/embedded.js';
 import { loadWasmCrc32 } from '../wasm/crc32.js';
 import { loadWasmInflate } from '../wasm/inflate.js';
 import { loadWasmSha256 } from '../wasm/sha256.js';
+import { installWasmTar } from '../wasm/tar.js';
 import { parallelGzip } from './parallel-gzip.js';
 import { zlibInflate } from './zlib-inflate.js';
 
@@ -43,6 +47,8 @@ const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => numbe
 const nativeCrc32 = zlibCrc32 ? (crc: number, data: Uint8Array) => zlibCrc32(data, crc) : undefined;
 
 export async function nodeEngines(choice: EngineChoice): Promise<Engines> {
+  // Tar header framing runs in WebAssembly for every choice (the TypeScript codec is the fallback).
+  await installWasmTar();
   if (choice === 'wasm') {
     const [hash, inflate, crc32] = await Promise.all([
       loadWasmSha256(),

@@ -3,7 +3,6 @@
  * (assembly/crc32.ts, slicing-by-16) embedded as base64, for runtimes without zlib.
  */
 import type { Crc32 } from '../engines/crc32.js';
-import { wasmBase64 } from './generated/crc32.js';
 import { instantiateKernel } from './load.js';
 
 interface Crc32Exports {
@@ -22,7 +21,7 @@ let loading: Promise<Crc32> | undefined;
  * integer. Data of any length is fed to the module 256 KiB at a time.
  */
 export function loadWasmCrc32(): Promise<Crc32> {
-  loading ??= instantiateKernel<Crc32Exports>('crc32', wasmBase64).then(
+  loading ??= instantiateKernel<Crc32Exports>('crc32').then(
     (ex) => {
       const buf = ex.buffer() >>> 0;
       const cap = ex.bufferSize() >>> 0;

@@ -14,7 +14,6 @@
  */
 import type { InflateEngine, InflateStep, RawInflater } from '../engines/inflate.js';
 import { SnapshotError } from '../errors.js';
-import { wasmBase64 } from './generated/inflate.js';
 import { instantiateKernel } from './load.js';
 
 /** The end of one `decode()` call: `done` and `unused` as in {@link InflateStep}. */
@@ -197,7 +196,7 @@ let loading: Promise<WasmInflateEngine> | undefined;
  * instantiated once; later calls return the same engine. `create()` is synchronous.
  */
 export function loadWasmInflate(): Promise<WasmInflateEngine> {
-  loading ??= instantiateKernel<InflateExports>('inflate', wasmBase64).then(
+  loading ??= instantiateKernel<InflateExports>('inflate').then(
     (ex) => {
       const m = new Module(ex);
       return { name: 'wasm', create: () => new WasmInflater(m) };

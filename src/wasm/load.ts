@@ -1,15 +1,24 @@
 /**
- * Loading raftsnap's WebAssembly kernels in every runtime. Each kernel's bytes are embedded as
- * base64 (src/wasm/generated/NAME.ts, made by the build), so that no runtime needs a file system
- * or a fetch. Runtimes that forbid compiling WebAssembly from bytes (Cloudflare workerd) import
- * the `.wasm` files as modules instead: their entry hands the compiled modules over with
- * {@link providePrecompiled} before anything is loaded.
+ * Loading raftsnap's WebAssembly kernels in every runtime. The entries hand the kernels over
+ * before anything is loaded: as base64 bytes embedded in the bundle (src/wasm/embedded.ts, from
+ * src/wasm/generated/NAME.ts made by the build), so that no runtime needs a file system or a
+ * fetch; or, where a runtime forbids compiling WebAssembly from bytes (Cloudflare workerd), as
+ * compiled modules imported from the `.wasm` files (src/workerd.ts). An entry carries only one
+ * of the two forms.
  */
 
 /** The kernels, by the name of their assembly/NAME.ts source. */
 export type KernelName = 'sha256' | 'inflate' | 'crc32' | 'tar';
 
 const precompiledModules = new Map<KernelName, WebAssembly.Module>();
+const embeddedBytes = new Map<KernelName, string>();
+
+/** Supplies kernels as base64 bytes (compiled on first use). */
+export function provideEmbedded(kernels: Partial<Record<KernelName, string>>): void {
+  for (const [name, b64] of Object.entries(kernels)) {
+    if (b64) embeddedBytes.set(name as KernelName, b64);
+  }
+}
 
 /** Supplies already compiled kernels (used instead of compiling the embedded bytes). */
 export function providePrecompiled(mods: Partial<Record<KernelName, WebAssembly.Module>>): void {
@@ -28,10 +37,10 @@ export function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
 
 /**
  * Instantiates the AssemblyScript kernel `name` (runtime "stub": its only import is
- * `env.abort`, which throws) and returns its exports. Rejects when the runtime cannot compile
- * or instantiate it.
+ * `env.abort`, which throws) and returns its exports. Rejects when the entry supplied no such
+ * kernel or the runtime cannot compile or instantiate it.
  */
-export async function instantiateKernel<T>(name: KernelName, b64: string): Promise<T> {
+export async function instantiateKernel<T>(name: KernelName): Promise<T> {
   const imports = {
     env: {
       abort(): never {
@@ -39,7 +48,14 @@ export async function instantiateKernel<T>(name: KernelName, b64: string): Promi
       },
     },
   };
-  const module = precompiledModules.get(name) ?? (await WebAssembly.compile(decodeBase64(b64)));
+  let module = precompiledModules.get(name);
+  if (!module) {
+    const b64 = embeddedBytes.get(name);
+    if (b64 === undefined) {
+      throw new Error(`raftsnap: WebAssembly kernel ${name} was not supplied by this entry`);
+    }
+    module = await WebAssembly.compile(decodeBase64(b64));
+  }
   const instance = await WebAssembly.instantiate(module, imports);
   return instance.exports as unknown as T;
 }

@@ -14,7 +14,6 @@
  */
 import type { HashEngine, Sha256 } from '../engines/sha256.js';
 import { SnapshotError } from '../errors.js';
-import { wasmBase64 } from './generated/sha256.js';
 import { instantiateKernel } from './load.js';
 
 /** The kernel's exports (see assembly/sha256.ts). Pointers and lengths are byte offsets. */
@@ -112,7 +111,7 @@ let kernel: Promise<Kernel> | undefined;
 /** The module, instantiated on first use; a failed attempt is retried by the next call. */
 function loadKernel(): Promise<Kernel> {
   kernel ??= (async () => {
-    return new Kernel(await instantiateKernel<KernelExports>('sha256', wasmBase64));
+    return new Kernel(await instantiateKernel<KernelExports>('sha256'));
   })().catch((err: unknown) => {
     kernel = undefined;
     throw err;
