@@ -3,7 +3,7 @@
  * and write gzip'd snapshot archives from any byte input, streaming with bounded memory.
  */
 import { type EngineChoice, type Engines, getEngines } from './engines/registry.js';
-import type { Sha256 } from './engines/sha256.js';
+import type { HashState } from './engines/sha256.js';
 import { SnapshotError, wrapError } from './errors.js';
 import { type ArchiveInfo, readArchive, writeArchive } from './format/archive.js';
 import { openGunzip } from './format/gzip.js';
@@ -83,7 +83,7 @@ export async function readSnapshot(
   let archiveSize = 0;
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of tracked(input, opts)) {
-      archiveHash.update(chunk);
+      await archiveHash.update(chunk);
       archiveSize += chunk.length;
       yield chunk;
     }
@@ -114,7 +114,7 @@ export async function readSnapshot(
     return {
       ...info,
       archiveSize,
-      checksum: `sha-256=${toBase64(archiveHash.digest())}`,
+      checksum: `sha-256=${toBase64(await archiveHash.digest())}`,
       engines: { hash: e.hash.name, inflate: e.inflate.name },
     };
   } catch (err) {
@@ -214,14 +214,14 @@ export async function* archiveBytes(
     sealer: opts.sealer,
     mtime: opts.mtime,
   });
-  const archiveHash: Sha256 = e.hash.create();
+  const archiveHash: HashState = e.hash.create();
   let bytes = 0;
   for await (const chunk of e.gzip(tar, level)) {
-    archiveHash.update(chunk);
+    await archiveHash.update(chunk);
     bytes += chunk.length;
     yield chunk;
   }
-  done?.({ meta, checksum: `sha-256=${toBase64(archiveHash.digest())}`, bytes });
+  done?.({ meta, checksum: `sha-256=${toBase64(await archiveHash.digest())}`, bytes });
 }
 
 /**

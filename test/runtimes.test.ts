@@ -103,7 +103,9 @@ test('Node 24: portable entry', async (t) => {
 });
 
 test('Deno: browser bundle', async (t) => {
-  assertConforms(await inDeno<RunReport>(browserDir, 'run', casesUrl), (m) => t.diagnostic(m));
+  const report = await inDeno<RunReport>(browserDir, 'run', casesUrl);
+  assertConforms(report, (m) => t.diagnostic(m));
+  assert.deepEqual(report.engines, { hash: 'wasm', inflate: 'wasm' });
 });
 
 test('Bun: browser bundle', async (t) => {
@@ -118,6 +120,8 @@ test('workerd (miniflare): worker bundle as a module worker', async (t) => {
     return JSON.parse(text) as RunReport;
   });
   assertConforms(report, (m) => t.diagnostic(m));
+  // Workers have a native streaming digest (crypto.DigestStream): SHA-256 goes there.
+  assert.deepEqual(report.engines, { hash: 'native', inflate: 'wasm' });
 });
 
 test('workerd (miniflare): the same with the .wasm modules supplied (emulates a workerd build)', async (t) => {

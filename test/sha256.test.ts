@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import type { HashEngine, Sha256 } from '../src/engines/sha256.js';
 import { isSnapshotError } from '../src/errors.js';
 import '../src/wasm/embedded.js';
-import { createSha256, loadWasmSha256 } from '../src/wasm/sha256.js';
+import { createSha256, loadWasmSha256, type WasmSha256Engine } from '../src/wasm/sha256.js';
 
 const MiB = 1 << 20;
 /** The kernel's input region is 1 MiB; chunks above it are fed in pieces. */
@@ -65,7 +65,7 @@ function exposeGc(): (() => void) | undefined {
   }
 }
 
-function wasmHex(engine: HashEngine, chunks: Uint8Array[]): string {
+function wasmHex(engine: WasmSha256Engine, chunks: Uint8Array[]): string {
   const h = engine.create();
   for (const c of chunks) assert.equal(h.update(c), h);
   return hex(h.digest());

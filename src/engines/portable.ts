@@ -1,6 +1,6 @@
 /**
- * Engines for any JavaScript runtime, without Node built-ins: raftsnap's WebAssembly SHA-256,
- * inflate and CRC-32, and gzip compression by the runtime's CompressionStream (or fflate where
+ * Engines for any JavaScript runtime, without Node built-ins: raftsnap's WebAssembly SHA-256
+ * (or Workers' native DigestStream), inflate and CRC-32, and gzip compression by the runtime's CompressionStream (or fflate where
  * it is missing or a specific level is asked for).
  */
 import { Gzip } from 'fflate';
@@ -9,6 +9,7 @@ import { loadWasmInflate } from '../wasm/inflate.js';
 import { loadWasmSha256 } from '../wasm/sha256.js';
 import { installWasmTar } from '../wasm/tar.js';
 import type { EngineChoice, Engines, GzipCompressor } from './registry.js';
+import type { HashEngine } from './sha256.js';
 
 /** gzip by CompressionStream (default level) or fflate (explicit levels), with backpressure. */
 export const portableGzip: GzipCompressor = (input, level) => {
@@ -70,13 +71,48 @@ async function* fflateGzip(
   yield* out;
 }
 
-/** The portable engines; `native` is the same here, as this runtime offers nothing faster. */
-export async function portableEngines(_choice: EngineChoice): Promise<Engines> {
-  const [hash, inflate, crc32] = await Promise.all([
+interface DigestStreamLike extends WritableStream<Uint8Array> {
+  readonly digest: Promise<ArrayBuffer>;
+}
+type DigestStreamCtor = new (algorithm: string) => DigestStreamLike;
+
+/**
+ * SHA-256 by Cloudflare Workers' native streaming digest (`crypto.DigestStream`), where the
+ * runtime has one; undefined elsewhere (browsers' WebCrypto digests only whole buffers).
+ */
+export function digestStreamHash(): HashEngine | undefined {
+  const DS = (globalThis.crypto as { DigestStream?: DigestStreamCtor } | undefined)?.DigestStream;
+  if (typeof DS !== 'function') return undefined;
+  return {
+    name: 'native',
+    create() {
+      const stream = new DS('SHA-256');
+      const writer = stream.getWriter();
+      return {
+        async update(data: Uint8Array) {
+          await writer.ready;
+          await writer.write(data);
+        },
+        async digest() {
+          await writer.close();
+          return new Uint8Array(await stream.digest);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The portable engines: raftsnap's WebAssembly kernels, except SHA-256 by the runtime's native
+ * streaming digest where there is one (Workers), unless `wasm` is asked for.
+ */
+export async function portableEngines(choice: EngineChoice): Promise<Engines> {
+  const [wasmHash, inflate, crc32] = await Promise.all([
     loadWasmSha256(),
     loadWasmInflate(),
     loadWasmCrc32(),
     installWasmTar(),
   ]);
+  const hash = (choice !== 'wasm' && digestStreamHash()) || wasmHash;
   return { hash, inflate, crc32, gzip: portableGzip };
 }

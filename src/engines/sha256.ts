@@ -1,7 +1,9 @@
 /**
  * SHA-256 engines. Every hash raftsnap computes (entries of the archive, the archive checksum)
- * goes through a `Sha256` made by one of these engines.
+ * goes through a {@link HashState} made by one of these engines.
  */
+
+/** raftsnap's public streaming SHA-256 (see `createSha256`): synchronous. */
 export interface Sha256 {
   /** Adds `data` to the hash. `data` may be reused by the caller once this returns. */
   update(data: Uint8Array): this;
@@ -9,8 +11,18 @@ export interface Sha256 {
   digest(): Uint8Array;
 }
 
+/**
+ * A running hash as an engine provides it. Native digests of some runtimes are asynchronous
+ * (Cloudflare Workers' `crypto.DigestStream`), so callers await both methods: `data` must stay
+ * unchanged until the value `update` returns has settled.
+ */
+export interface HashState {
+  update(data: Uint8Array): unknown;
+  digest(): Uint8Array | Promise<Uint8Array>;
+}
+
 export interface HashEngine {
   /** `wasm` (raftsnap's AssemblyScript kernel) or `native` (the runtime's own crypto). */
   readonly name: 'wasm' | 'native';
-  create(): Sha256;
+  create(): HashState;
 }

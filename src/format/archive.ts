@@ -2,7 +2,7 @@
  * The archive (tar) level of a snapshot, as the reference's archive.go: which entries exist,
  * how each is read, and how the hash lists are checked. Gzip is the layer above (snapshot.ts).
  */
-import type { HashEngine, Sha256 } from '../engines/sha256.js';
+import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError, wrapError as wrap } from '../errors.js';
 import type { Sealer } from '../sealer.js';
 import { decodeMeta, encodeMeta, type SnapshotMeta, zeroMeta } from './meta.js';
@@ -39,7 +39,7 @@ export interface ArchiveInfo {
  * reference ("failed to read snapshot metadata: ...", "failed checking integrity of snapshot: ...").
  */
 export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Promise<ArchiveInfo> {
-  const hashes = new Map<string, Sha256>(HASHED_FILES.map((f) => [f, opts.hash.create()]));
+  const hashes = new Map<string, HashState>(HASHED_FILES.map((f) => [f, opts.hash.create()]));
   const metaHash = hashes.get('meta.json')!;
   const stateHash = hashes.get('state.bin')!;
   let meta = zeroMeta();
@@ -81,7 +81,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
           for (;;) {
             const chunk = await tar.read(1 << 20);
             if (chunk === null) break;
-            stateHash.update(chunk);
+            await stateHash.update(chunk);
             stateSize += BigInt(chunk.length);
             if (opts.onState) await opts.onState(chunk);
           }
@@ -105,8 +105,8 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
   }
 
   const digests = new Map<string, Uint8Array>([
-    ['meta.json', metaHash.digest()],
-    ['state.bin', stateHash.digest()],
+    ['meta.json', await metaHash.digest()],
+    ['state.bin', await stateHash.digest()],
   ]);
   if (opts.sealer) {
     let opened: Uint8Array;
@@ -132,7 +132,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
 }
 
 /** The reference's copyEOFOrN(…, 8192): the whole entry, which must be shorter than 8192 bytes. */
-async function readSmall(tar: TarReader, context: string, hash?: Sha256): Promise<Uint8Array> {
+async function readSmall(tar: TarReader, context: string, hash?: HashState): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   try {
@@ -140,7 +140,7 @@ async function readSmall(tar: TarReader, context: string, hash?: Sha256): Promis
       const chunk = await tar.read(MAX_SMALL_FILE - total);
       if (chunk === null) {
         const all = concat(parts);
-        hash?.update(all);
+        await hash?.update(all);
         return all;
       }
       parts.push(chunk.slice());
@@ -208,7 +208,8 @@ export async function* writeArchive(
   const tw = new TarWriter();
   const mtime = opts.mtime ?? new Date();
   const metaBytes = encodeMeta(meta);
-  const metaHash = opts.hash.create().update(metaBytes);
+  const metaHash = opts.hash.create();
+  await metaHash.update(metaBytes);
   yield tw.header('meta.json', BigInt(metaBytes.length), mtime);
   yield metaBytes;
   yield tw.padding(BigInt(metaBytes.length));
@@ -230,7 +231,7 @@ export async function* writeArchive(
         let chunk = next.value;
         if (BigInt(chunk.length) > left) chunk = chunk.subarray(0, Number(left));
         left -= BigInt(chunk.length);
-        stateHash.update(chunk);
+        await stateHash.update(chunk);
         yield chunk;
       }
     } finally {
@@ -241,8 +242,8 @@ export async function* writeArchive(
 
   const sums = encodeSums(
     new Map([
-      ['meta.json', metaHash.digest()],
-      ['state.bin', stateHash.digest()],
+      ['meta.json', await metaHash.digest()],
+      ['state.bin', await stateHash.digest()],
     ]),
   );
   yield tw.header('SHA256SUMS', BigInt(sums.length), mtime);

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
 import type { EngineChoice, Engines } from '../engines/registry.js';
-import type { HashEngine, Sha256 } from '../engines/sha256.js';
+import type { HashEngine, HashState } from '../engines/sha256.js';
 import '../wasm/embedded.js';
 import { loadWasmCrc32 } from '../wasm/crc32.js';
 import { loadWasmInflate } from '../wasm/inflate.js';
@@ -30,9 +30,9 @@ import { zlibInflate } from './zlib-inflate.js';
 /** SHA-256 by node:crypto (OpenSSL, with SHA extensions where the CPU has them). */
 export const nodeHash: HashEngine = {
   name: 'native',
-  create(): Sha256 {
+  create(): HashState {
     const h = createHash('sha256');
-    const self: Sha256 = {
+    const self: HashState = {
       update(data) {
         h.update(data);
         return self;

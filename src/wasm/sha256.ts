@@ -119,8 +119,14 @@ function loadKernel(): Promise<Kernel> {
   return kernel;
 }
 
+/** The WebAssembly engine: its hashes are synchronous {@link Sha256}s. */
+export interface WasmSha256Engine extends HashEngine {
+  readonly name: 'wasm';
+  create(): Sha256;
+}
+
 /** Loads the kernel (once per process) and returns an engine whose create() is synchronous. */
-export async function loadWasmSha256(): Promise<HashEngine> {
+export async function loadWasmSha256(): Promise<WasmSha256Engine> {
   const k = await loadKernel();
   return { name: 'wasm', create: (): Sha256 => new WasmSha256(k) };
 }

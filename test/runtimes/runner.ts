@@ -22,6 +22,7 @@ export type Api = Pick<
   | 'parseKeyHex'
   | 'createSha256'
   | 'isSnapshotError'
+  | 'getEngines'
 >;
 
 /** What a valid snapshot must yield (every field compared exactly). */
@@ -129,6 +130,8 @@ export interface RunReport {
   runtime: string;
   ms: number;
   results: CaseResult[];
+  /** The engines raftsnap chose in this runtime (`auto`). */
+  engines: { hash: string; inflate: string };
 }
 
 /** The result of one streaming verify (benchmarks). */
@@ -447,7 +450,13 @@ export async function runCases(api: Api, cases: Case[]): Promise<RunReport> {
       results.push({ name: c.name, kind: c.kind, valid: false, problems: [`crashed: ${message}`] });
     }
   }
-  return { runtime: runtimeName(), ms: performance.now() - started, results };
+  const e = await api.getEngines();
+  return {
+    runtime: runtimeName(),
+    ms: performance.now() - started,
+    results,
+    engines: { hash: e.hash.name, inflate: e.inflate.name },
+  };
 }
 
 /**
