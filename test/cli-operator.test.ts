@@ -312,60 +312,40 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
     });
   });
 
-  test('a full disk (ENOSPC on a small tmpfs): a clear error and no partial file', async () => {
-    await withTempDir(async (dir) => {
+  /**
+   * Runs `raftsnap create` with OUT on a fresh tmpfs mounted with `mountOpts` (root only), and
+   * returns the result with what the tmpfs holds afterwards; the tmpfs is unmounted in any case.
+   */
+  async function createOnTmpfs(mountOpts: string, stateBytes: Uint8Array, extra: string[] = []) {
+    return withTempDir(async (dir) => {
       writeFileSync(join(dir, 'meta.json'), metaJson);
-      writeFileSync(join(dir, 'state.bin'), state);
-      const mnt = join(dir, 'small');
+      writeFileSync(join(dir, 'state.bin'), stateBytes);
+      const mnt = join(dir, 'mnt');
       spawnSync('mkdir', [mnt]);
-      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', mountOpts, 'tmpfs', mnt]);
       assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
       try {
-        const r = run([
-          'create',
-          '--meta',
-          join(dir, 'meta.json'),
-          '--state',
-          join(dir, 'state.bin'),
-          '-o',
-          join(mnt, 'o.snap'),
-          '--level',
-          '0',
-        ]);
-        assert.equal(r.code, 1);
-        assert.match(r.stderr, /^error: .*(disk is full|ENOSPC|no space)/i);
-        assert.deepEqual(await listDir(mnt), []);
+        const args = ['--meta', join(dir, 'meta.json'), '--state', join(dir, 'state.bin')];
+        const r = run(['create', ...args, '-o', join(mnt, 'o.snap'), ...extra]);
+        return { r, left: await listDir(mnt) };
       } finally {
         spawnSync('umount', [mnt]);
       }
     });
+  }
+
+  test('a full disk (ENOSPC on a small tmpfs): a clear error and no partial file', async () => {
+    const { r, left } = await createOnTmpfs('size=1m', state, ['--level', '0']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: .*(disk is full|ENOSPC|no space)/i);
+    assert.deepEqual(left, []);
   });
 
   test('a read-only directory: a clear error and no file', async () => {
-    await withTempDir(async (dir) => {
-      writeFileSync(join(dir, 'meta.json'), metaJson);
-      writeFileSync(join(dir, 'state.bin'), state.subarray(0, 1000));
-      const ro = join(dir, 'ro');
-      spawnSync('mkdir', [ro]);
-      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]);
-      assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
-      try {
-        const r = run([
-          'create',
-          '--meta',
-          join(dir, 'meta.json'),
-          '--state',
-          join(dir, 'state.bin'),
-          '-o',
-          join(ro, 'o.snap'),
-        ]);
-        assert.equal(r.code, 1);
-        assert.match(r.stderr, /^error: .*read-only/i);
-        assert.deepEqual(await listDir(ro), []);
-      } finally {
-        spawnSync('umount', [ro]);
-      }
-    });
+    const { r, left } = await createOnTmpfs('ro,size=1m', state.subarray(0, 1000));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: .*read-only/i);
+    assert.deepEqual(left, []);
   });
 });
 
