@@ -1522,3 +1522,24 @@ test('property: Peers as an array of numbers equals the bytes', () => {
     }),
   );
 });
+
+test('Version and Suffrage beyond ±2^53 are written back exactly; a changed value is written as changed', () => {
+  for (const v of [
+    '9007199254740993',
+    '9223372036854775807',
+    '-9223372036854775808',
+    '-9007199254740993',
+  ]) {
+    const doc = `{"Version":${v},"ID":"","Index":0,"Term":0,"Peers":null,"Configuration":{"Servers":[{"Suffrage":${v},"ID":"a","Address":"b"}]},"ConfigurationIndex":0,"Size":0}\n`;
+    const m = decodeMeta(new TextEncoder().encode(doc));
+    assert.equal(new TextDecoder().decode(encodeMeta(m)), doc);
+    // Decoding on top of it (a second meta.json) keeps what was not overwritten.
+    const merged = decodeMeta(new TextEncoder().encode('{"ID":"x"}'), m);
+    assert.match(
+      new TextDecoder().decode(encodeMeta(merged)),
+      new RegExp(`^\\{"Version":${v},"ID":"x",.*"Suffrage":${v},`),
+    );
+    m.version = 7;
+    assert.match(new TextDecoder().decode(encodeMeta(m)), /^\{"Version":7,/);
+  }
+});

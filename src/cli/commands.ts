@@ -244,7 +244,7 @@ Examples:
     } catch (err) {
       throw new SnapshotError('META', `${metaPath}: ${(err as Error).message}`);
     }
-    meta = { ...meta, size: BigInt(stateSize) };
+    meta.size = BigInt(stateSize);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'writing');
     const result = await createFile(meta, statePath, out, {
       sealer,

@@ -96,6 +96,28 @@ const backings = new WeakMap<
   { peers: GoSlice<Uint8Array> | null; servers: GoSlice<SnapshotServer[]> | null }
 >();
 
+/**
+ * Exact values of Go ints (Version, Suffrage) that a JS number cannot hold (beyond ±2^53), for
+ * the metas and servers decodeMeta returned: encodeMeta writes them back exactly as long as the
+ * visible number still is their rounding (i.e. the caller did not change it).
+ */
+const exactInts = new WeakMap<object, bigint>();
+
+/** Records `v` as the exact value behind `obj`'s rounded number (or forgets it when exact). */
+function keepExact(obj: object, v: bigint): number {
+  const n = Number(v);
+  if (Number.isSafeInteger(n)) exactInts.delete(obj);
+  else exactInts.set(obj, v);
+  return n;
+}
+
+/** Copies the exact value recorded for `from` (if any) to `to`; returns `to`. */
+function carryExact<T extends object>(from: object, to: T): T {
+  const e = exactInts.get(from);
+  if (e !== undefined) exactInts.set(to, e);
+  return to;
+}
+
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
@@ -131,13 +153,19 @@ function toGo(meta: SnapshotMeta): GoMeta {
     const k = known?.servers;
     servers =
       k && k.len === vis.length && vis.every((s, i) => sameServer(s, k.buf[i]))
-        ? { buf: k.buf.map((s) => ({ ...s })), len: k.len }
+        ? { buf: k.buf.map((s) => carryExact(s, { ...s })), len: k.len }
         : {
-            buf: vis.map((s) => ({ suffrage: s.suffrage, id: s.id, address: s.address })),
+            buf: vis.map((s) =>
+              carryExactIfSame(s, s.suffrage, {
+                suffrage: s.suffrage,
+                id: s.id,
+                address: s.address,
+              }),
+            ),
             len: vis.length,
           };
   }
-  return {
+  return carryExactIfSame(meta, meta.version, {
     version: meta.version,
     id: meta.id,
     index: meta.index,
@@ -146,7 +174,14 @@ function toGo(meta: SnapshotMeta): GoMeta {
     servers,
     configurationIndex: meta.configurationIndex,
     size: meta.size,
-  };
+  });
+}
+
+/** {@link carryExact} when `from`'s recorded exact value still rounds to `visible`. */
+function carryExactIfSame<T extends object>(from: object, visible: number, to: T): T {
+  const e = exactInts.get(from);
+  if (e !== undefined && Number(e) === visible) exactInts.set(to, e);
+  return to;
 }
 
 /** The visible meta for a Go state; remembers the backing arrays for a later decodeMeta. */
@@ -159,13 +194,15 @@ function fromGo(g: GoMeta): SnapshotMeta {
     peers: g.peers === null ? null : g.peers.buf.slice(0, g.peers.len),
     configuration: {
       servers:
-        g.servers === null ? null : g.servers.buf.slice(0, g.servers.len).map((s) => ({ ...s })),
+        g.servers === null
+          ? null
+          : g.servers.buf.slice(0, g.servers.len).map((s) => carryExact(s, { ...s })),
     },
     configurationIndex: g.configurationIndex,
     size: g.size,
   };
   backings.set(meta, { peers: g.peers, servers: g.servers });
-  return meta;
+  return carryExact(g, meta);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +455,7 @@ const SERVER: StructType<SnapshotServer> = {
       'Suffrage',
       (d, s, ctx) => {
         const v = d.int('raft.ServerSuffrage', ctx);
-        if (v !== undefined) s.suffrage = Number(v);
+        if (v !== undefined) s.suffrage = keepExact(s, v);
       },
     ],
     [
@@ -496,7 +533,7 @@ const SNAPSHOT_META: StructType<GoMeta> = {
       'Version',
       (d, m, ctx) => {
         const v = d.int('raft.SnapshotVersion', ctx);
-        if (v !== undefined) m.version = Number(v);
+        if (v !== undefined) m.version = keepExact(m, v);
       },
     ],
     [
@@ -566,8 +603,10 @@ const SNAPSHOT_META: StructType<GoMeta> = {
  *   Peers is read from standard padded base64 (`\r`/`\n` ignored, non-zero trailing bits
  *   accepted) or from an array of numbers 0..255.
  *
- * `into` is never modified: a new meta is returned (except for a top-level `null`). Values of
- * `version` and `suffrage` beyond ±2^53 (Go accepts the whole int64 range) lose precision.
+ * `into` is never modified: a new meta is returned (except for a top-level `null`). `version`
+ * and `suffrage` are JS numbers: beyond ±2^53 (Go accepts the whole int64 range) they show the
+ * nearest double, while the exact value is kept with the returned objects, so that encodeMeta
+ * writes it back unchanged.
  *
  * @throws SnapshotError with code 'META' and Go's error message (e.g. "unexpected end of JSON
  *   input", "invalid character 'x' looking for beginning of value", "json: cannot unmarshal
@@ -642,8 +681,13 @@ function assertMeta(m: SnapshotMeta, what: string): void {
   assertBig(m.size, INT64_MIN, INT64_MAX, `${what}.size`);
 }
 
-/** A Go int as strconv.AppendInt writes it; 2^63 (int64 max rounded to a double) is int64 max. */
-function goInt(v: number): string {
+/**
+ * A Go int of `owner` as strconv.AppendInt writes it: the exact value decodeMeta recorded when
+ * `v` is still its rounding; else `v` (2^63, int64 max rounded to a double, is int64 max).
+ */
+function goInt(v: number, owner?: object): string {
+  const e = owner && exactInts.get(owner);
+  if (e !== undefined && Number(e) === v) return e.toString();
   const b = BigInt(v);
   return (b > INT64_MAX ? INT64_MAX : b).toString();
 }
@@ -674,11 +718,11 @@ export function encodeMeta(meta: SnapshotMeta): Uint8Array {
       : `[${servers
           .map(
             (s) =>
-              `{"Suffrage":${goInt(s.suffrage)},"ID":${quoteString(s.id)},"Address":${quoteString(s.address)}}`,
+              `{"Suffrage":${goInt(s.suffrage, s)},"ID":${quoteString(s.id)},"Address":${quoteString(s.address)}}`,
           )
           .join(',')}]`;
   const json =
-    `{"Version":${goInt(meta.version)},"ID":${quoteString(meta.id)},` +
+    `{"Version":${goInt(meta.version, meta)},"ID":${quoteString(meta.id)},` +
     `"Index":${meta.index},"Term":${meta.term},` +
     `"Peers":${meta.peers === null ? 'null' : `"${base64StdEncode(meta.peers)}"`},` +
     `"Configuration":{"Servers":${serversJson}},` +
