@@ -13,6 +13,7 @@ const OPTIONAL: readonly { module: string; fn: string }[] = [
   { module: './sha256.js', fn: 'benchSha256' },
   { module: './inflate.js', fn: 'benchInflate' },
   { module: './tar.js', fn: 'benchTar' },
+  { module: './portable-gzip.js', fn: 'benchPortableGzip' },
 ];
 
 async function main(): Promise<number> {
