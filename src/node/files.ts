@@ -20,6 +20,26 @@ export function fileInput(path: string): AsyncIterable<Uint8Array> {
   return createReadStream(path, { highWaterMark: READ_CHUNK });
 }
 
+/**
+ * Streams the file at `path` through two alternating buffers, so that reading allocates nothing
+ * per chunk. Each chunk is valid only until the next one is requested: for consumers that are
+ * done with a chunk when they ask for the next (the archive writer, which copies state into its
+ * gzip blocks), never for ones that keep chunks.
+ */
+export async function* fileChunksReused(path: string): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const bufs = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+    for (let i = 0; ; i ^= 1) {
+      const { bytesRead } = await fh.read(bufs[i], 0, READ_CHUNK, null);
+      if (bytesRead === 0) return;
+      yield bufs[i].subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** A Web ReadableStream of the file at `path`. */
 export function fileStream(path: string): ReadableStream<Uint8Array> {
   return Readable.toWeb(

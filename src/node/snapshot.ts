@@ -24,6 +24,7 @@ import {
   createAtomicFile,
   createTempFile,
   type FileWriter,
+  fileChunksReused,
   fileInput,
   fileSize,
   fileStream,
@@ -50,6 +51,15 @@ function withTotal<T extends ReadOptions>(opts: T, total: number | undefined): T
   if (total === undefined || !opts.onProgress) return opts;
   const user = opts.onProgress;
   return { ...opts, onProgress: (p) => user({ bytes: p.bytes, total: p.total ?? total }) };
+}
+
+async function openReused(path: string): Promise<ByteInput> {
+  try {
+    await fileSize(path);
+  } catch (err) {
+    throw ioError(err, `cannot read ${path}`);
+  }
+  return fileChunksReused(path);
 }
 
 /** Verifies a snapshot from a path or any byte input; see the portable `verify`. */
@@ -255,7 +265,10 @@ export async function createFile(
   out: string,
   opts: WriteOptions = {},
 ): Promise<WriteResult> {
-  const r = await resolveInput(state);
+  // The writer copies state into its gzip blocks before it asks for more: a file is read
+  // through reused buffers, so that memory stays flat however large the state.
+  const r =
+    typeof state === 'string' ? { input: await openReused(state) } : await resolveInput(state);
   let file: FileWriter;
   try {
     file = await createAtomicFile(out);
