@@ -17,6 +17,7 @@ export { aesGcmSealer, parseKeyHex, type Sealer } from './sealer.js';
 export {
   archiveBytes,
   type CommonOptions,
+  type InspectOptions,
   inspect,
   type Progress,
   parse,

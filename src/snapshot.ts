@@ -75,15 +75,15 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export async function readSnapshot(
   input: ByteInput,
-  opts: ReadOptions & { onState?: (chunk: Uint8Array) => Promise<void> | void },
+  opts: InspectOptions & { onState?: (chunk: Uint8Array) => Promise<void> | void },
   engines?: Engines,
 ): Promise<SnapshotInfo> {
   const e = engines ?? (await getEngines(opts.engine));
-  const archiveHash = e.hash.create();
+  const archiveHash = opts.checksum === false ? undefined : e.hash.create();
   let archiveSize = 0;
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of tracked(input, opts)) {
-      await archiveHash.update(chunk);
+      await archiveHash?.update(chunk);
       archiveSize += chunk.length;
       yield chunk;
     }
@@ -114,7 +114,7 @@ export async function readSnapshot(
     return {
       ...info,
       archiveSize,
-      checksum: `sha-256=${toBase64(await archiveHash.digest())}`,
+      checksum: archiveHash ? `sha-256=${toBase64(await archiveHash.digest())}` : '',
       engines: { hash: e.hash.name, inflate: e.inflate.name },
     };
   } catch (err) {
@@ -129,14 +129,22 @@ export async function readSnapshot(
  * buffers. Rejects with SnapshotError saying what is wrong.
  */
 export async function verify(input: ByteInput, opts: ReadOptions = {}): Promise<SnapshotMeta> {
-  return (await readSnapshot(input, opts)).meta;
+  return (await readSnapshot(input, { ...opts, checksum: false })).meta;
+}
+
+export interface InspectOptions extends ReadOptions {
+  /** Compute the archive checksum (default true; one more SHA-256 pass over the archive). */
+  checksum?: boolean;
 }
 
 /** Everything a full read of a valid snapshot tells. */
 export interface SnapshotInfo extends ArchiveInfo {
   /** Size of the gzip'd archive in bytes. */
   archiveSize: number;
-  /** `sha-256=` + base64 SHA-256 of the archive bytes, as the reference's Snapshot.Checksum(). */
+  /**
+   * `sha-256=` + base64 SHA-256 of the archive bytes, as the reference's Snapshot.Checksum();
+   * empty when the caller asked for no checksum.
+   */
   checksum: string;
   /** The engines that did the work. */
   engines: { hash: string; inflate: string };
@@ -146,7 +154,7 @@ export interface SnapshotInfo extends ArchiveInfo {
  * Verifies a snapshot like {@link verify} and also reports what `raftsnap inspect` shows: the
  * state size, whether it is sealed, the archive's size and checksum, and the engines used.
  */
-export function inspect(input: ByteInput, opts: ReadOptions = {}): Promise<SnapshotInfo> {
+export function inspect(input: ByteInput, opts: InspectOptions = {}): Promise<SnapshotInfo> {
   return readSnapshot(input, opts);
 }
 
@@ -162,7 +170,11 @@ export async function parse(
 ): Promise<SnapshotMeta> {
   const sink = sinkOf(output);
   try {
-    const { meta } = await readSnapshot(input, { ...opts, onState: (c) => sink.write(c) });
+    const { meta } = await readSnapshot(input, {
+      ...opts,
+      checksum: false,
+      onState: (c) => sink.write(c),
+    });
     await sink.close();
     return meta;
   } catch (err) {

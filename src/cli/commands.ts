@@ -61,6 +61,7 @@ Examples:
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'verifying');
     try {
       const info = await inspect(inputOf(file), {
+        checksum: false,
         sealer,
         engine: engineOf(p),
         onProgress: progress.update,

@@ -10,6 +10,7 @@ import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
 import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
+  type InspectOptions,
   parse as portableParse,
   type ReadOptions,
   readSnapshot,
@@ -64,11 +65,11 @@ async function openReused(path: string): Promise<ByteInput> {
 
 /** Verifies a snapshot from a path or any byte input; see the portable `verify`. */
 export async function verify(input: NodeInput, opts: ReadOptions = {}): Promise<SnapshotMeta> {
-  return (await inspect(input, opts)).meta;
+  return (await inspect(input, { ...opts, checksum: false })).meta;
 }
 
 /** Inspects a snapshot from a path or any byte input; see the portable `inspect`. */
-export async function inspect(input: NodeInput, opts: ReadOptions = {}): Promise<SnapshotInfo> {
+export async function inspect(input: NodeInput, opts: InspectOptions = {}): Promise<SnapshotInfo> {
   const r = await resolveInput(input);
   return readSnapshot(r.input, withTotal(opts, r.total));
 }
@@ -114,6 +115,7 @@ export async function writeToTempFile(
   try {
     ({ meta } = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
+      checksum: false,
       onState: (c) => file.write(c),
     }));
     await file.close();
@@ -235,6 +237,7 @@ export async function extract(
   try {
     ({ meta } = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
+      checksum: false,
       onState: (c) => state.write(c),
     }));
   } catch (err) {
