@@ -333,7 +333,7 @@ class Decoder {
     return bytes;
   }
 
-  skip(): void {
+  skipValue(): void {
     this.pos = valueEnd(this.data, this.pos);
   }
 
@@ -358,7 +358,7 @@ class Decoder {
       this.peek();
       const field = type.fields.find(([name]) => foldMatch(name, key));
       if (field) field[1](this, target, { struct: type.name, path: [...path, field[0]] });
-      else this.skip();
+      else this.skipValue();
       const c = this.peek();
       this.pos++;
       if (c === 0x7d) return;
@@ -369,7 +369,7 @@ class Decoder {
   int(goType: string, ctx: ErrorContext): bigint | undefined {
     const c = this.data[this.pos];
     if (c === NULL) {
-      this.skip();
+      this.skipValue();
       return undefined;
     }
     if (c === LBRACE || c === LBRACKET || c === QUOTE || c === 0x74 || c === 0x66) {
@@ -385,7 +385,7 @@ class Decoder {
   uint(goType: string, max: bigint, ctx: ErrorContext): bigint | undefined {
     const c = this.data[this.pos];
     if (c === NULL) {
-      this.skip();
+      this.skipValue();
       return undefined;
     }
     if (c === LBRACE || c === LBRACKET || c === QUOTE || c === 0x74 || c === 0x66) {
@@ -401,7 +401,7 @@ class Decoder {
   string(goType: string, ctx: ErrorContext): string | undefined {
     const c = this.data[this.pos];
     if (c === NULL) {
-      this.skip();
+      this.skipValue();
       return undefined;
     }
     if (c !== QUOTE) throw typeError(kindName(c), goType, ctx);
@@ -478,7 +478,7 @@ const SERVER: StructType<SnapshotServer> = {
 function decodePeers(d: Decoder, m: GoMeta, ctx: ErrorContext): void {
   const c = d.data[d.pos];
   if (c === NULL) {
-    d.skip();
+    d.skipValue();
     m.peers = null;
   } else if (c === QUOTE) {
     const r = base64StdDecode(d.stringBytes());
@@ -501,7 +501,7 @@ function decodePeers(d: Decoder, m: GoMeta, ctx: ErrorContext): void {
 function decodeServers(d: Decoder, m: GoMeta, ctx: ErrorContext): void {
   const c = d.data[d.pos];
   if (c === NULL) {
-    d.skip();
+    d.skipValue();
     m.servers = null;
   } else if (c === LBRACKET) {
     m.servers = d.array(
@@ -509,7 +509,7 @@ function decodeServers(d: Decoder, m: GoMeta, ctx: ErrorContext): void {
       (cap) => Array.from({ length: cap }, zeroServer),
       (buf, i) => {
         const e = d.data[d.pos];
-        if (e === NULL) d.skip();
+        if (e === NULL) d.skipValue();
         else if (e === LBRACE) d.struct(SERVER, buf[i], ctx.path);
         else throw typeError(kindName(e), 'raft.Server', ctx);
       },
@@ -562,7 +562,7 @@ const SNAPSHOT_META: StructType<GoMeta> = {
       'Configuration',
       (d, m, ctx) => {
         const c = d.data[d.pos];
-        if (c === NULL) d.skip();
+        if (c === NULL) d.skipValue();
         else if (c === LBRACE) d.struct(CONFIGURATION, m, ctx.path);
         else throw typeError(kindName(c), 'raft.Configuration', ctx);
       },

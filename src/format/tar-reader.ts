@@ -427,11 +427,11 @@ export class TarReader {
       if (phys > 0) {
         this.rem = 0;
         this.remBig = null;
-        if ((await this.src.skip(phys)) < phys) throw errUnexpectedEOF();
+        if ((await this.src.discard(phys)) < phys) throw errUnexpectedEOF();
       }
       if (this.pad > 0) {
         const pad = this.pad;
-        if ((await this.src.skip(pad)) < pad) return null; // Go's tryReadFull: io.EOF
+        if ((await this.src.discard(pad)) < pad) return null; // Go's tryReadFull: io.EOF
       }
       this.pad = 0;
 

@@ -73,7 +73,7 @@ export class ByteReader {
   }
 
   /** Discards up to `n` bytes; returns how many were discarded (fewer only at the end). */
-  async skip(n: number): Promise<number> {
+  async discard(n: number): Promise<number> {
     let left = n;
     while (left > 0) {
       const part = await this.read(Math.min(left, 1 << 30));
