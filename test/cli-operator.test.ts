@@ -13,27 +13,20 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verify } from 'raftsnap';
 import { pseudoRandom } from './support/bytes.js';
+import { cliPath, runCli } from './support/cli.js';
 import { repoRoot } from './support/fixtures.js';
 import { makeKeys, type RaftCluster, requirePeer, startCluster } from './support/raft-cluster.js';
 import { listDir, withTempDir } from './support/temp.js';
 
 await requirePeer();
 
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const cli = cliPath;
 const TOKEN = 'op-token-7d1e0b44c9';
 const PRODUCTS = ['consul', 'vault', 'nomad', 'openbao'] as const;
 
 /** Runs the CLI with the products' environment variables cleared, then `env`. */
 function run(args: string[], env: Record<string, string> = {}) {
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(CONSUL_|VAULT_|NOMAD_|BAO_|RAFTSNAP_)/.test(k)) clean[k] = v;
-  }
-  const r = spawnSync(process.execPath, [cli, ...args], {
-    env: { ...clean, ...env },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  return runCli(args, { env });
 }
 
 function noSecret(r: { stdout: string; stderr: string }) {

@@ -6,18 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pseudoRandom, sha256hex } from './support/bytes.js';
+import { runCli } from './support/cli.js';
 import { fixture, repoRoot } from './support/fixtures.js';
 import { listDir, withTempDir } from './support/temp.js';
 
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-
-function run(args: string[], input?: Uint8Array) {
-  const r = spawnSync(process.execPath, [cli, ...args], {
-    input,
-    env: { ...process.env, RAFTSNAP_ENGINE: '' },
-  });
-  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
+const run = (args: string[], input?: Uint8Array) => runCli(args, { input });
 
 const realRaft = fixture('reference-written', 'real-raft-1000-entries.snap');
 const sealed = fixture('reference-written', 'sealed-aes256gcm.snap');
