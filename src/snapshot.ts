@@ -186,7 +186,11 @@ export async function parse(
 export interface WriteOptions extends CommonOptions {
   /** Adds SHA256SUMS.sealed sealed with this sealer. */
   sealer?: Sealer;
-  /** gzip level 0-9 (default: zlib's default, 6, as Go's gzip.DefaultCompression). */
+  /**
+   * gzip level 0-9, applied to every block. The default is level 6 (as Go's
+   * gzip.DefaultCompression), except that where the engine compresses in blocks (Node, Deno,
+   * Bun) a block whose bytes look random (ciphertext, compressed media) is stored as it is.
+   */
   level?: number;
   /** Modification time of the tar entries (default: now). */
   mtime?: Date;
@@ -211,12 +215,24 @@ export function checkLevel(level: number | undefined): number {
 
 /**
  * Yields the gzip'd snapshot archive of `meta` and `state` (exactly `meta.size` bytes of it),
- * and calls `done` with the result once the last byte has been yielded.
+ * and calls `done` with the result once the last byte has been yielded. Every chunk yielded is
+ * the caller's to keep.
  */
-export async function* archiveBytes(
+export function archiveBytes(
   meta: SnapshotMeta,
   state: ByteInput,
   opts: WriteOptions,
+  done?: (r: WriteResult) => void,
+): AsyncGenerator<Uint8Array> {
+  return archiveChunks(meta, state, opts, false, done);
+}
+
+/** {@link archiveBytes}; with `reuse`, a chunk may be overwritten once the next is asked for. */
+async function* archiveChunks(
+  meta: SnapshotMeta,
+  state: ByteInput,
+  opts: WriteOptions,
+  reuse: boolean,
   done?: (r: WriteResult) => void,
 ): AsyncGenerator<Uint8Array> {
   const level = checkLevel(opts.level);
@@ -228,7 +244,7 @@ export async function* archiveBytes(
   });
   const archiveHash: HashState = e.hash.create();
   let bytes = 0;
-  for await (const chunk of e.gzip(tar, level)) {
+  for await (const chunk of e.gzip(tar, level, reuse)) {
     await archiveHash.update(chunk);
     bytes += chunk.length;
     yield chunk;
@@ -250,9 +266,17 @@ export async function writeSnapshot(
   const sink = sinkOf(output);
   let result: WriteResult | undefined;
   try {
-    for await (const chunk of archiveBytes(meta, state, opts, (r) => {
-      result = r;
-    })) {
+    // A sink that copies or writes each chunk before its write resolves lets the compressor
+    // reuse output memory.
+    for await (const chunk of archiveChunks(
+      meta,
+      state,
+      opts,
+      sink.releasesChunks === true,
+      (r) => {
+        result = r;
+      },
+    )) {
       await sink.write(chunk);
     }
     await sink.close();

@@ -14,7 +14,6 @@ import { after, before, describe, test } from 'node:test';
 import { verify } from 'raftsnap';
 import { pseudoRandom } from './support/bytes.js';
 import { cliPath, runCli } from './support/cli.js';
-import { repoRoot } from './support/fixtures.js';
 import { makeKeys, type RaftCluster, requirePeer, startCluster } from './support/raft-cluster.js';
 import { listDir, withTempDir } from './support/temp.js';
 
@@ -82,7 +81,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
       assert.equal(j.product, 'vault');
       assert.ok(j.index > 0);
       assert.match(j.checksum, /^sha-256=/);
-      const b = run(['save', '--from', 'openbao', out + '2'], {
+      const b = run(['save', '--from', 'openbao', `${out}2`], {
         BAO_ADDR: leaderUrl,
         BAO_TOKEN: TOKEN,
       });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { HashEngine, Sha256 } from '../src/engines/sha256.js';
+import type { Sha256 } from '../src/engines/sha256.js';
 import { isSnapshotError } from '../src/errors.js';
 import '../src/wasm/embedded.js';
 import { createSha256, loadWasmSha256, type WasmSha256Engine } from '../src/wasm/sha256.js';

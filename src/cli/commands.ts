@@ -199,7 +199,8 @@ Writes a gzip'd snapshot archive from Raft metadata (META.json in the reference'
 'raftsnap extract' writes it; its Size is replaced by the size of STATE) and the FSM state file.
 OUT is written atomically: a temporary file next to it, fsync'd, renamed only on success.
 
-  --level N          gzip level 0-9 (default 6, as the Go tools)
+  --level N          gzip level 0-9 for every block (default: 6, as the Go tools, except
+                     that blocks which look random, such as ciphertext, are stored)
   --seal-key-file K  also write SHA256SUMS.sealed with this AES-256-GCM key
 
 Examples:

@@ -9,10 +9,16 @@ import type { Crc32 } from './crc32.js';
 import type { InflateEngine } from './inflate.js';
 import type { HashEngine } from './sha256.js';
 
-/** Compresses a byte stream into one gzip stream at `level` (0-9, -1 for the default). */
+/**
+ * Compresses a byte stream into one gzip stream at `level` (0-9, -1 for the default). The
+ * compressor is done with each input chunk when it asks for the next. With `reuse`, the caller
+ * promises to be done with each output chunk when it asks for the next, and the compressor may
+ * then write later output into the same memory; without it, every output chunk is the caller's.
+ */
 export type GzipCompressor = (
   input: AsyncIterable<Uint8Array>,
   level: number,
+  reuse?: boolean,
 ) => AsyncIterable<Uint8Array>;
 
 export interface Engines {

@@ -84,10 +84,21 @@ function checkChunk(chunk: unknown): Uint8Array {
 /** Where decoded bytes go: a Web WritableStream or any object with an awaited `write`. */
 export type ByteOutput =
   | WritableStream<Uint8Array>
-  | { write(chunk: Uint8Array): unknown; close?(): unknown; abort?(reason?: unknown): unknown };
+  | {
+      write(chunk: Uint8Array): unknown;
+      close?(): unknown;
+      abort?(reason?: unknown): unknown;
+      /** See {@link ByteSink.releasesChunks}. */
+      readonly releasesChunks?: boolean;
+    };
 
 /** An output opened for writing: each `write` resolves when the destination can take more. */
 export interface ByteSink {
+  /**
+   * True when the sink keeps no reference to a chunk once `write` has resolved (it copied or
+   * wrote it), so the producer may reuse the chunk's memory.
+   */
+  readonly releasesChunks?: boolean;
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
   abort(reason: unknown): Promise<void>;
@@ -115,6 +126,7 @@ export function sinkOf(output: ByteOutput): ByteSink {
     throw new SnapshotError('INVALID_ARGUMENT', 'output must be a WritableStream or have write()');
   }
   return {
+    releasesChunks: o.releasesChunks === true,
     async write(chunk) {
       await o.write(chunk);
     },

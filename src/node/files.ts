@@ -20,22 +20,63 @@ export function fileInput(path: string): AsyncIterable<Uint8Array> {
   return createReadStream(path, { highWaterMark: READ_CHUNK });
 }
 
+/** Reads of a regular file kept in flight ahead of the consumer (see {@link fileChunksReused}). */
+const READ_AHEAD = 3;
+
 /**
- * Streams the file at `path` through two alternating buffers, so that reading allocates nothing
+ * Streams the file at `path` through a ring of reused buffers, so that reading allocates nothing
  * per chunk. Each chunk is valid only until the next one is requested: for consumers that are
  * done with a chunk when they ask for the next (the archive writer, which copies state into its
  * gzip blocks), never for ones that keep chunks.
+ *
+ * A regular file is read ahead: {@link READ_AHEAD} positioned reads wait in the thread pool while
+ * the consumer works, so a pool busy with compression does not stall the input. Other files
+ * (FIFOs, devices) are read one chunk at a time from their current position.
  */
 export async function* fileChunksReused(path: string): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r');
+  const ahead: { buf: Uint8Array<ArrayBuffer>; at: number; read: Promise<number> }[] = [];
   try {
-    const bufs = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
-    for (let i = 0; ; i ^= 1) {
-      const { bytesRead } = await fh.read(bufs[i], 0, READ_CHUNK, null);
-      if (bytesRead === 0) return;
-      yield bufs[i].subarray(0, bytesRead);
+    if (!(await fh.stat()).isFile()) {
+      const buf = new Uint8Array(READ_CHUNK);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+        if (bytesRead === 0) return;
+        yield buf.subarray(0, bytesRead);
+      }
+    }
+    // One buffer per read in flight, plus the one the consumer holds.
+    const spare = Array.from({ length: READ_AHEAD + 1 }, () => new Uint8Array(READ_CHUNK));
+    let next = 0;
+    const fill = () => {
+      while (ahead.length < READ_AHEAD) {
+        const buf = spare.pop()!;
+        const read = fh.read(buf, 0, READ_CHUNK, next).then((r) => r.bytesRead);
+        read.catch(() => {});
+        ahead.push({ buf, at: next, read });
+        next += READ_CHUNK;
+      }
+    };
+    let held: Uint8Array<ArrayBuffer> | undefined;
+    for (;;) {
+      fill();
+      const { buf, at, read } = ahead.shift()!;
+      const n = await read;
+      if (n === 0) return;
+      if (n < READ_CHUNK) {
+        // End of file or a short read: the reads ahead assumed a full one; redo them from here.
+        for (const r of ahead.splice(0)) {
+          await r.read;
+          spare.push(r.buf);
+        }
+        next = at + n;
+      }
+      if (held) spare.push(held);
+      held = buf;
+      yield buf.subarray(0, n);
     }
   } finally {
+    await Promise.allSettled(ahead.map((r) => r.read));
     await fh.close();
   }
 }
@@ -62,13 +103,33 @@ function tempName(prefix: string): string {
 /** An open file being written; see {@link createTempFile} and {@link createAtomicFile}. */
 export interface FileWriter extends ByteSink {
   readonly path: string;
-  /** Bytes written so far. */
+  /** Bytes taken so far (copied for writing or written). */
   readonly bytes: number;
 }
 
+/** Size of each of the writer's buffers; a full one is written with one positioned write. */
+const WRITE_BUFFER = 1024 * 1024;
+/** Buffers being written while the next one fills. */
+const WRITES_IN_FLIGHT = 2;
+
+/**
+ * Writes behind the caller: `write` copies the chunk into a buffer of its own and resolves at
+ * once unless {@link WRITES_IN_FLIGHT} full buffers are still being written (backpressure), so
+ * the caller may reuse the chunk as soon as the promise resolves and a thread pool busy with
+ * compression does not stall the producer. A failed write fails the next `write` or `close`.
+ * `close` writes the rest, fsyncs and closes; `abort` waits for the writes under way, closes
+ * and removes.
+ */
 class HandleWriter implements FileWriter {
   bytes = 0;
+  readonly releasesChunks = true;
   private closed = false;
+  private buf: Uint8Array = new Uint8Array(WRITE_BUFFER);
+  private fill = 0;
+  private position = 0;
+  private readonly spare: Uint8Array[] = [];
+  private readonly writing: Promise<void>[] = [];
+  private failure: { error: unknown } | undefined;
 
   constructor(
     readonly path: string,
@@ -78,21 +139,54 @@ class HandleWriter implements FileWriter {
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure.error;
     let off = 0;
     while (off < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
-      off += bytesWritten;
+      const n = Math.min(chunk.length - off, this.buf.length - this.fill);
+      this.buf.set(chunk.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill === this.buf.length) await this.flush();
     }
     this.bytes += chunk.length;
+  }
+
+  /** Starts writing the current buffer and waits while too many writes are under way. */
+  private async flush(): Promise<void> {
+    const owner = this.buf;
+    const write = this.writeAt(owner.subarray(0, this.fill), this.position).then(() => {
+      this.spare.push(owner);
+    });
+    write.catch((error) => {
+      this.failure ??= { error };
+    });
+    this.writing.push(write);
+    this.position += this.fill;
+    this.fill = 0;
+    while (this.writing.length >= WRITES_IN_FLIGHT) await this.writing.shift();
+    this.buf = this.spare.pop() ?? new Uint8Array(WRITE_BUFFER);
+  }
+
+  private async writeAt(data: Uint8Array, position: number): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      const { bytesWritten } = await this.fh.write(data, off, data.length - off, position + off);
+      off += bytesWritten;
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
+      if (this.fill) await this.flush();
+      while (this.writing.length) await this.writing.shift();
+      if (this.failure) throw this.failure.error;
       await this.fh.sync();
       await this.fh.close();
     } catch (err) {
+      await Promise.allSettled(this.writing.splice(0));
+      await this.fh.close().catch(() => {});
       await this.onAbort();
       throw err;
     }
@@ -102,6 +196,7 @@ class HandleWriter implements FileWriter {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled(this.writing.splice(0));
     await this.fh.close().catch(() => {});
     await this.onAbort();
   }

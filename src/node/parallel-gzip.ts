@@ -3,20 +3,36 @@
  * deflated on the libuv thread pool with the 32 KiB that precede it as its dictionary and ended
  * with a sync flush (the last one with the final block), and the blocks are joined into ONE gzip
  * member with the CRC-32 and length of the whole input. Every gzip reader sees a plain
- * single-member stream, about as small as a sequential one. Blocks that look incompressible are
- * deflated at level 1 (see {@link looksIncompressible}).
+ * single-member stream, about as small as a sequential one.
  *
- * Memory is bounded: at most `lanes` blocks are in flight (the cores available). The output
+ * At the default level (-1) a block is deflated at level 6 (zlib's and Go's default) unless it
+ * looks incompressible ({@link looksIncompressible}: ciphertext, media), in which case it is
+ * written as stored blocks without a trip to zlib; on Vault-like state that keeps the archive
+ * within about 1 % of a level-6 one at a small part of the cost. An explicit level 0-9 is
+ * passed to zlib for every block.
+ *
+ * Memory is bounded: at most `lanes + 2` blocks are being deflated (lanes = the cores available)
+ * and at most 8 blocks are queued in all (about 8 MiB with their output). The output
  * arrives in order, with backpressure from the consumer of the returned iterable.
  */
 import { availableParallelism } from 'node:os';
 import * as zlib from 'node:zlib';
+import { looksIncompressible } from '../engines/compressibility.js';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
+import { encodeStored, storedSize } from '../format/deflate-stored.js';
 
 /** Input bytes per block. */
 const BLOCK = 512 * 1024;
-/** Output buffer per zlib call (zlib grows the result in such chunks). */
-const OUT_CHUNK = 128 * 1024;
+/**
+ * Bounds of zlib's output buffer per block. zlib allocates output in buffers of this size and
+ * joins them when one is not enough; the size follows the last block's output (+25 % and a
+ * margin), so a block usually takes one buffer of about its output size: no join, and little
+ * memory for the garbage collector to catch up with.
+ */
+const MIN_OUT = 16 * 1024;
+const MAX_OUT = BLOCK + 4096;
+/** Most blocks queued (deflating, or done and waiting for the blocks before them to be taken). */
+const MAX_QUEUED = 8;
 /** DEFLATE's window: how much of the previous block primes the next. */
 const WINDOW = 32 * 1024;
 /** gzip header: no flags, no mtime, OS unknown (as Go writes it). */
@@ -30,49 +46,19 @@ function deflateBlock(
   dictionary: Uint8Array | undefined,
   level: number,
   last: boolean,
+  chunkSize: number,
 ) {
+  const flush = last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH;
   return new Promise<Uint8Array>((resolve, reject) => {
     zlib.deflateRaw(
       data,
-      {
-        level,
-        dictionary,
-        finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-        // One output buffer per block: fewer hops between the pool and the main thread.
-        chunkSize: OUT_CHUNK,
-      },
+      // The block's one write flushes, so its output comes out in one piece (the closing flush
+      // finds nothing left to write).
+      { level, dictionary, flush, finishFlush: flush, chunkSize },
       (err, out) =>
         err ? reject(err) : resolve(new Uint8Array(out.buffer, out.byteOffset, out.length)),
     );
   });
-}
-
-/** Bytes sampled at three places of a block to judge whether it compresses. */
-const SAMPLE = 4096;
-/** Bits of entropy per byte above which a sample counts as incompressible (ciphertext, media). */
-const INCOMPRESSIBLE_BITS = 7.9;
-
-/**
- * True when `block` looks incompressible (e.g. Vault's AES-GCM ciphertext): every sample has
- * byte entropy above 7.9 bits. Such blocks are deflated with zlib's fastest matcher (level 1):
- * no level finds more in them, and level 6's lazy match search costs several times as long.
- */
-export function looksIncompressible(block: Uint8Array): boolean {
-  if (block.length < 3 * SAMPLE) return false;
-  const counts = new Uint32Array(256);
-  for (const start of [0, (block.length - SAMPLE) >> 1, block.length - SAMPLE]) {
-    counts.fill(0);
-    for (let i = start; i < start + SAMPLE; i++) counts[block[i]]++;
-    let bits = 0;
-    for (const c of counts) {
-      if (c) {
-        const p = c / SAMPLE;
-        bits -= p * Math.log2(p);
-      }
-    }
-    if (bits < INCOMPRESSIBLE_BITS) return false;
-  }
-  return true;
 }
 
 /** How many blocks are compressed at once: the cores available (at least 2, to overlap I/O). */
@@ -80,13 +66,17 @@ export function deflateLanes(): number {
   return Math.max(2, availableParallelism());
 }
 
-/** Compresses `input` into one gzip member at `level` (-1 for zlib's default, 6). */
+/** Compresses `input` into one gzip member at `level` (0-9, or -1 for the default). */
 export async function* parallelGzip(
   input: AsyncIterable<Uint8Array>,
   level: number,
+  reuse = false,
 ): AsyncGenerator<Uint8Array> {
   const lanes = deflateLanes();
   const inFlight: Promise<Uint8Array>[] = [];
+  // zlib jobs not finished yet: stored blocks are done at once and must not hold a lane.
+  let deflating = 0;
+  let outGuess = MAX_OUT;
   let crc = 0;
   let size = 0;
   let prev: Uint8Array | undefined;
@@ -106,12 +96,50 @@ export async function* parallelGzip(
     return out;
   };
 
+  // With `reuse`, the stored encodings of whole blocks go back to a pool once passed on.
+  const storedFree: Uint8Array[] = [];
+  const pooled = new WeakSet<ArrayBufferLike>();
+  const encodeWhole = (data: Uint8Array, last: boolean) => {
+    if (!reuse || data.length !== BLOCK) return encodeStored(data, last);
+    let out = storedFree.pop();
+    if (!out) {
+      out = new Uint8Array(storedSize(BLOCK));
+      pooled.add(out.buffer);
+    }
+    return encodeStored(data, last, out);
+  };
+  const release = (out: Uint8Array) => {
+    if (pooled.has(out.buffer)) storedFree.push(new Uint8Array(out.buffer));
+  };
+
+  const countDeflating = (job: Promise<Uint8Array>) => {
+    deflating++;
+    const settle = () => {
+      deflating--;
+    };
+    job.then(settle, settle);
+    return job;
+  };
+
   const submit = (data: Uint8Array, last: boolean) => {
     crc = crc32(crc, data);
     size = (size + data.length) >>> 0;
     const dict = prev && prev.length > WINDOW ? prev.subarray(prev.length - WINDOW) : prev;
-    const lv = level !== 0 && level !== 1 && looksIncompressible(data) ? 1 : level;
-    const job = deflateBlock(data, dict?.length ? dict : undefined, lv, last);
+    const job =
+      level === -1 && looksIncompressible(data)
+        ? Promise.resolve(encodeWhole(data, last))
+        : countDeflating(
+            deflateBlock(
+              data,
+              dict?.length ? dict : undefined,
+              level === -1 ? 6 : level,
+              last,
+              outGuess,
+            ).then((out) => {
+              outGuess = Math.min(MAX_OUT, Math.max(MIN_OUT, (out.length * 1.25 + 8192) & ~4095));
+              return out;
+            }),
+          );
     job.catch(() => {});
     inFlight.push(job);
     blocks.push(data);
@@ -129,13 +157,21 @@ export async function* parallelGzip(
       if (fill === BLOCK) {
         submit(block, false);
         fill = 0;
-        while (inFlight.length >= lanes + 2) yield await take();
+        while (deflating >= lanes + 2 || inFlight.length >= MAX_QUEUED) {
+          const out = await take();
+          yield out;
+          release(out);
+        }
         block = free.pop() ?? new Uint8Array(BLOCK);
       }
     }
   }
   submit(block.subarray(0, fill), true);
-  while (inFlight.length) yield await take();
+  while (inFlight.length) {
+    const out = await take();
+    yield out;
+    release(out);
+  }
   const trailer = new Uint8Array(8);
   const view = new DataView(trailer.buffer);
   view.setUint32(0, crc >>> 0, true);

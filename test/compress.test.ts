@@ -1,0 +1,202 @@
+/**
+ * The writing side's building blocks in Node: DEFLATE stored blocks, the compressibility guess,
+ * parallel gzip (default level vs an explicit one, reused output), and the file reader and
+ * writer that feed it (read-ahead, write-behind).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
+import { looksIncompressible } from '../src/engines/compressibility.js';
+import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
+import { createAtomicFile, fileChunksReused } from '../src/node/files.js';
+import { parallelGzip } from '../src/node/parallel-gzip.js';
+import { concat, pseudoRandom, sha256hex } from './support/bytes.js';
+import { withTempDir } from './support/temp.js';
+
+/** Text-like bytes: records with repeated keys, the way Consul's state compresses. */
+function records(n: number): Uint8Array {
+  const parts: string[] = [];
+  for (let i = 0, length = 0; length < n; i++) {
+    const line = `{"Key":"service/web-${i % 97}/config","Index":${i * 7},"Flags":0}\n`;
+    parts.push(line);
+    length += line.length;
+  }
+  return new TextEncoder().encode(parts.join('')).subarray(0, n);
+}
+
+async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+/** Gzips `data` with parallelGzip; with `reuse`, copies each chunk before asking for the next. */
+async function pgzip(data: Uint8Array, level: number, reuse = false): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of parallelGzip(chunked(data, 100_000), level, reuse)) {
+    parts.push(reuse ? c.slice() : c);
+  }
+  return concat(...parts);
+}
+
+describe('DEFLATE stored blocks', () => {
+  test('inflate to the input at every size around the 65535-byte block limit', () => {
+    for (const n of [
+      0,
+      1,
+      100,
+      STORED_BLOCK_MAX - 1,
+      STORED_BLOCK_MAX,
+      STORED_BLOCK_MAX + 1,
+      200_000,
+    ]) {
+      const data = pseudoRandom(n, n + 1);
+      const enc = encodeStored(data, true);
+      assert.equal(enc.length, storedSize(n), `size of ${n}`);
+      assert.deepEqual(new Uint8Array(inflateRawSync(enc)), data, `round trip of ${n}`);
+    }
+  });
+
+  test('only the last block of a final encoding has BFINAL; a non-final one needs more data', () => {
+    const data = pseudoRandom(STORED_BLOCK_MAX * 2 + 10);
+    const fin = encodeStored(data, true);
+    assert.equal(fin[0], 0);
+    assert.equal(fin[5 + STORED_BLOCK_MAX], 0);
+    assert.equal(fin[2 * (5 + STORED_BLOCK_MAX)], 1);
+    const open = encodeStored(data, false);
+    assert.throws(() => inflateRawSync(open), /unexpected end/);
+    assert.deepEqual(
+      new Uint8Array(inflateRawSync(concat(open, encodeStored(new Uint8Array(0), true)))),
+      data,
+    );
+  });
+
+  test('writes into a given buffer, and refuses one too small', () => {
+    const data = pseudoRandom(1000);
+    const out = new Uint8Array(2000);
+    const enc = encodeStored(data, true, out);
+    assert.equal(enc.buffer, out.buffer);
+    assert.deepEqual(new Uint8Array(inflateRawSync(enc)), data);
+    assert.throws(() => encodeStored(data, true, new Uint8Array(1004)), RangeError);
+  });
+});
+
+describe('compressibility guess', () => {
+  test('random bytes look incompressible; text, zeros and short blocks do not', () => {
+    assert.equal(looksIncompressible(pseudoRandom(512 * 1024)), true);
+    assert.equal(looksIncompressible(records(512 * 1024)), false);
+    assert.equal(looksIncompressible(new Uint8Array(512 * 1024)), false);
+    assert.equal(looksIncompressible(pseudoRandom(12 * 1024 - 1)), false);
+  });
+
+  test('a block that is random only at its start is deflated', () => {
+    const block = concat(pseudoRandom(8192), records(512 * 1024 - 8192));
+    assert.equal(looksIncompressible(block), false);
+  });
+});
+
+describe('parallel gzip', () => {
+  const random = pseudoRandom(3 * 1024 * 1024 + 12_345, 7);
+  const text = records(3 * 1024 * 1024 + 777);
+
+  test('one gzip member that any gzip reader reads back, at every level', async () => {
+    for (const level of [-1, 0, 1, 6, 9]) {
+      for (const data of [random, text, concat(text, random, text)]) {
+        const gz = await pgzip(data, level);
+        assert.equal(sha256hex(new Uint8Array(gunzipSync(gz))), sha256hex(data), `level ${level}`);
+      }
+    }
+  });
+
+  test('the default level stores random-looking blocks: the archive is the input plus framing', async () => {
+    const gz = await pgzip(random, -1);
+    // 10-byte header, 8-byte trailer; 65535-byte stored blocks (+5 bytes each) per 512 KiB block,
+    // and the short last block deflated by zlib (which stores random data, + 5 bytes per block).
+    assert.ok(gz.length > random.length, `${gz.length} > ${random.length}`);
+    assert.ok(gz.length < random.length * 1.001 + 100, `${gz.length} within 0.1 % of the input`);
+    assert.ok((await pgzip(text, -1)).length < text.length / 10, 'text is deflated');
+  });
+
+  test('an explicit level deflates every block, even random-looking data that repeats', async () => {
+    // 16 KiB of random bytes over and over: high byte entropy, yet DEFLATE finds the repeats.
+    const tile = pseudoRandom(16 * 1024, 3);
+    const repeated = concat(...Array.from({ length: 128 }, () => tile));
+    const byDefault = await pgzip(repeated, -1);
+    const level6 = await pgzip(repeated, 6);
+    assert.ok(
+      byDefault.length > repeated.length,
+      'the default level stored it (the documented guess)',
+    );
+    assert.ok(level6.length < repeated.length / 20, `level 6 deflated it: ${level6.length}`);
+    assert.deepEqual(new Uint8Array(gunzipSync(level6)), repeated);
+  });
+
+  test('with reuse, output memory is recycled and every chunk is right when taken', async () => {
+    const data = concat(random, text, random);
+    const buffers = new Set<ArrayBufferLike>();
+    let chunks = 0;
+    const parts: Uint8Array[] = [];
+    for await (const c of parallelGzip(chunked(data, 65_536), -1, true)) {
+      buffers.add(c.buffer);
+      chunks++;
+      parts.push(c.slice());
+    }
+    assert.deepEqual(new Uint8Array(gunzipSync(concat(...parts))), data);
+    assert.ok(buffers.size < chunks, `${buffers.size} buffers for ${chunks} chunks`);
+  });
+
+  test('without reuse, every chunk stays intact after later ones are produced', async () => {
+    const data = concat(random, random);
+    const kept: Uint8Array[] = [];
+    for await (const c of parallelGzip(chunked(data, 65_536), -1)) kept.push(c);
+    assert.deepEqual(new Uint8Array(gunzipSync(concat(...kept))), data);
+  });
+});
+
+describe('file reading and writing', () => {
+  test('read-ahead yields the file exactly, at sizes around its chunk size', async () => {
+    await withTempDir(async (dir) => {
+      for (const n of [0, 1, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 3 * 256 * 1024 + 5]) {
+        const data = pseudoRandom(n, n + 3);
+        const path = join(dir, `f${n}`);
+        await writeFile(path, data);
+        const parts: Uint8Array[] = [];
+        for await (const c of fileChunksReused(path)) parts.push(c.slice());
+        assert.deepEqual(concat(...parts), data, `size ${n}`);
+      }
+    });
+  });
+
+  test('a FIFO is read in order, one chunk at a time', async () => {
+    await withTempDir(async (dir) => {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const data = pseudoRandom(700_000, 9);
+      const writer = writeFile(fifo, data);
+      const parts: Uint8Array[] = [];
+      for await (const c of fileChunksReused(fifo)) parts.push(c.slice());
+      await writer;
+      assert.deepEqual(concat(...parts), data);
+    });
+  });
+
+  test('write-behind: a chunk may be overwritten once write resolves; close leaves the bytes', async () => {
+    await withTempDir(async (dir) => {
+      const dest = join(dir, 'out.bin');
+      const w = await createAtomicFile(dest);
+      assert.equal(w.releasesChunks, true);
+      const expected: Uint8Array[] = [];
+      const chunk = new Uint8Array(300_000);
+      for (let i = 0; i < 20; i++) {
+        chunk.set(pseudoRandom(chunk.length, i + 1));
+        expected.push(chunk.slice());
+        await w.write(chunk);
+        chunk.fill(0xee); // the writer must have copied or written it already
+      }
+      assert.equal(w.bytes, 20 * 300_000);
+      await w.close();
+      assert.deepEqual(new Uint8Array(await readFile(dest)), concat(...expected));
+    });
+  });
+});
