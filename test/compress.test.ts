@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { looksIncompressible } from '../src/engines/compressibility.js';
+import { crc32 } from '../src/engines/crc32.js';
+import { memberGzip } from '../src/engines/member-gzip.js';
 import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
 import { createAtomicFile, fileChunksReused } from '../src/node/files.js';
 import { parallelGzip } from '../src/node/parallel-gzip.js';
@@ -151,6 +153,42 @@ describe('parallel gzip', () => {
     const kept: Uint8Array[] = [];
     for await (const c of parallelGzip(chunked(data, 65_536), -1)) kept.push(c);
     assert.deepEqual(new Uint8Array(gunzipSync(concat(...kept))), data);
+  });
+});
+
+describe('portable member gzip', () => {
+  async function members(data: Uint8Array): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const c of memberGzip(chunked(data, 100_000), crc32)) parts.push(c);
+    return concat(...parts);
+  }
+
+  /** True when a gzip member header starts at `at`. */
+  const startsWithMagic = (gz: Uint8Array, at: number) => gz[at] === 0x1f && gz[at + 1] === 0x8b;
+
+  test('2 MiB blocks become members that gunzip reads back as one stream, in order', async () => {
+    const data = concat(records(3 * 1024 * 1024), pseudoRandom(2 * 1024 * 1024 + 5, 4));
+    const gz = await members(data);
+    assert.deepEqual(new Uint8Array(gunzipSync(gz)), data);
+    assert.ok(startsWithMagic(gz, 0));
+    // Blocks: records; records then random (deflated: its start is not random); random (stored,
+    // the last member, 1 MiB + 5 bytes).
+    const last = 10 + storedSize(1024 * 1024 + 5) + 8;
+    assert.ok(startsWithMagic(gz, gz.length - last), 'the last member is stored');
+    assert.ok(gz.length < data.length, 'the records are deflated');
+  });
+
+  test('a random-looking block is one stored member with the right CRC-32 and length', async () => {
+    const data = pseudoRandom(2 * 1024 * 1024, 11);
+    const gz = await members(data);
+    assert.equal(gz.length, 10 + storedSize(data.length) + 8);
+    assert.deepEqual(new Uint8Array(gunzipSync(gz)), data);
+  });
+
+  test('empty input is one valid empty member', async () => {
+    const gz = await members(new Uint8Array(0));
+    assert.ok(startsWithMagic(gz, 0));
+    assert.equal(gunzipSync(gz).length, 0);
   });
 });
 

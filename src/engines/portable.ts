@@ -1,51 +1,29 @@
 /**
  * Engines for any JavaScript runtime, without Node built-ins: raftsnap's WebAssembly SHA-256
- * (or Workers' native DigestStream), inflate and CRC-32, and gzip compression by the runtime's CompressionStream (or fflate where
- * it is missing or a specific level is asked for).
+ * (or Workers' native DigestStream), inflate and CRC-32, and gzip compression by the runtime's
+ * CompressionStream in parallel members (or fflate where it is missing or a specific level is
+ * asked for).
  */
 import { Gzip } from 'fflate';
 import { loadWasmCrc32 } from '../wasm/crc32.js';
 import { loadWasmInflate } from '../wasm/inflate.js';
 import { loadWasmSha256 } from '../wasm/sha256.js';
 import { installWasmTar } from '../wasm/tar.js';
+import type { Crc32 } from './crc32.js';
+import { memberGzip } from './member-gzip.js';
 import type { EngineChoice, Engines, GzipCompressor } from './registry.js';
 import type { HashEngine } from './sha256.js';
 
-/** gzip by CompressionStream (default level) or fflate (explicit levels), with backpressure. */
-export const portableGzip: GzipCompressor = (input, level) => {
-  if (level === -1 && typeof CompressionStream !== 'undefined') return compressionStreamGzip(input);
-  return fflateGzip(input, level === -1 ? 6 : level);
-};
-
-async function* compressionStreamGzip(
-  input: AsyncIterable<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  const cs = new CompressionStream('gzip');
-  const writer = cs.writable.getWriter();
-  const pump = (async () => {
-    try {
-      for await (const chunk of input) {
-        await writer.ready;
-        await writer.write(chunk as Uint8Array<ArrayBuffer>);
-      }
-      await writer.close();
-    } catch (err) {
-      await writer.abort(err).catch(() => {});
-      throw err;
-    }
-  })();
-  const reader = cs.readable.getReader();
-  try {
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) break;
-      yield next.value;
-    }
-    await pump;
-  } finally {
-    reader.releaseLock();
-    pump.catch(() => {});
-  }
+/**
+ * gzip for the portable engines: at the default level, independent members compressed by
+ * CompressionStream several at once ({@link memberGzip}); at an explicit level, or where there
+ * is no CompressionStream, one fflate stream at that level (6 by default).
+ */
+export function portableGzip(crc32: Crc32): GzipCompressor {
+  return (input, level) => {
+    if (level === -1 && typeof CompressionStream !== 'undefined') return memberGzip(input, crc32);
+    return fflateGzip(input, level === -1 ? 6 : level);
+  };
 }
 
 async function* fflateGzip(
@@ -114,5 +92,5 @@ export async function portableEngines(choice: EngineChoice): Promise<Engines> {
     installWasmTar(),
   ]);
   const hash = (choice !== 'wasm' && digestStreamHash()) || wasmHash;
-  return { hash, inflate, crc32, gzip: portableGzip };
+  return { hash, inflate, crc32, gzip: portableGzip(crc32) };
 }

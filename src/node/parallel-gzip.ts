@@ -20,6 +20,7 @@ import * as zlib from 'node:zlib';
 import { looksIncompressible } from '../engines/compressibility.js';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
 import { encodeStored, storedSize } from '../format/deflate-stored.js';
+import { fixedBlocks } from '../io/blocks.js';
 
 /** Input bytes per block. */
 const BLOCK = 512 * 1024;
@@ -80,8 +81,6 @@ export async function* parallelGzip(
   let crc = 0;
   let size = 0;
   let prev: Uint8Array | undefined;
-  let block: Uint8Array = new Uint8Array(BLOCK);
-  let fill = 0;
 
   // Blocks are reused: block k is free once job k and job k+1 (which reads it as its dictionary)
   // have finished, i.e. when job k+1's output is taken.
@@ -147,30 +146,14 @@ export async function* parallelGzip(
   };
 
   yield HEADER;
-  for await (const chunk of input) {
-    let off = 0;
-    while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, BLOCK - fill);
-      block.set(chunk.subarray(off, off + n), fill);
-      fill += n;
-      off += n;
-      if (fill === BLOCK) {
-        submit(block, false);
-        fill = 0;
-        while (deflating >= lanes + 2 || inFlight.length >= MAX_QUEUED) {
-          const out = await take();
-          yield out;
-          release(out);
-        }
-        block = free.pop() ?? new Uint8Array(BLOCK);
-      }
+  const nextBuffer = () => free.pop() ?? new Uint8Array(BLOCK);
+  for await (const { data, last } of fixedBlocks(input, BLOCK, nextBuffer)) {
+    submit(data, last);
+    while (last ? inFlight.length > 0 : deflating >= lanes + 2 || inFlight.length >= MAX_QUEUED) {
+      const out = await take();
+      yield out;
+      release(out);
     }
-  }
-  submit(block.subarray(0, fill), true);
-  while (inFlight.length) {
-    const out = await take();
-    yield out;
-    release(out);
   }
   const trailer = new Uint8Array(8);
   const view = new DataView(trailer.buffer);

@@ -1,0 +1,90 @@
+/**
+ * gzip in independent members, for runtimes without zlib bindings (browsers, Workers, the
+ * portable entry anywhere). The input is cut into 2 MiB blocks and each block becomes one whole
+ * gzip member: compressed by the runtime's `CompressionStream('gzip')`, several blocks at once
+ * (Node runs them on its thread pool; browsers may use other threads), or, when the block looks
+ * random (see {@link looksIncompressible}), written as DEFLATE stored blocks with its CRC-32.
+ *
+ * Go's compress/gzip reads concatenated members as one stream (its Reader is multistream by
+ * default), as do gzip(1) and every other conforming reader. Members cost 18 bytes each and
+ * start without the previous block's 32 KiB as context, which leaves the archive about 1 %
+ * larger than one sequential stream on record-like data.
+ *
+ * Memory is bounded: at most `lanes + 1` blocks are held (being compressed or waiting for
+ * their turn), each with its output.
+ */
+import { encodeStored } from '../format/deflate-stored.js';
+import { fixedBlocks } from '../io/blocks.js';
+import { looksIncompressible } from './compressibility.js';
+import type { Crc32 } from './crc32.js';
+
+/** Input bytes per member. */
+const BLOCK = 2 * 1024 * 1024;
+/** gzip header of a stored member: no flags, no mtime, OS unknown. */
+const HEADER = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+
+/** Blocks compressed at once: the cores the runtime reports, 2 to 4. */
+function lanes(): number {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  return Math.min(4, Math.max(2, n ?? 2));
+}
+
+/** One gzip member of `block` by CompressionStream, as the chunks it produced. */
+async function compressMember(block: Uint8Array): Promise<Uint8Array[]> {
+  const cs = new CompressionStream('gzip');
+  const writer = cs.writable.getWriter();
+  // Failures surface on the readable side; the writer's promises only mirror them.
+  writer.write(block as Uint8Array<ArrayBuffer>).catch(() => {});
+  writer.close().catch(() => {});
+  const reader = cs.readable.getReader();
+  const out: Uint8Array[] = [];
+  for (;;) {
+    const next = await reader.read();
+    if (next.done) return out;
+    out.push(next.value);
+  }
+}
+
+/** One gzip member of `block` with DEFLATE stored blocks. */
+function storedMember(block: Uint8Array, crc32: Crc32): Uint8Array[] {
+  const trailer = new Uint8Array(8);
+  const view = new DataView(trailer.buffer);
+  view.setUint32(0, crc32(0, block) >>> 0, true);
+  view.setUint32(4, block.length >>> 0, true);
+  return [new Uint8Array(HEADER), encodeStored(block, true), trailer];
+}
+
+/**
+ * Compresses `input` into a stream of gzip members (see the module comment), using `crc32` for
+ * stored members. Requires `CompressionStream`; its errors reject the iteration.
+ */
+export async function* memberGzip(
+  input: AsyncIterable<Uint8Array>,
+  crc32: Crc32,
+): AsyncGenerator<Uint8Array> {
+  const max = lanes();
+  const queue: Promise<Uint8Array[]>[] = [];
+  const submit = (block: Uint8Array) => {
+    const job = looksIncompressible(block)
+      ? Promise.resolve(storedMember(block, crc32))
+      : compressMember(block);
+    job.catch(() => {});
+    queue.push(job);
+  };
+  let members = 0;
+  try {
+    for await (const { data, last } of fixedBlocks(input, BLOCK, () => new Uint8Array(BLOCK))) {
+      // An empty input still makes one (empty) member.
+      if (data.length > 0 || members === 0) {
+        submit(data);
+        members++;
+      }
+      if (last) break;
+      while (queue.length > max) yield* await queue.shift()!;
+    }
+    while (queue.length) yield* await queue.shift()!;
+  } finally {
+    queue.length = 0;
+  }
+}
