@@ -75,7 +75,11 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export async function readSnapshot(
   input: ByteInput,
-  opts: InspectOptions & { onState?: (chunk: Uint8Array) => Promise<void> | void },
+  opts: InspectOptions & {
+    onState?: (chunk: Uint8Array) => Promise<void> | void;
+    /** `onState` keeps no chunk once its promise resolves (so decoded memory can be reused). */
+    onStateReleases?: boolean;
+  },
   engines?: Engines,
 ): Promise<SnapshotInfo> {
   const e = engines ?? (await getEngines(opts.engine));
@@ -90,7 +94,12 @@ export async function readSnapshot(
   }
   const src = new ByteReader(hashed());
   try {
-    const decompressed = new ByteReader(await openGunzip(src, e));
+    // Decoded memory is reused when nothing keeps state chunks: the tar reader and the hashes
+    // are done with a chunk when they ask for the next.
+    const reuseOutput = !opts.onState || opts.onStateReleases === true;
+    const decompressed = new ByteReader(
+      await openGunzip(src, { inflate: e.inflate, crc32: e.crc32, reuseOutput }),
+    );
     let info: ArchiveInfo;
     try {
       info = await readArchive(new TarReader(decompressed), {
@@ -174,6 +183,7 @@ export async function parse(
       ...opts,
       checksum: false,
       onState: (c) => sink.write(c),
+      onStateReleases: sink.releasesChunks === true,
     });
     await sink.close();
     return meta;

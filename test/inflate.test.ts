@@ -811,3 +811,42 @@ describe('wasm crc32', () => {
     );
   });
 });
+
+describe('WASM inflate with reused output', () => {
+  it('keeps each write’s output intact until two writes later, then reuses its memory', async () => {
+    const engine = await loadWasmInflate();
+    const text = new TextEncoder().encode(
+      Array.from({ length: 40_000 }, (_, i) => `key-${i % 311} value ${i}\n`).join(''),
+    );
+    const raw = new Uint8Array(zlib.deflateRawSync(text));
+    const inflater = engine.create({ reuseOutput: true });
+    const slices: Uint8Array[] = [];
+    for (let i = 0; i < raw.length; i += 4096) slices.push(raw.subarray(i, i + 4096));
+    const got: Uint8Array[] = [];
+    const seen = new Set<ArrayBufferLike>();
+    let outputs = 0;
+    let prev: Uint8Array[] = [];
+    for (const slice of slices) {
+      // What the previous write returned must still read the same after this write.
+      const snapshot = prev.map((o) => o.slice());
+      const step = inflater.write(slice);
+      prev.forEach((o, k) => assert.deepEqual(o, snapshot[k]));
+      for (const o of step.output) {
+        got.push(o.slice());
+        seen.add(o.buffer);
+        outputs++;
+      }
+      prev = step.output;
+      if (step.done) break;
+    }
+    inflater.close();
+    const all = new Uint8Array(got.reduce((n, o) => n + o.length, 0));
+    let at = 0;
+    for (const o of got) {
+      all.set(o, at);
+      at += o.length;
+    }
+    assert.deepEqual(all, text);
+    assert.ok(seen.size < outputs, `${seen.size} buffers for ${outputs} outputs`);
+  });
+});

@@ -30,7 +30,16 @@ export interface RawInflater {
   close(): void;
 }
 
+export interface InflateOptions {
+  /**
+   * The caller is done with the output of each `write` by the time it calls `write` twice more,
+   * so the engine may decode into memory it reuses from then on (no allocation per output).
+   * Engines without reusable output ignore it.
+   */
+  reuseOutput?: boolean;
+}
+
 export interface InflateEngine {
   readonly name: string;
-  create(): RawInflater;
+  create(opts?: InflateOptions): RawInflater;
 }

@@ -25,6 +25,12 @@ const unexpectedEOF = () => new SnapshotError('TRUNCATED', 'unexpected EOF');
 export interface GunzipOptions {
   inflate: InflateEngine;
   crc32: Crc32;
+  /**
+   * The consumer is done with each yielded array when it asks for the next one, so the inflate
+   * engine may reuse output memory (see InflateOptions.reuseOutput). Default false: every
+   * yielded array is the consumer's.
+   */
+  reuseOutput?: boolean;
 }
 
 /**
@@ -36,7 +42,7 @@ export interface GunzipOptions {
  * throws SnapshotError otherwise: code 'GZIP' for an invalid header ("gzip: invalid header"),
  * corrupt DEFLATE data or a trailer mismatch ("gzip: invalid checksum"), 'TRUNCATED' when the
  * input ends inside a member ("unexpected EOF") or is empty ("EOF", as Go's gzip.NewReader).
- * Yielded arrays are owned by the consumer.
+ * Yielded arrays are owned by the consumer, unless `reuseOutput` is set.
  */
 export async function openGunzip(
   src: ByteReader,
@@ -86,7 +92,7 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
     // The DEFLATE body: feed slices until the engine reports the end of the stream. The next
     // slice is handed to the engine before this one's output is yielded, so that an engine
     // working off the main thread decodes while the consumer hashes.
-    const inflater: RawInflater = opts.inflate.create();
+    const inflater: RawInflater = opts.inflate.create({ reuseOutput: opts.reuseOutput });
     let crc = 0;
     let size = 0;
     let pending: ReturnType<RawInflater['write']> | undefined;

@@ -26,7 +26,6 @@ import {
   createTempFile,
   type FileWriter,
   fileChunksReused,
-  fileInput,
   fileSize,
   fileStream,
   ioError,
@@ -42,7 +41,8 @@ export async function resolveInput(
 ): Promise<{ input: ByteInput; total?: number }> {
   if (typeof input !== 'string') return { input };
   try {
-    return { input: fileInput(input), total: await fileSize(input) };
+    // Read through reused buffers: the reader is done with each chunk when it asks for the next.
+    return { input: fileChunksReused(input), total: await fileSize(input) };
   } catch (err) {
     throw ioError(err, `cannot read ${input}`);
   }
@@ -117,6 +117,7 @@ export async function writeToTempFile(
       ...withTotal(opts, r.total),
       checksum: false,
       onState: (c) => file.write(c),
+      onStateReleases: true,
     }));
     await file.close();
   } catch (err) {
@@ -239,6 +240,7 @@ export async function extract(
       ...withTotal(opts, r.total),
       checksum: false,
       onState: (c) => state.write(c),
+      onStateReleases: true,
     }));
   } catch (err) {
     await state.abort(err);

@@ -12,7 +12,12 @@
  * are reused after close(); memory grows only when more inflaters are open at once than ever
  * before.
  */
-import type { InflateEngine, InflateStep, RawInflater } from '../engines/inflate.js';
+import type {
+  InflateEngine,
+  InflateOptions,
+  InflateStep,
+  RawInflater,
+} from '../engines/inflate.js';
 import { SnapshotError } from '../errors.js';
 import { instantiateKernel } from './load.js';
 
@@ -47,7 +52,7 @@ export interface WasmRawInflater extends RawInflater {
 /** The 'wasm' engine; its inflaters have the pull-style `decode()` too. */
 export interface WasmInflateEngine extends InflateEngine {
   readonly name: 'wasm';
-  create(): WasmRawInflater;
+  create(opts?: InflateOptions): WasmRawInflater;
 }
 
 interface InflateExports {
@@ -96,6 +101,9 @@ class Module {
 
 type State = 'open' | 'done' | 'failed' | 'closed';
 
+/** Size of the reused output buffers: one output array is at most the window plus OUT_CAP. */
+const POOL_BUFFER = 320 * 1024;
+
 class WasmInflater implements WasmRawInflater {
   private readonly m: Module;
   private readonly slot: number;
@@ -105,9 +113,17 @@ class WasmInflater implements WasmRawInflater {
   private error: SnapshotError | undefined;
   /** `consumed` as of close(). */
   private finalConsumed = 0;
+  /**
+   * With reuseOutput: buffers free for output, and the outputs of the last two writes (the
+   * caller may still hold those); undefined otherwise.
+   */
+  private readonly pool:
+    | { free: ArrayBuffer[]; last: Uint8Array[]; before: Uint8Array[] }
+    | undefined;
 
-  constructor(m: Module) {
+  constructor(m: Module, opts?: InflateOptions) {
     this.m = m;
+    this.pool = opts?.reuseOutput ? { free: [], last: [], before: [] } : undefined;
     this.slot = m.ex.newSlot() >>> 0; // addresses are u32; exports return them as i32
     if (this.slot === 0) {
       throw new RangeError('raftsnap: out of WebAssembly memory for another inflater');
@@ -140,7 +156,7 @@ class WasmInflater implements WasmRawInflater {
       const r = ex.run(s);
       const a = ex.outStart(s) >>> 0;
       const b = ex.outEnd(s) >>> 0;
-      if (b > a) yield this.m.bytes().slice(a, b);
+      if (b > a) yield this.copyOut(a, b);
       if (r === R_NEED_INPUT) {
         needInput = true;
       } else if (r === R_OUTPUT_FULL) {
@@ -159,18 +175,37 @@ class WasmInflater implements WasmRawInflater {
     }
   }
 
+  /** memory[a, b) as an array the caller owns, or one from the pool (see `write`). */
+  private copyOut(a: number, b: number): Uint8Array {
+    const bytes = this.m.bytes();
+    const pool = this.pool;
+    if (!pool || b - a > POOL_BUFFER) return bytes.slice(a, b);
+    const buf = pool.free.pop() ?? new ArrayBuffer(POOL_BUFFER);
+    const out = new Uint8Array(buf, 0, b - a);
+    out.set(bytes.subarray(a, b));
+    return out;
+  }
+
   /**
    * Decodes `chunk` and returns all its output (arrays of at most about 288 KiB each; use
    * decode() to receive them one at a time). Throws SnapshotError('GZIP') on corrupt data,
    * dropping the output this call decoded before the corruption (decode() yields it first).
    */
   write(chunk: Uint8Array): InflateStep {
+    const pool = this.pool;
+    if (pool) {
+      // The outputs of the write before last are the caller's no more.
+      for (const o of pool.before) pool.free.push(o.buffer as ArrayBuffer);
+      pool.before = pool.last;
+      pool.last = [];
+    }
     const output: Uint8Array[] = [];
     const it = this.decode(chunk);
     for (;;) {
       const r = it.next();
       if (r.done) return { output, done: r.value.done, unused: r.value.unused };
       output.push(r.value);
+      pool?.last.push(r.value);
     }
   }
 
@@ -199,7 +234,7 @@ export function loadWasmInflate(): Promise<WasmInflateEngine> {
   loading ??= instantiateKernel<InflateExports>('inflate').then(
     (ex) => {
       const m = new Module(ex);
-      return { name: 'wasm', create: () => new WasmInflater(m) };
+      return { name: 'wasm', create: (opts) => new WasmInflater(m, opts) };
     },
     (err: unknown) => {
       loading = undefined; // let a later call try again
