@@ -9,8 +9,10 @@
  * | tool | create | verify | inflate |
  * |---|---|---|---|
  * | Go (reference): bench/go-baseline, built with the system's Go into bench/data/ | ✓ | ✓ | ✓ (bare gzip, verify's floor) |
+ * | node:zlib: a bare streaming gunzip (bench/zlib-gunzip.ts) | | | ✓ (the other floor) |
  * | raftsnap CLI (`node dist/src/cli/main.js … --quiet`) | ✓ | ✓ | |
  * | raftsnap CLI with `--engine wasm` | ✓ | ✓ | |
+ * | raftsnap portable: the default entry, no Node built-ins inside (bench/portable-cli.ts) | ✓ | ✓ | |
  * | pure JS: tar-stream + fflate + @noble/hashes (bench/pure-js.ts) | ✓ | ✓ | |
  *
  * Every verifier reads the same archive: the Go baseline's (the reference's output). Each
@@ -108,17 +110,32 @@ export interface ThroughputResult {
 }
 
 /** The tools compared. */
-export type ToolName = 'go' | 'raftsnap' | 'raftsnap-wasm' | 'pure-js';
+export type ToolName =
+  | 'go'
+  | 'zlib'
+  | 'raftsnap'
+  | 'raftsnap-wasm'
+  | 'raftsnap-portable'
+  | 'pure-js';
 /** The operations timed. */
 export type Operation = 'create' | 'verify' | 'inflate';
 
 const TOOL_LABEL: Record<ToolName, string> = {
   go: 'Go reference',
+  zlib: 'node:zlib',
   raftsnap: 'raftsnap',
   'raftsnap-wasm': 'raftsnap --engine wasm',
+  'raftsnap-portable': 'raftsnap portable',
   'pure-js': 'pure JS',
 };
-const TOOLS: readonly ToolName[] = ['go', 'raftsnap', 'raftsnap-wasm', 'pure-js'];
+const TOOLS: readonly ToolName[] = [
+  'go',
+  'zlib',
+  'raftsnap',
+  'raftsnap-wasm',
+  'raftsnap-portable',
+  'pure-js',
+];
 const SHAPE_LABEL: Record<Shape, string> = { consul: 'consul-like', vault: 'vault-like' };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -407,6 +424,8 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
   const haveCli = existsSync(cli);
   if (!haveCli) notes.push(`raftsnap CLI not built (${cli} missing): no raftsnap rows`);
   const pureJs = join(here, 'pure-js.js');
+  const portable = join(here, 'portable-cli.js');
+  const zlibGunzip = join(here, 'zlib-gunzip.js');
   const node = process.execPath;
   // The default raftsnap rows measure the automatic engine choice.
   const autoEnv = { ...process.env };
@@ -451,6 +470,12 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
         });
       }
     }
+    creates.push({
+      tool: 'raftsnap-portable',
+      op: 'create',
+      argv: [node, portable, 'create', files.meta, files.state, out('raftsnap-portable')],
+      output: out('raftsnap-portable'),
+    });
     creates.push({
       tool: 'pure-js',
       op: 'create',
@@ -518,7 +543,13 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
         env: autoEnv,
       });
     }
+    verifies.push({
+      tool: 'raftsnap-portable',
+      op: 'verify',
+      argv: [node, portable, 'verify', archive],
+    });
     verifies.push({ tool: 'pure-js', op: 'verify', argv: [node, pureJs, 'verify', archive] });
+    verifies.push({ tool: 'zlib', op: 'inflate', argv: [node, zlibGunzip, archive] });
     for (let run = 1; run <= runs; run++) for (const job of verifies) await runJob(job, run);
 
     // Correctness: every archive passes the reference's verify and holds the generated state.
@@ -618,9 +649,10 @@ function rows(r: ThroughputResult): string[][] {
         const t = med(m);
         const goT = med(find(shape, 'go', op));
         const jsT = med(find(shape, 'pure-js', op));
-        const inflateT = med(find(shape, 'go', 'inflate'));
+        const goInflateT = med(find(shape, 'go', 'inflate'));
+        const zlibInflateT = med(find(shape, 'zlib', 'inflate'));
         const goOut = find(shape, 'go', 'create')?.outputBytes;
-        const isRaftsnap = tool === 'raftsnap' || tool === 'raftsnap-wasm';
+        const isRaftsnap = tool.startsWith('raftsnap');
         out.push([
           SHAPE_LABEL[shape],
           op,
@@ -632,7 +664,8 @@ function rows(r: ThroughputResult): string[][] {
           op === 'create' && m.outputBytes !== undefined ? mib(m.outputBytes) : '',
           tool !== 'go' && op !== 'inflate' ? ratio(t, goT) : '',
           isRaftsnap ? ratio(t, jsT) : '',
-          op === 'verify' ? ratio(t, inflateT) : '',
+          op === 'verify' ? ratio(t, goInflateT) : '',
+          op === 'verify' ? ratio(t, zlibInflateT) : '',
           op === 'create' && tool !== 'go' ? ratio(m.outputBytes, goOut) : '',
         ]);
       }
@@ -652,23 +685,24 @@ const HEADER = [
   'output',
   'vs Go',
   'vs pure JS',
-  'vs inflate',
+  'vs Go inflate',
+  'vs zlib inflate',
   'size vs Go',
 ];
 
 function legend(r: ThroughputResult): string[] {
   return [
     `${formatSize(r.size)} of state per shape; wall s = median of ${r.runs} whole-process run(s), MiB/s = state MiB / wall s; CPU s = user + system (median); peak RSS = max over runs.`,
-    'vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs inflate = verify over bare gzip inflate (Go); size vs Go = archive size over the Go reference archive.',
+    `vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs Go / zlib inflate = verify over a bare gzip inflate of the same file by Go's compress/gzip / by node:zlib; size vs Go = archive size over the Go reference archive.`,
     "Every verifier reads the Go reference's archive. create includes fsync of the output (as the reference and the raftsnap CLI do).",
-    'pure JS = tar-stream + fflate (level 6) + @noble/hashes; Go reference = bench/go-baseline (archive/tar, compress/gzip default level, crypto/sha256).',
+    'pure JS = tar-stream + fflate (level 6) + @noble/hashes; Go reference = bench/go-baseline (archive/tar, compress/gzip default level, crypto/sha256); raftsnap portable = the default entry (WebAssembly kernels, CompressionStream), Node only opening the files.',
   ];
 }
 
 function renderText(r: ThroughputResult): string {
   const body = rows(r);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   const fmt = (row: string[]) =>
     row
       .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
