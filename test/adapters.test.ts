@@ -539,6 +539,60 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
+  test('restore uploads exactly the verified file, and cuts the upload short if it changes', async () => {
+    const { writeSnapshot, zeroMeta } = await import('raftsnap');
+    // A few MiB stored (level 0), so the upload spans many reused read buffers.
+    const state = new Uint8Array(3 * 1024 * 1024 + 4321).map((_, i) => (i * 2654435761) >>> 24);
+    const meta = { ...zeroMeta(), version: 1, id: '2-9-1', index: 9n, term: 2n };
+    meta.size = BigInt(state.length);
+    const parts: Uint8Array[] = [];
+    await writeSnapshot(
+      meta,
+      state,
+      { write: (c: Uint8Array) => void parts.push(c.slice()) },
+      {
+        level: 0,
+      },
+    );
+    const archive = Buffer.concat(parts);
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'a.snap');
+      await writeFile(file, archive);
+      let onFirstData: (() => Promise<void>) | undefined;
+      const received: Buffer[] = [];
+      const server = http.createServer((req, res) => {
+        let first = true;
+        req.on('data', (c: Buffer) => {
+          received.push(c);
+          if (first && onFirstData) void onFirstData();
+          first = false;
+        });
+        req.on('end', () => res.end());
+      });
+      const port = await listen(server);
+      try {
+        const svc = consul({ addr: `http://127.0.0.1:${port}`, env: {} });
+        assert.equal((await svc.restore(file)).index, 9n);
+        assert.ok(Buffer.concat(received).equals(archive), 'the server got the verified bytes');
+
+        // The file's tail changes (same size) once the upload has begun.
+        received.length = 0;
+        const changed = Buffer.from(archive);
+        for (let i = changed.length - 100; i < changed.length; i++) changed[i] ^= 0xff;
+        onFirstData = () => writeFile(file, changed);
+        await assert.rejects(svc.restore(file), (err: unknown) => {
+          assert.ok(isSnapshotError(err));
+          assert.equal(err.code, 'INTEGRITY');
+          assert.match(err.message, /changed after it was verified; the upload was cut short/);
+          return true;
+        });
+        assert.ok(Buffer.concat(received).length < archive.length, 'the upload was cut short');
+      } finally {
+        await close(server);
+      }
+    });
+  });
+
   test('a wrong Digest, an archive that ends cleanly but early, 404, a reset, and a server echoing the token', async () => {
     const archive = await smallArchive();
     const server = http.createServer((req, res) => {

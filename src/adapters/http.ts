@@ -92,6 +92,11 @@ export interface RequestBody {
   open(): AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>;
   /** Its length in bytes, when known (sent as Content-Length). */
   length?: number;
+  /**
+   * The body may overwrite a chunk once the next is asked for: each chunk is then written out
+   * (taken by the socket) before the next is read.
+   */
+  reusesChunks?: boolean;
 }
 
 export interface HttpRequest {
@@ -404,7 +409,8 @@ export class HttpClient {
       for await (const chunk of it) {
         if (state.responded || clientReq.destroyed) return;
         state.bodyBytes += chunk.length;
-        if (!clientReq.write(chunk)) await drained(clientReq);
+        if (body.reusesChunks) await written(clientReq, chunk);
+        else if (!clientReq.write(chunk)) await drained(clientReq);
       }
       if (!state.responded && !clientReq.destroyed) clientReq.end();
     } catch (err) {
@@ -705,6 +711,18 @@ export function iterateStream(s: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 }
 
 /** Resolves when the request can take more data, or when it closed. */
+/** Writes `chunk` and resolves once the socket has taken it (or the request closed). */
+function written(req: http.ClientRequest, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('close', done);
+      resolve();
+    };
+    req.on('close', done);
+    req.write(chunk, done);
+  });
+}
+
 function drained(req: http.ClientRequest): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {

@@ -13,7 +13,7 @@ import { bytesOf } from '../io/input.js';
 import {
   createAtomicFile,
   createTempFile,
-  fileInput,
+  fileChunksReused,
   fileSize,
   ioError,
   removeFile,
@@ -292,7 +292,7 @@ async function prepare(
         `${input} changed while it was being verified; nothing was sent`,
       );
     }
-    return { info, body: checkedBody(() => fileInput(input), info), cleanup: none };
+    return { info, body: checkedBody(() => fileChunksReused(input), info), cleanup: none };
   }
   if (
     input instanceof Uint8Array ||
@@ -320,7 +320,7 @@ async function prepare(
     const path = file.path;
     return {
       info,
-      body: checkedBody(() => fileInput(path), info),
+      body: checkedBody(() => fileChunksReused(path), info),
       cleanup: () => removeFile(path),
     };
   } catch (err) {
@@ -332,18 +332,29 @@ async function prepare(
 /**
  * A body that yields the verified bytes and checks, before its last chunk, that they are still
  * the bytes that verified (same SHA-256); otherwise it throws, which cuts the upload short.
+ *
+ * Chunks are copied into two buffers used in turn (the source may reuse its own, as a file read
+ * through reused buffers does), so the body allocates nothing per chunk; the sender must be done
+ * with each chunk when it asks for the next (`reusesChunks`).
  */
 function checkedBody(open: () => AsyncIterable<Uint8Array>, info: SnapshotInfo): RequestBody {
   return {
     length: info.archiveSize,
+    reusesChunks: true,
     open: () =>
       (async function* () {
         const h = createHash('sha256');
+        const bufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+        let turn = 0;
         let held: Uint8Array | undefined;
         for await (const chunk of open()) {
           h.update(chunk);
+          if (bufs[turn].length < chunk.length) bufs[turn] = new Uint8Array(chunk.length);
+          bufs[turn].set(chunk);
+          const copy = bufs[turn].subarray(0, chunk.length);
+          turn ^= 1;
           if (held) yield held;
-          held = chunk;
+          held = copy;
         }
         const got = `sha-256=${h.digest('base64')}`;
         if (got !== info.checksum) {
