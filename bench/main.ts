@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark of the project, in order — SHA-256 kernels (./sha256.js),
  * inflate kernels (./inflate.js), then end-to-end throughput against the Go reference and a
- * pure-JS pipeline (./throughput.js). A benchmark module that is not there (yet) is skipped with
+ * pure-JS pipeline (./throughput.js), verify by runtime (./runtimes.js) and the CLI's peak
+ * memory on 1 GiB states (./memory.js; RAFTSNAP_BENCH_MEMORY_SIZE for another size). A benchmark module that is not there (yet) is skipped with
  * a note. Arguments are passed to the throughput benchmark
  * (`npm run bench -- --size 64MiB --runs 1`).
  */
@@ -48,6 +49,14 @@ async function main(): Promise<number> {
   } catch (err) {
     failed = true;
     console.error('\nbenchRuntimes failed:', err);
+  }
+  try {
+    const { benchMemory } = await import('./memory.js');
+    const rows = await benchMemory({ size: process.env.RAFTSNAP_BENCH_MEMORY_SIZE ?? '1GiB' });
+    if (rows.some((r) => r.error)) failed = true;
+  } catch (err) {
+    failed = true;
+    console.error('\nbenchMemory failed:', err);
   }
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nbench finished in ${minutes.toFixed(1)} min${failed ? ' (with failures)' : ''}`);

@@ -147,7 +147,7 @@ const MiB = 1024 * 1024;
 // processes
 // ---------------------------------------------------------------------------------------------
 
-interface RunResult {
+export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   wallSeconds: number;
@@ -185,7 +185,10 @@ let timeFileSerial = 0;
  * Runs `argv` to completion, measuring its wall time, and its peak RSS and CPU time through
  * GNU time (or its peak RSS by polling /proc every 20 ms when GNU time is missing).
  */
-async function measure(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+export async function measure(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunResult> {
   const timeFile = join(tmpdir(), `raftsnap-bench-${process.pid}-${timeFileSerial++}.time`);
   const command = haveGnuTime ? [TIME, '-f', '%M %U %S', '-o', timeFile, ...argv] : argv;
   const stdout: Buffer[] = [];
@@ -233,7 +236,7 @@ async function measure(argv: string[], env: NodeJS.ProcessEnv = process.env): Pr
   return result;
 }
 
-function describeFailure(r: RunResult): string {
+export function describeFailure(r: RunResult): string {
   const why = r.signal ? `signal ${r.signal}` : `exit ${r.code}`;
   const text = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(0, 3).join(' | ');
   return `${why}${text ? `: ${text.slice(0, 300)}` : ''}`;
@@ -278,7 +281,7 @@ async function buildGoBaseline(dataDir: string, version: string): Promise<string
   return binary;
 }
 
-interface StateFiles {
+export interface StateFiles {
   state: string;
   meta: string;
   /** SHA-256 of state.bin and meta.json, hex. */
@@ -287,7 +290,8 @@ interface StateFiles {
 }
 
 /** The generated state and meta.json for (shape, size, seed), from the cache or made now. */
-async function ensureState(
+/** Generates the state and meta.json of `shape` at `size` into `dataDir`, or reuses them. */
+export async function ensureState(
   dataDir: string,
   shape: Shape,
   size: number,
