@@ -8,7 +8,7 @@
  * At the default level (-1) a block is deflated at level 6 (zlib's and Go's default) unless it
  * looks incompressible ({@link looksIncompressible}: ciphertext, media), in which case it is
  * written as stored blocks without a trip to zlib; on Vault-like state that keeps the archive
- * within about 1 % of a level-6 one at a small part of the cost. An explicit level 0-9 is
+ * within about 2 % of a level-6 one at a small part of the cost. An explicit level 0-9 is
  * passed to zlib for every block.
  *
  * Memory is bounded: at most `lanes + 2` blocks are being deflated (lanes = the cores available)
