@@ -830,7 +830,7 @@ describe('WASM inflate with reused output', () => {
       // What the previous write returned must still read the same after this write.
       const snapshot = prev.map((o) => o.slice());
       const step = inflater.write(slice);
-      prev.forEach((o, k) => assert.deepEqual(o, snapshot[k]));
+      for (const [k, o] of prev.entries()) assert.deepEqual(o, snapshot[k]);
       for (const o of step.output) {
         got.push(o.slice());
         seen.add(o.buffer);
