@@ -30,7 +30,10 @@ function lanes(): number {
   return Math.min(4, Math.max(2, n ?? 2));
 }
 
-/** One gzip member of `block` by CompressionStream, as the chunks it produced. */
+/**
+ * One gzip member of `block` by CompressionStream, as one array: the stream's own chunks are
+ * small (16 KiB in Node), and every chunk costs the consumer a hash update and a write.
+ */
 async function compressMember(block: Uint8Array): Promise<Uint8Array[]> {
   const cs = new CompressionStream('gzip');
   const writer = cs.writable.getWriter();
@@ -38,12 +41,22 @@ async function compressMember(block: Uint8Array): Promise<Uint8Array[]> {
   writer.write(block as Uint8Array<ArrayBuffer>).catch(() => {});
   writer.close().catch(() => {});
   const reader = cs.readable.getReader();
-  const out: Uint8Array[] = [];
+  const parts: Uint8Array[] = [];
+  let size = 0;
   for (;;) {
     const next = await reader.read();
-    if (next.done) return out;
-    out.push(next.value);
+    if (next.done) break;
+    parts.push(next.value);
+    size += next.value.length;
   }
+  if (parts.length <= 1) return parts;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return [out];
 }
 
 /** One gzip member of `block` with DEFLATE stored blocks. */
