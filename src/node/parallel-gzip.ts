@@ -11,8 +11,8 @@
  * within about 2 % of a level-6 one at a small part of the cost. An explicit level 0-9 is
  * passed to zlib for every block.
  *
- * Memory is bounded: at most `lanes + 2` blocks are being deflated (lanes = the cores available)
- * and at most 8 blocks are queued in all (about 8 MiB with their output). The output
+ * Memory is bounded: at most `lanes + 6` blocks are being deflated (lanes = the cores available)
+ * and at most 10 blocks are queued in all (about 10 MiB with their output). The output
  * arrives in order, with backpressure from the consumer of the returned iterable.
  */
 import { availableParallelism } from 'node:os';
@@ -33,7 +33,12 @@ const BLOCK = 512 * 1024;
 const MIN_OUT = 16 * 1024;
 const MAX_OUT = BLOCK + 4096;
 /** Most blocks queued (deflating, or done and waiting for the blocks before them to be taken). */
-const MAX_QUEUED = 8;
+const MAX_QUEUED = 10;
+/**
+ * Blocks handed to the thread pool beyond one per core: zlib's completions wait for the main
+ * thread, which is also reading, hashing and writing, so a deeper queue keeps every core busy.
+ */
+const DEFLATE_AHEAD = 6;
 /** DEFLATE's window: how much of the previous block primes the next. */
 const WINDOW = 32 * 1024;
 /** gzip header: no flags, no mtime, OS unknown (as Go writes it). */
@@ -149,7 +154,11 @@ export async function* parallelGzip(
   const nextBuffer = () => free.pop() ?? new Uint8Array(BLOCK);
   for await (const { data, last } of fixedBlocks(input, BLOCK, nextBuffer)) {
     submit(data, last);
-    while (last ? inFlight.length > 0 : deflating >= lanes + 2 || inFlight.length >= MAX_QUEUED) {
+    while (
+      last
+        ? inFlight.length > 0
+        : deflating >= lanes + DEFLATE_AHEAD || inFlight.length >= MAX_QUEUED
+    ) {
       const out = await take();
       yield out;
       release(out);
