@@ -3,9 +3,20 @@
  * The raftsnap command line. Exit codes: 0 success, 1 invalid snapshot or failed operation,
  * 2 usage error. Errors go to stderr as `error: <reason>`.
  */
+import { setFlagsFromString } from 'node:v8';
 import { isSnapshotError, SnapshotError } from '../errors.js';
 import { UsageError } from './args.js';
 import { type Command, commands, usage } from './commands.js';
+
+// The pipelines keep many short-lived objects in flight (zlib streams, promises), and on large
+// states V8 grows its young generation as the run goes on (11 MiB more RSS after some 15 s of
+// create). Held at its first size, the CLI's memory stays flat at any state size, for about 1 %
+// more time in create.
+try {
+  setFlagsFromString('--semi-space-growth-factor=1');
+} catch {
+  // not V8
+}
 
 /** The command called `name`, loading its module if needed. */
 async function resolve(name: string): Promise<Command | undefined> {
