@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { isSnapshotError } from '../src/errors.js';
 import '../src/wasm/embedded.js';
+import { concatBytes as concat } from '../src/io/bytes.js';
 import { loadWasmCrc32 } from '../src/wasm/crc32.js';
 import { loadWasmInflate, type WasmInflateEngine } from '../src/wasm/inflate.js';
 
@@ -70,18 +71,6 @@ function runBytes(n: number, seed: number): Uint8Array {
     for (let j = 0; j < period && i + j < n; j++) out[i + j] = r.u32() & 255;
     for (let j = period; j < len && i + j < n; j++) out[i + j] = out[i + j - period];
     i += len;
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
   }
   return out;
 }

@@ -43,6 +43,7 @@ import { type TarEntryHeader, TarReader } from '../src/format/tar-reader.js';
 import { TarWriter } from '../src/format/tar-writer.js';
 import { ByteReader } from '../src/io/byte-reader.js';
 import '../src/wasm/embedded.js';
+import { concatBytes as concat } from '../src/io/bytes.js';
 import { installWasmTar, loadWasmTar } from '../src/wasm/tar.js';
 
 const wasm = await loadWasmTar();
@@ -362,16 +363,6 @@ function compareBlock(b: Uint8Array, label: string): void {
 function blocksOf(tar: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i + 512 <= tar.length; i += 512) out.push(tar.slice(i, i + 512));
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
   return out;
 }
 

@@ -55,14 +55,8 @@ export class HttpError extends SnapshotError {
   }
 }
 
-/** How to reach one server (a product's API address) and what to say when it fails. */
-export interface HttpClientOptions {
-  /** Base URL, `http://host:port` or `https://host:port` (a path prefix is kept). */
-  addr: string;
-  /** Headers sent with every request and re-sent on every followed redirect (e.g. the token). */
-  headers?: Record<string, string>;
-  /** Strings never to show in an error message (the token); redacted if a server echoes them. */
-  secrets?: string[];
+/** TLS settings for https addresses. */
+export interface TlsOptions {
   /** PEM file of the CA(s) to trust instead of the system's. */
   caFile?: string;
   /** PEM client certificate and key files for mutual TLS. */
@@ -72,6 +66,16 @@ export interface HttpClientOptions {
   tlsServerName?: string;
   /** Do not verify the server's certificate (insecure; for tests and broken setups). */
   tlsSkipVerify?: boolean;
+}
+
+/** How to reach one server (a product's API address) and what to say when it fails. */
+export interface HttpClientOptions extends TlsOptions {
+  /** Base URL, `http://host:port` or `https://host:port` (a path prefix is kept). */
+  addr: string;
+  /** Headers sent with every request and re-sent on every followed redirect (e.g. the token). */
+  headers?: Record<string, string>;
+  /** Strings never to show in an error message (the token); redacted if a server echoes them. */
+  secrets?: string[];
   /**
    * Inactivity timeout in ms (default 60 000; 0: none): connecting, waiting for the response and
    * every pause of the transfer must each be shorter. A consumer that stops reading a response

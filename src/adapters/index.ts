@@ -3,7 +3,7 @@
  * over HTTP, verified with raftsnap on the way in and before the way out.
  */
 export type { Env } from './env.js';
-export { HttpError, type HttpErrorKind } from './http.js';
+export { HttpError, type HttpErrorKind, type TlsOptions } from './http.js';
 export {
   type ConsulOptions,
   consul,

@@ -21,7 +21,7 @@ import {
 import { inspect, type NodeInput } from '../node/snapshot.js';
 import type { ReadOptions, SnapshotInfo } from '../snapshot.js';
 import { type Env, envBool, envDurationMs, envString, resolveToken } from './env.js';
-import { HttpClient, iterateStream, parseAddr, type RequestBody } from './http.js';
+import { HttpClient, iterateStream, parseAddr, type RequestBody, type TlsOptions } from './http.js';
 import { type VerifiedStream, verifiedStream } from './verified-stream.js';
 
 /** Which product an adapter talks to. */
@@ -31,20 +31,11 @@ export type ProductName = 'consul' | 'vault' | 'nomad' | 'openbao';
  * Connection options common to every product. Each one left out is taken from the product's
  * environment variables (listed on each factory), then from the product's default.
  */
-export interface ProductOptions {
+export interface ProductOptions extends TlsOptions {
   /** API address, `http(s)://host:port`; `host:port` means http (Consul: https with CONSUL_HTTP_SSL). */
   addr?: string;
   /** ACL token; `''` sends none even when the environment has one. */
   token?: string;
-  /** PEM CA file to trust for https. */
-  caFile?: string;
-  /** PEM client certificate and key for mutual TLS. */
-  certFile?: string;
-  keyFile?: string;
-  /** TLS server name to verify (SNI). */
-  tlsServerName?: string;
-  /** Skip verification of the server's certificate (insecure). */
-  tlsSkipVerify?: boolean;
   /**
    * Inactivity timeout in ms, 0 for none: connecting, waiting for the response (a restore's
    * answer comes once the server has restored) and every pause in a transfer must each be

@@ -15,6 +15,7 @@
  */
 import { encodeStored } from '../format/deflate-stored.js';
 import { fixedBlocks } from '../io/blocks.js';
+import { concatBytes } from '../io/bytes.js';
 import { looksIncompressible } from './compressibility.js';
 import type { Crc32 } from './crc32.js';
 
@@ -42,21 +43,12 @@ async function compressMember(block: Uint8Array): Promise<Uint8Array[]> {
   writer.close().catch(() => {});
   const reader = cs.readable.getReader();
   const parts: Uint8Array[] = [];
-  let size = 0;
   for (;;) {
     const next = await reader.read();
     if (next.done) break;
     parts.push(next.value);
-    size += next.value.length;
   }
-  if (parts.length <= 1) return parts;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return [out];
+  return parts.length <= 1 ? parts : [concatBytes(parts)];
 }
 
 /** One gzip member of `block` with DEFLATE stored blocks. */

@@ -4,6 +4,7 @@
  */
 import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError, wrapError as wrap } from '../errors.js';
+import { concatBytes } from '../io/bytes.js';
 import type { Sealer } from '../sealer.js';
 import { decodeMeta, encodeMeta, type SnapshotMeta, zeroMeta } from './meta.js';
 import { encodeSums, HASHED_FILES, verifySums } from './sums.js';
@@ -111,7 +112,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
   if (opts.sealer) {
     let opened: Uint8Array;
     try {
-      opened = await opts.sealer.open(concat(sealedSums));
+      opened = await opts.sealer.open(concatBytes(sealedSums));
     } catch (err) {
       throw new SnapshotError('SEAL', `failed to open the sealed hashes: ${messageOf(err)}`, {
         cause: err,
@@ -124,7 +125,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
     }
   }
   try {
-    verifySums(concat(sums), digests);
+    verifySums(concatBytes(sums), digests);
   } catch (err) {
     throw wrap(err, 'failed checking integrity of snapshot');
   }
@@ -139,7 +140,7 @@ async function readSmall(tar: TarReader, context: string, hash?: HashState): Pro
     while (total < MAX_SMALL_FILE) {
       const chunk = await tar.read(MAX_SMALL_FILE - total);
       if (chunk === null) {
-        const all = concat(parts);
+        const all = concatBytes(parts);
         await hash?.update(all);
         return all;
       }
@@ -165,19 +166,6 @@ function isJsonNull(b: Uint8Array): boolean {
   return (
     j - i === 4 && b[i] === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c
   );
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
 }
 
 function messageOf(err: unknown): string {
