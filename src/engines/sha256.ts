@@ -24,5 +24,9 @@ export interface HashState {
 export interface HashEngine {
   /** `wasm` (raftsnap's AssemblyScript kernel) or `native` (the runtime's own crypto). */
   readonly name: 'wasm' | 'native';
-  create(): HashState;
+  /**
+   * Starts a hash. `expectedBytes`, when the caller knows it, is how much will be hashed: an
+   * engine may use it to choose where to hash (the result is the same either way).
+   */
+  create(expectedBytes?: number): HashState;
 }

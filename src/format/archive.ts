@@ -7,7 +7,7 @@ import { SnapshotError, wrapError as wrap } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
 import type { Sealer } from '../sealer.js';
 import { decodeMeta, encodeMeta, type SnapshotMeta, zeroMeta } from './meta.js';
-import { encodeSums, HASHED_FILES, verifySums } from './sums.js';
+import { encodeSums, verifySums } from './sums.js';
 import type { TarReader } from './tar-reader.js';
 import { TarWriter } from './tar-writer.js';
 
@@ -40,9 +40,9 @@ export interface ArchiveInfo {
  * reference ("failed to read snapshot metadata: ...", "failed checking integrity of snapshot: ...").
  */
 export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Promise<ArchiveInfo> {
-  const hashes = new Map<string, HashState>(HASHED_FILES.map((f) => [f, opts.hash.create()]));
-  const metaHash = hashes.get('meta.json')!;
-  const stateHash = hashes.get('state.bin')!;
+  const metaHash = opts.hash.create();
+  // Created at the first state.bin entry, whose size tells the engine how much is coming.
+  let stateHash: HashState | undefined;
   let meta = zeroMeta();
   // After a top-level `null` the reference decodes further meta.json entries into a detached
   // struct: they must still decode, but no longer change the result.
@@ -78,6 +78,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
         break;
       }
       case 'state.bin':
+        stateHash ??= opts.hash.create(Number(hdr.size));
         try {
           for (;;) {
             const chunk = await tar.read(1 << 20);
@@ -107,7 +108,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
 
   const digests = new Map<string, Uint8Array>([
     ['meta.json', await metaHash.digest()],
-    ['state.bin', await stateHash.digest()],
+    ['state.bin', await (stateHash ?? opts.hash.create()).digest()],
   ]);
   if (opts.sealer) {
     let opened: Uint8Array;
@@ -202,7 +203,7 @@ export async function* writeArchive(
   yield metaBytes;
   yield tw.padding(BigInt(metaBytes.length));
 
-  const stateHash = opts.hash.create();
+  const stateHash = opts.hash.create(Number(meta.size));
   yield tw.header('state.bin', meta.size, mtime);
   let left = meta.size;
   if (left > 0n) {

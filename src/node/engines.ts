@@ -24,6 +24,7 @@ import { loadWasmCrc32 } from '../wasm/crc32.js';
 import { loadWasmInflate } from '../wasm/inflate.js';
 import { loadWasmSha256 } from '../wasm/sha256.js';
 import { installWasmTar } from '../wasm/tar.js';
+import { hashThreadsAvailable, threadedHash } from './hash-thread.js';
 import { parallelGzip } from './parallel-gzip.js';
 import { zlibInflate } from './zlib-inflate.js';
 
@@ -59,5 +60,6 @@ export async function nodeEngines(choice: EngineChoice): Promise<Engines> {
   }
   const crc32 = nativeCrc32 ?? (await loadWasmCrc32().catch(() => jsCrc32));
   const inflate = choice === 'native' ? zlibInflate : await loadWasmInflate();
-  return { hash: nodeHash, inflate, crc32, gzip: parallelGzip };
+  const hash = hashThreadsAvailable() ? threadedHash : nodeHash;
+  return { hash, inflate, crc32, gzip: parallelGzip };
 }

@@ -1,0 +1,111 @@
+/**
+ * SHA-256 on hashing threads (src/node/hash-thread.ts): the digests are node:crypto's whatever
+ * the chunking, concurrent hashes keep their bytes apart, threads are reused, and neither an
+ * idle nor an abandoned thread keeps a process alive or lives on.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { HashState } from '../src/engines/sha256.js';
+import { RING_BYTES } from '../src/node/hash-ring.js';
+import {
+  hashThreadCount,
+  hashThreadsAvailable,
+  OFFLOAD_MIN,
+  threadedHash,
+} from '../src/node/hash-thread.js';
+import { pseudoRandom } from './support/bytes.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const reference = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Feeds `data` to `h` in chunks of the sizes in `sizes` (cycled), awaiting each update. */
+async function feed(h: HashState, data: Uint8Array, sizes: number[]): Promise<void> {
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const n = sizes[i % sizes.length];
+    await h.update(data.subarray(at, at + n));
+    at += n;
+  }
+}
+
+describe('hashing threads', () => {
+  test('this machine has more than one core, so large hashes do go to threads', () => {
+    assert.ok(hashThreadsAvailable(), 'threads unavailable: the tests below would test nothing');
+  });
+
+  test("a large hash equals node:crypto's digest, through ring wrap-arounds and full rings", async () => {
+    const data = pseudoRandom(OFFLOAD_MIN + 3 * RING_BYTES + 12_345, 7);
+    const before = hashThreadCount();
+    const h = threadedHash.create(data.length);
+    // Chunks larger than the ring (the feeder waits for room) and odd sizes (wrap mid-chunk).
+    await feed(h, data, [1, RING_BYTES + 4097, 65_521, 3 * 1024 * 1024]);
+    assert.ok(hashThreadCount() >= Math.max(before, 1), 'the hash did not take a thread');
+    assert.equal(hex(await h.digest()), reference(data));
+  });
+
+  test('two large hashes at once keep their bytes apart', async () => {
+    const a = pseudoRandom(OFFLOAD_MIN + 1000, 11);
+    const b = pseudoRandom(OFFLOAD_MIN + 2000, 12);
+    const ha = threadedHash.create(a.length);
+    const hb = threadedHash.create(b.length);
+    const step = 300_000;
+    for (let at = 0; at < Math.max(a.length, b.length); at += step) {
+      if (at < a.length) await ha.update(a.subarray(at, at + step));
+      if (at < b.length) await hb.update(b.subarray(at, at + step));
+    }
+    const [da, db] = await Promise.all([ha.digest(), hb.digest()]);
+    assert.equal(hex(da), reference(a));
+    assert.equal(hex(db), reference(b));
+  });
+
+  test('a thread starts a fresh hash after each digest, and is reused', async () => {
+    const data = pseudoRandom(OFFLOAD_MIN, 3);
+    const first = threadedHash.create(data.length);
+    await feed(first, data, [1 << 20]);
+    assert.equal(hex(await first.digest()), reference(data));
+    const threads = hashThreadCount();
+    const second = threadedHash.create(data.length);
+    await feed(second, data.subarray(5), [777_777]);
+    assert.equal(hex(await second.digest()), reference(data.subarray(5)));
+    assert.equal(hashThreadCount(), threads, 'a second thread was started for the second hash');
+  });
+
+  test('small and unsized hashes stay on the calling thread with the same digests', async () => {
+    const data = pseudoRandom(100_000, 5);
+    for (const h of [threadedHash.create(data.length), threadedHash.create()]) {
+      const threads = hashThreadCount();
+      await feed(h, data, [4096]);
+      assert.equal(hex(await h.digest()), reference(data));
+      assert.equal(hashThreadCount(), threads);
+    }
+    assert.equal(hex(await threadedHash.create(0).digest()), reference(new Uint8Array(0)));
+  });
+
+  test('an abandoned hash has its thread ended, and no thread keeps the process alive', () => {
+    const module = fileURLToPath(new URL('../src/node/hash-thread.js', import.meta.url));
+    const script = `
+      const { threadedHash, hashThreadCount, OFFLOAD_MIN } = await import(${JSON.stringify(module)});
+      let h = threadedHash.create(OFFLOAD_MIN);
+      await h.update(new Uint8Array(1 << 20));
+      const started = hashThreadCount();
+      h = undefined;
+      for (let i = 0; i < 50 && hashThreadCount() === started; i++) {
+        globalThis.gc();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      console.log(started, hashThreadCount());
+      // An idle thread must not hold the process either.
+      const idle = threadedHash.create(OFFLOAD_MIN);
+      await idle.update(new Uint8Array(10));
+      await idle.digest();
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 0, `child failed or hung: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), '1 0');
+  });
+});
