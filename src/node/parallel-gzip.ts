@@ -39,6 +39,12 @@ const MAX_QUEUED = 10;
  * thread, which is also reading, hashing and writing, so a deeper queue keeps every core busy.
  */
 const DEFLATE_AHEAD = 6;
+/**
+ * zlib's memLevel: 9 (the most) doubles the match-finder's hash table over the default 8, which on
+ * record-like state is both a little faster (fewer collisions to walk) and a little smaller, for
+ * some 128 KiB more per block being deflated.
+ */
+const MEM_LEVEL = 9;
 /** DEFLATE's window: how much of the previous block primes the next. */
 const WINDOW = 32 * 1024;
 /** gzip header: no flags, no mtime, OS unknown (as Go writes it). */
@@ -60,7 +66,7 @@ function deflateBlock(
       data,
       // The block's one write flushes, so its output comes out in one piece (the closing flush
       // finds nothing left to write).
-      { level, dictionary, flush, finishFlush: flush, chunkSize },
+      { level, memLevel: MEM_LEVEL, dictionary, flush, finishFlush: flush, chunkSize },
       (err, out) =>
         err ? reject(err) : resolve(new Uint8Array(out.buffer, out.byteOffset, out.length)),
     );
