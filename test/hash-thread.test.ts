@@ -8,7 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { isSnapshotError, verify } from 'raftsnap';
 import type { HashState } from '../src/engines/sha256.js';
+import { writeArchive } from '../src/format/archive.js';
+import { encodeMeta, zeroMeta } from '../src/format/meta.js';
+import { nodeHash } from '../src/node/engines.js';
 import { RING_BYTES } from '../src/node/hash-ring.js';
 import {
   hashThreadCount,
@@ -16,7 +21,7 @@ import {
   OFFLOAD_MIN,
   threadedHash,
 } from '../src/node/hash-thread.js';
-import { pseudoRandom } from './support/bytes.js';
+import { collect, pseudoRandom } from './support/bytes.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const reference = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -81,6 +86,27 @@ describe('hashing threads', () => {
       assert.equal(hashThreadCount(), threads);
     }
     assert.equal(hex(await threadedHash.create(0).digest()), reference(new Uint8Array(0)));
+  });
+
+  test('verify of a large state, hashed on a thread, passes intact and fails on one changed byte', async () => {
+    const state = pseudoRandom(OFFLOAD_MIN + 5000, 21);
+    const meta = { ...zeroMeta(), index: 9n, term: 2n, size: BigInt(state.length) };
+    async function* once() {
+      yield state;
+    }
+    const tar = await collect(writeArchive(meta, once(), { hash: nodeHash }));
+    assert.equal((await verify(gzipSync(tar))).index, 9n);
+    // meta.json's header and blocks, then state.bin's header, then the state.
+    const stateAt = 512 + Math.ceil(encodeMeta(meta).length / 512) * 512 + 512;
+    assert.deepEqual(tar.subarray(stateAt, stateAt + 64), state.subarray(0, 64));
+    const changed = tar.slice();
+    changed[stateAt + 1000] ^= 1;
+    await assert.rejects(verify(gzipSync(changed)), (err: unknown) => {
+      assert.ok(isSnapshotError(err));
+      assert.equal(err.code, 'INTEGRITY');
+      assert.match(err.message, /state\.bin/);
+      return true;
+    });
   });
 
   test('an abandoned hash has its thread ended, and no thread keeps the process alive', () => {

@@ -203,7 +203,9 @@ export async function* writeArchive(
   yield metaBytes;
   yield tw.padding(BigInt(metaBytes.length));
 
-  const stateHash = opts.hash.create(Number(meta.size));
+  // No size hint: while writing, every core is busy compressing, so a hashing thread would only
+  // add its memory (a second isolate) without taking time off.
+  const stateHash = opts.hash.create();
   yield tw.header('state.bin', meta.size, mtime);
   let left = meta.size;
   if (left > 0n) {
