@@ -14,7 +14,7 @@ import type { HashState } from '../src/engines/sha256.js';
 import { writeArchive } from '../src/format/archive.js';
 import { encodeMeta, zeroMeta } from '../src/format/meta.js';
 import { nodeHash } from '../src/node/engines.js';
-import { RING_BYTES } from '../src/node/hash-ring.js';
+import { HASH_RING } from '../src/node/hash-ring.js';
 import {
   hashThreadCount,
   hashThreadsAvailable,
@@ -41,11 +41,11 @@ describe('hashing threads', () => {
   });
 
   test("a large hash equals node:crypto's digest, through ring wrap-arounds and full rings", async () => {
-    const data = pseudoRandom(OFFLOAD_MIN + 3 * RING_BYTES + 12_345, 7);
+    const data = pseudoRandom(OFFLOAD_MIN + 3 * HASH_RING.RING_BYTES + 12_345, 7);
     const before = hashThreadCount();
     const h = threadedHash.create(data.length);
     // Chunks larger than the ring (the feeder waits for room) and odd sizes (wrap mid-chunk).
-    await feed(h, data, [1, RING_BYTES + 4097, 65_521, 3 * 1024 * 1024]);
+    await feed(h, data, [1, HASH_RING.RING_BYTES + 4097, 65_521, 3 * 1024 * 1024]);
     assert.ok(hashThreadCount() >= Math.max(before, 1), 'the hash did not take a thread');
     assert.equal(hex(await h.digest()), reference(data));
   });

@@ -8,23 +8,12 @@
  * nothing but its parameters.
  */
 import type { createHash as CreateHash } from 'node:crypto';
+import type { HashRingLayout } from './hash-ring.js';
 
-/** What the thread is given: the shared buffer and the layout's numbers. */
+/** What the thread is given: the shared buffer and its layout. */
 export interface HashThreadData {
   shared: SharedArrayBuffer;
-  slots: {
-    WRITTEN: number;
-    READ: number;
-    SIGNAL: number;
-    REQUESTED: number;
-    FINISHED: number;
-    FAILED: number;
-    SLEEPING: number;
-    CONTROL_SLOTS: number;
-    DIGEST_OFFSET: number;
-    RING_OFFSET: number;
-    RING_BYTES: number;
-  };
+  slots: HashRingLayout;
 }
 
 export function hashThreadMain(createHash: typeof CreateHash, data: HashThreadData): void {

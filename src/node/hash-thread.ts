@@ -17,21 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError } from '../errors.js';
-import {
-  CONTROL_SLOTS,
-  DIGEST_OFFSET,
-  FAILED,
-  FINISHED,
-  READ,
-  REQUESTED,
-  RING_BYTES,
-  RING_OFFSET,
-  SHARED_BYTES,
-  SIGNAL,
-  SLEEPING,
-  WAKE_AT,
-  WRITTEN,
-} from './hash-ring.js';
+import { HASH_RING as R } from './hash-ring.js';
 import { type HashThreadData, hashThreadMain } from './hash-thread-worker.js';
 
 /**
@@ -42,19 +28,6 @@ export const OFFLOAD_MIN = 32 * 1024 * 1024;
 /** Most hashing threads alive at once. */
 const MAX_THREADS = 4;
 
-const LAYOUT: HashThreadData['slots'] = {
-  WRITTEN,
-  READ,
-  SIGNAL,
-  REQUESTED,
-  FINISHED,
-  FAILED,
-  SLEEPING,
-  CONTROL_SLOTS,
-  DIGEST_OFFSET,
-  RING_OFFSET,
-  RING_BYTES,
-};
 /** The thread's program: hashThreadMain's own text, called with node:crypto and its data. */
 const THREAD_SOURCE = `(${hashThreadMain.toString()})(require('node:crypto').createHash, require('node:worker_threads').workerData);`;
 
@@ -80,11 +53,11 @@ class HashThread {
   private local: Hash | undefined;
 
   constructor() {
-    const shared = new SharedArrayBuffer(SHARED_BYTES);
-    this.control = new Int32Array(shared, 0, CONTROL_SLOTS);
-    this.digestArea = new Uint8Array(shared, DIGEST_OFFSET, 32);
-    this.ring = new Uint8Array(shared, RING_OFFSET, RING_BYTES);
-    const workerData: HashThreadData = { shared, slots: LAYOUT };
+    const shared = new SharedArrayBuffer(R.SHARED_BYTES);
+    this.control = new Int32Array(shared, 0, R.CONTROL_SLOTS);
+    this.digestArea = new Uint8Array(shared, R.DIGEST_OFFSET, 32);
+    this.ring = new Uint8Array(shared, R.RING_OFFSET, R.RING_BYTES);
+    const workerData: HashThreadData = { shared, slots: R };
     this.worker = new Worker(THREAD_SOURCE, {
       eval: true,
       workerData,
@@ -95,9 +68,9 @@ class HashThread {
     const fail = (why: string) => {
       this.failure ??= why;
       // Wake whatever waits on this thread, so that it sees the failure.
-      Atomics.store(this.control, FAILED, 1);
-      Atomics.notify(this.control, READ);
-      Atomics.notify(this.control, FINISHED);
+      Atomics.store(this.control, R.FAILED, 1);
+      Atomics.notify(this.control, R.READ);
+      Atomics.notify(this.control, R.FINISHED);
     };
     this.worker.on('error', (err) => fail(err instanceof Error ? err.message : String(err)));
     this.worker.on('exit', (code) => fail(`it exited with status ${code}`));
@@ -105,7 +78,7 @@ class HashThread {
 
   /** True once the thread has failed or exited: it must not be used again. */
   get failed(): boolean {
-    return Atomics.load(this.control, FAILED) !== 0;
+    return Atomics.load(this.control, R.FAILED) !== 0;
   }
 
   /** Starts a new hash on this thread. */
@@ -121,7 +94,7 @@ class HashThread {
    */
   private fallBack(): Hash {
     if (this.local) return this.local;
-    if (Atomics.load(this.control, READ) !== this.jobStart) {
+    if (Atomics.load(this.control, R.READ) !== this.jobStart) {
       throw new SnapshotError(
         'IO',
         `the SHA-256 thread failed: ${this.failure ?? 'its hash threw'}`,
@@ -129,8 +102,8 @@ class HashThread {
     }
     const local = createHash('sha256');
     for (let at = this.jobStart; at !== this.written; ) {
-      const i = (at >>> 0) % RING_BYTES;
-      const n = Math.min((this.written - at) | 0, RING_BYTES - i);
+      const i = (at >>> 0) % R.RING_BYTES;
+      const n = Math.min((this.written - at) | 0, R.RING_BYTES - i);
       local.update(this.ring.subarray(i, i + n));
       at = (at + n) | 0;
     }
@@ -140,27 +113,27 @@ class HashThread {
 
   /** Copies as much of `data` from `offset` as the ring has room for; returns the new offset. */
   private copy(data: Uint8Array, offset: number): number {
-    const free = RING_BYTES - ((this.written - Atomics.load(this.control, READ)) | 0);
+    const free = R.RING_BYTES - ((this.written - Atomics.load(this.control, R.READ)) | 0);
     let n = Math.min(free, data.length - offset);
     if (n <= 0) return offset;
     while (n > 0) {
-      const at = (this.written >>> 0) % RING_BYTES;
-      const k = Math.min(n, RING_BYTES - at);
+      const at = (this.written >>> 0) % R.RING_BYTES;
+      const k = Math.min(n, R.RING_BYTES - at);
       this.ring.set(data.subarray(offset, offset + k), at);
       offset += k;
       n -= k;
       this.written = (this.written + k) | 0;
     }
-    Atomics.store(this.control, WRITTEN, this.written);
-    if (((this.written - Atomics.load(this.control, READ)) | 0) >= WAKE_AT) this.wake();
+    Atomics.store(this.control, R.WRITTEN, this.written);
+    if (((this.written - Atomics.load(this.control, R.READ)) | 0) >= R.WAKE_AT) this.wake();
     return offset;
   }
 
   /** Wakes the hashing thread if it sleeps. */
   private wake(): void {
-    Atomics.add(this.control, SIGNAL, 1);
-    if (Atomics.compareExchange(this.control, SLEEPING, 1, 0) === 1)
-      Atomics.notify(this.control, SIGNAL);
+    Atomics.add(this.control, R.SIGNAL, 1);
+    if (Atomics.compareExchange(this.control, R.SLEEPING, 1, 0) === 1)
+      Atomics.notify(this.control, R.SIGNAL);
   }
 
   /** Waits until slot `index` is no longer `value` (or the thread failed). */
@@ -190,8 +163,8 @@ class HashThread {
           this.fallBack().update(data.subarray(offset));
           return;
         }
-        const read = Atomics.load(this.control, READ);
-        if (((this.written - read) | 0) >= RING_BYTES) await this.change(READ, read);
+        const read = Atomics.load(this.control, R.READ);
+        if (((this.written - read) | 0) >= R.RING_BYTES) await this.change(R.READ, read);
         else offset = this.copy(data, offset);
       }
     })();
@@ -201,13 +174,13 @@ class HashThread {
   async digest(): Promise<Uint8Array> {
     if (this.local) return new Uint8Array(this.local.digest());
     this.requested = (this.requested + 1) | 0;
-    Atomics.store(this.control, REQUESTED, this.requested);
+    Atomics.store(this.control, R.REQUESTED, this.requested);
     this.wake();
     for (;;) {
-      const finished = Atomics.load(this.control, FINISHED);
+      const finished = Atomics.load(this.control, R.FINISHED);
       if (finished === this.requested) return this.digestArea.slice();
       if (this.failed) return new Uint8Array(this.fallBack().digest());
-      await this.change(FINISHED, finished);
+      await this.change(R.FINISHED, finished);
     }
   }
 }
