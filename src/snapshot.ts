@@ -6,6 +6,7 @@ import { type EngineChoice, type Engines, getEngines } from './engines/registry.
 import type { HashState } from './engines/sha256.js';
 import { SnapshotError, wrapError } from './errors.js';
 import { type ArchiveInfo, readArchive, writeArchive } from './format/archive.js';
+import { CrcLedger } from './format/crc-ledger.js';
 import { openGunzip } from './format/gzip.js';
 import type { SnapshotMeta } from './format/meta.js';
 import { TarReader } from './format/tar-reader.js';
@@ -97,8 +98,10 @@ export async function readSnapshot(
     // Decoded memory is reused when nothing keeps state chunks: the tar reader and the hashes
     // are done with a chunk when they ask for the next.
     const reuseOutput = !opts.onState || opts.onStateReleases === true;
+    // state.bin's CRC-32 may come from its hash (a hashing thread CRCs what it hashes).
+    const ledger = new CrcLedger(e.crc32);
     const decompressed = new ByteReader(
-      await openGunzip(src, { inflate: e.inflate, crc32: e.crc32, reuseOutput }),
+      await openGunzip(src, { inflate: e.inflate, crc32: e.crc32, reuseOutput, ledger }),
     );
     let info: ArchiveInfo;
     try {
@@ -106,6 +109,7 @@ export async function readSnapshot(
         hash: e.hash,
         sealer: opts.sealer,
         onState: opts.onState,
+        crcLedger: ledger,
       });
     } catch (err) {
       throw wrapError(err, 'failed to read snapshot file');

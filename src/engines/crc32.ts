@@ -48,3 +48,72 @@ export const crc32: Crc32 = (crc, data) => {
   for (; i < data.length; i++) c = t0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 };
+
+/** The gzip polynomial, bit-reversed: bit 31 is x^0 and bit 0 is x^31. */
+const POLY = 0xedb88320;
+
+/** Product of two polynomials modulo the CRC polynomial (both bit-reversed, as CRCs are). */
+function mulModP(a: number, b: number): number {
+  let product = 0;
+  for (let bit = 0x80000000; bit !== 0; bit >>>= 1) {
+    if (a & bit) product ^= b;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(2^k) modulo the CRC polynomial for k = 0..63 (x^(2^k) repeats with period < 64). */
+let squares: Uint32Array | undefined;
+
+function makeSquares(): Uint32Array {
+  const t = new Uint32Array(64);
+  t[0] = 0x40000000; // x^1
+  for (let k = 1; k < 64; k++) t[k] = mulModP(t[k - 1], t[k - 1]);
+  return t;
+}
+
+/**
+ * Returns the CRC-32 of A followed by B, given `crcA`, `crcB` and B's length in bytes (any
+ * integer up to 2^53), without the bytes: crcA times x^(8·lenB) modulo the polynomial, plus crcB.
+ */
+export function crc32Combine(crcA: number, crcB: number, lenB: number): number {
+  squares ??= makeSquares();
+  // x^(8·lenB) = product of x^(2^k) over the set bits k of 8·lenB, i.e. the bits of lenB from k = 3.
+  let factor = 0x80000000; // x^0
+  let k = 3;
+  for (let n = lenB; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) factor = mulModP(squares[k % 64], factor);
+  }
+  return (mulModP(factor, crcA) ^ crcB) >>> 0;
+}
+
+/**
+ * A CRC-32 that someone else can keep over bytes it is fed anyway (a hashing thread that holds
+ * state.bin's bytes, for one), in runs: `cut(keep)` ends the current run, its ticket gives the
+ * CRC-32 of the run's bytes (when the run was kept), and `keep` says whether to CRC the next
+ * run. A source starts with a run that is not kept. See CrcLedger (src/format/crc-ledger.ts).
+ */
+export interface CrcSource {
+  /** Bytes fed since the last cut (or since the start). */
+  readonly runBytes: number;
+  /** Whether the current run is being CRC'd. */
+  readonly keeping: boolean;
+  /** Bytes fed that the source has not got to yet: how far behind the feeder it is. */
+  backlog(): number;
+  /** How many cuts can be made now (0 when none can be tracked until earlier ones finish). */
+  freeCuts(): number;
+  /**
+   * Ends the current run at what has been fed so far and starts the next, CRC'd if `keep`. The
+   * caller must have made sure `freeCuts()` is positive, and no update may be in progress.
+   * @throws Error when either is not so (a caller's mistake, not bad input).
+   */
+  cut(keep: boolean): CrcTicket;
+}
+
+/** The CRC-32 of one run of a {@link CrcSource} (meaningless for a run not kept). */
+export interface CrcTicket {
+  /** The CRC-32 when it is known already, else undefined (never blocks). */
+  peek(): number | undefined;
+  /** The CRC-32, once the source has seen the whole run. Rejects if the source fails. */
+  wait(): Promise<number>;
+}

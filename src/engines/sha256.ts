@@ -1,3 +1,5 @@
+import type { CrcSource } from './crc32.js';
+
 /**
  * SHA-256 engines. Every hash raftsnap computes (entries of the archive, the archive checksum)
  * goes through a {@link HashState} made by one of these engines.
@@ -19,6 +21,11 @@ export interface Sha256 {
 export interface HashState {
   update(data: Uint8Array): unknown;
   digest(): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Present when the hash also keeps a CRC-32 of what it is fed (a hashing thread does, since it
+   * holds the bytes anyway): a gzip reader can then take the CRC of those bytes from it.
+   */
+  readonly crc?: CrcSource;
 }
 
 export interface HashEngine {

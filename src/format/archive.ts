@@ -6,6 +6,7 @@ import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError, wrapError as wrap } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
 import type { Sealer } from '../sealer.js';
+import type { CrcLedger } from './crc-ledger.js';
 import { decodeMeta, encodeMeta, type SnapshotMeta, zeroMeta } from './meta.js';
 import { encodeSums, verifySums } from './sums.js';
 import type { TarReader } from './tar-reader.js';
@@ -20,6 +21,11 @@ export interface ReadArchiveOptions {
   sealer?: Sealer;
   /** Receives state.bin's bytes in order, awaited (backpressure). Called before verification ends. */
   onState?: (chunk: Uint8Array) => Promise<void> | void;
+  /**
+   * The ledger of the gzip stream the tar is read from: state.bin bytes whose hash keeps a CRC-32
+   * are claimed in it, so that the gzip reader need not CRC them again.
+   */
+  crcLedger?: CrcLedger;
 }
 
 /** What reading an archive found besides the metadata. */
@@ -80,9 +86,11 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
       case 'state.bin':
         stateHash ??= opts.hash.create(Number(hdr.size));
         try {
+          const crcSource = opts.crcLedger && stateHash.crc;
           for (;;) {
             const chunk = await tar.read(1 << 20);
             if (chunk === null) break;
+            if (crcSource) opts.crcLedger!.claim(chunk, crcSource);
             await stateHash.update(chunk);
             stateSize += BigInt(chunk.length);
             if (opts.onState) await opts.onState(chunk);

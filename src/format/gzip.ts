@@ -9,6 +9,7 @@ import type { Crc32 } from '../engines/crc32.js';
 import type { InflateEngine, RawInflater } from '../engines/inflate.js';
 import { SnapshotError, wrapError } from '../errors.js';
 import type { ByteReader } from '../io/byte-reader.js';
+import { CrcLedger } from './crc-ledger.js';
 
 const FLAG_HCRC = 1 << 1;
 const FLAG_EXTRA = 1 << 2;
@@ -31,6 +32,11 @@ export interface GunzipOptions {
    * yielded array is the consumer's.
    */
   reuseOutput?: boolean;
+  /**
+   * Keeps each member's CRC-32; the consumer may claim bytes in it whose CRC someone else
+   * computes (see CrcLedger). Default: a ledger of its own, so every byte is CRC'd here.
+   */
+  ledger?: CrcLedger;
 }
 
 /**
@@ -88,12 +94,13 @@ async function readHeader(src: ByteReader, crc32: Crc32): Promise<boolean> {
 
 async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Uint8Array> {
   const { crc32 } = opts;
+  const ledger = opts.ledger ?? new CrcLedger(crc32);
   for (;;) {
     // The DEFLATE body: feed slices until the engine reports the end of the stream. The next
     // slice is handed to the engine before this one's output is yielded, so that an engine
     // working off the main thread decodes while the consumer hashes.
     const inflater: RawInflater = opts.inflate.create({ reuseOutput: opts.reuseOutput });
-    let crc = 0;
+    ledger.beginMember();
     let size = 0;
     let pending: ReturnType<RawInflater['write']> | undefined;
     try {
@@ -110,9 +117,10 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
         }
         for (const out of step.output) {
           if (out.length === 0) continue;
-          crc = crc32(crc, out);
           size = (size + out.length) >>> 0;
+          ledger.offer(out);
           yield out;
+          ledger.release();
         }
         if (step.done) {
           src.unread(step.unused);
@@ -132,6 +140,7 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
 
     const trailer = await src.readFull(8);
     if (trailer.length < 8) throw unexpectedEOF();
+    const crc = await ledger.endMember();
     const wantCrc =
       (trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (trailer[3] << 24)) >>> 0;
     const wantSize =

@@ -15,21 +15,33 @@
 import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import * as zlib from 'node:zlib';
+import type { CrcSource, CrcTicket } from '../engines/crc32.js';
 import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError } from '../errors.js';
 import { HASH_RING as R } from './hash-ring.js';
-import { type HashThreadData, hashThreadMain } from './hash-thread-worker.js';
+import { type HashThreadData, hashThreadMain, type ZlibCrc32 } from './hash-thread-worker.js';
 
 /**
  * Hashes expected to be at least this long go to a hashing thread; shorter ones (and those of
  * unknown length) stay on the calling thread, where they finish before a thread would start.
  */
 export const OFFLOAD_MIN = 32 * 1024 * 1024;
+/**
+ * Archives from this size on start a hashing thread as soon as they are opened: such an archive
+ * likely holds a state.bin of OFFLOAD_MIN or more (record-like state compresses to about a
+ * tenth), and the thread then is up by the time state.bin begins.
+ */
+export const PREWARM_MIN = OFFLOAD_MIN / 16;
+
 /** Most hashing threads alive at once. */
 const MAX_THREADS = 4;
 
-/** The thread's program: hashThreadMain's own text, called with node:crypto and its data. */
-const THREAD_SOURCE = `(${hashThreadMain.toString()})(require('node:crypto').createHash, require('node:worker_threads').workerData);`;
+/** The thread's program: hashThreadMain's own text, called with node:crypto, zlib and its data. */
+const THREAD_SOURCE = `(${hashThreadMain.toString()})(require('node:crypto').createHash, require('node:zlib').crc32, require('node:worker_threads').workerData);`;
+
+/** zlib's CRC-32 (Node 20.15 and later): hashing threads keep CRC-32s only where it exists. */
+const zlibCrc32 = (zlib as { crc32?: ZlibCrc32 }).crc32;
 
 /** `Atomics.waitAsync` (ES2024; Node 16 and later), typed here for older TypeScript libs. */
 type WaitAsync = (
@@ -44,6 +56,9 @@ class HashThread {
   private readonly control: Int32Array;
   private readonly ring: Uint8Array;
   private readonly digestArea: Uint8Array;
+  private readonly cutAt: Int32Array;
+  private readonly cutKeep: Int32Array;
+  private readonly cutCrc: Int32Array;
   private written = 0;
   private requested = 0;
   private failure: string | undefined;
@@ -51,11 +66,28 @@ class HashThread {
   private jobStart = 0;
   /** The current hash, continued on the calling thread after the thread failed to start. */
   private local: Hash | undefined;
+  /** With `local`: the CRC-32 of the current run. */
+  private localCrc = 0;
+  /** Updates whose bytes are not all in the ring yet. */
+  private feeding = 0;
+  /** Bytes fed since the last cut (or since the hash began). */
+  runBytes = 0;
+  /** Whether the run being fed is CRC'd (as the last cut asked). */
+  keeping = false;
+  /** Whether the run after the last cut the thread made is CRC'd. */
+  private keptAtDrained = false;
+  private cutsRequested = 0;
+  private cutsDrained = 0;
+  /** Cuts requested and not yet read back, oldest first. */
+  private readonly outstanding: RunCrc[] = [];
 
   constructor() {
     const shared = new SharedArrayBuffer(R.SHARED_BYTES);
     this.control = new Int32Array(shared, 0, R.CONTROL_SLOTS);
     this.digestArea = new Uint8Array(shared, R.DIGEST_OFFSET, 32);
+    this.cutAt = new Int32Array(shared, R.CUT_AT_OFFSET, R.CUT_SLOTS);
+    this.cutKeep = new Int32Array(shared, R.CUT_KEEP_OFFSET, R.CUT_SLOTS);
+    this.cutCrc = new Int32Array(shared, R.CUT_CRC_OFFSET, R.CUT_SLOTS);
     this.ring = new Uint8Array(shared, R.RING_OFFSET, R.RING_BYTES);
     const workerData: HashThreadData = { shared, slots: R };
     this.worker = new Worker(THREAD_SOURCE, {
@@ -71,6 +103,7 @@ class HashThread {
       Atomics.store(this.control, R.FAILED, 1);
       Atomics.notify(this.control, R.READ);
       Atomics.notify(this.control, R.FINISHED);
+      Atomics.notify(this.control, R.CUTS_DONE);
     };
     this.worker.on('error', (err) => fail(err instanceof Error ? err.message : String(err)));
     this.worker.on('exit', (code) => fail(`it exited with status ${code}`));
@@ -85,6 +118,10 @@ class HashThread {
   begin(): void {
     this.jobStart = this.written;
     this.local = undefined;
+    this.localCrc = 0;
+    this.runBytes = 0;
+    this.keeping = false;
+    this.keptAtDrained = false;
   }
 
   /**
@@ -100,15 +137,115 @@ class HashThread {
         `the SHA-256 thread failed: ${this.failure ?? 'its hash threw'}`,
       );
     }
-    const local = createHash('sha256');
+    // Everything the thread was given for this hash is still in the ring: hash it here, and CRC
+    // it up to each cut the thread did not get to.
+    this.drain();
+    const pieces: Uint8Array[] = [];
     for (let at = this.jobStart; at !== this.written; ) {
       const i = (at >>> 0) % R.RING_BYTES;
       const n = Math.min((this.written - at) | 0, R.RING_BYTES - i);
-      local.update(this.ring.subarray(i, i + n));
+      pieces.push(this.ring.subarray(i, i + n));
       at = (at + n) | 0;
     }
+    const local = createHash('sha256');
+    let crc = 0;
+    let keep = this.keptAtDrained;
+    let next = 0;
+    let pos = this.jobStart;
+    const settle = () => {
+      while (next < this.outstanding.length && this.outstanding[next].at === pos) {
+        const ticket = this.outstanding[next++];
+        ticket.value = crc;
+        crc = 0;
+        keep = ticket.keep;
+      }
+    };
+    for (const piece of pieces) {
+      for (let off = 0; off < piece.length; ) {
+        settle();
+        const toCut =
+          next < this.outstanding.length ? (this.outstanding[next].at - pos) | 0 : piece.length;
+        const bytes = piece.subarray(off, off + Math.min(piece.length - off, toCut));
+        local.update(bytes);
+        if (keep && zlibCrc32) crc = zlibCrc32(bytes, crc);
+        off += bytes.length;
+        pos = (pos + bytes.length) | 0;
+      }
+    }
+    settle();
+    this.outstanding.length = 0;
+    this.cutsDrained = this.cutsRequested;
     this.local = local;
+    this.localCrc = crc;
     return local;
+  }
+
+  /** Hashes `data` on the calling thread (after a failure), keeping the run's CRC-32 too. */
+  private updateLocally(data: Uint8Array): void {
+    this.fallBack().update(data);
+    if (this.keeping && zlibCrc32) this.localCrc = zlibCrc32(data, this.localCrc);
+  }
+
+  /** Reads back the CRC-32s of the cuts the thread has made. */
+  drain(): void {
+    const done = Atomics.load(this.control, R.CUTS_DONE);
+    while (this.cutsDrained !== done) {
+      const ticket = this.outstanding.shift()!;
+      ticket.value = Atomics.load(this.cutCrc, (this.cutsDrained >>> 0) % R.CUT_SLOTS) >>> 0;
+      this.keptAtDrained = ticket.keep;
+      this.cutsDrained = (this.cutsDrained + 1) | 0;
+    }
+  }
+
+  /** Cuts that can be asked for now. */
+  freeCuts(): number {
+    if (this.local) return R.CUT_SLOTS;
+    this.drain();
+    return R.CUT_SLOTS - ((this.cutsRequested - this.cutsDrained) | 0);
+  }
+
+  /** Bytes fed that the thread has not hashed yet. */
+  backlog(): number {
+    if (this.local) return 0;
+    return (this.written - Atomics.load(this.control, R.READ)) | 0;
+  }
+
+  /** Ends the current CRC-32 run at the bytes fed so far (see CrcSource.cut). */
+  cut(keep: boolean): RunCrc {
+    if (this.feeding > 0) throw new Error('hash thread: cut while an update is in progress');
+    if (this.freeCuts() <= 0) throw new Error('hash thread: no cut slot free');
+    this.runBytes = 0;
+    this.keeping = keep;
+    const at = this.written;
+    const ticket = new RunCrc(this, at, keep);
+    if (this.local) {
+      ticket.value = this.localCrc;
+      this.localCrc = 0;
+      return ticket;
+    }
+    const slot = (this.cutsRequested >>> 0) % R.CUT_SLOTS;
+    Atomics.store(this.cutAt, slot, at);
+    Atomics.store(this.cutKeep, slot, keep ? 1 : 0);
+    this.cutsRequested = (this.cutsRequested + 1) | 0;
+    this.outstanding.push(ticket);
+    Atomics.store(this.control, R.CUTS_REQUESTED, this.cutsRequested);
+    return ticket;
+  }
+
+  /** Waits for the CRC-32 of a cut's run. */
+  async crcOf(ticket: RunCrc): Promise<number> {
+    for (;;) {
+      if (ticket.value !== undefined) return ticket.value;
+      if (this.failed) {
+        this.fallBack();
+        continue;
+      }
+      const done = Atomics.load(this.control, R.CUTS_DONE);
+      this.drain();
+      if (ticket.value !== undefined) return ticket.value;
+      this.wake();
+      await this.change(R.CUTS_DONE, done);
+    }
   }
 
   /** Copies as much of `data` from `offset` as the ring has room for; returns the new offset. */
@@ -151,37 +288,76 @@ class HashThread {
 
   /** Hands `data` to the thread; resolves (when not at once) once all of it is in the ring. */
   feed(data: Uint8Array): Promise<void> | undefined {
+    this.runBytes += data.length;
     if (this.failed) {
-      this.fallBack().update(data);
+      this.updateLocally(data);
       return undefined;
     }
     let offset = this.copy(data, 0);
     if (offset === data.length) return undefined;
+    this.feeding++;
     return (async () => {
-      while (offset < data.length) {
-        if (this.failed) {
-          this.fallBack().update(data.subarray(offset));
-          return;
+      try {
+        while (offset < data.length) {
+          if (this.failed) {
+            this.updateLocally(data.subarray(offset));
+            return;
+          }
+          const read = Atomics.load(this.control, R.READ);
+          if (((this.written - read) | 0) >= R.RING_BYTES) await this.change(R.READ, read);
+          else offset = this.copy(data, offset);
         }
-        const read = Atomics.load(this.control, R.READ);
-        if (((this.written - read) | 0) >= R.RING_BYTES) await this.change(R.READ, read);
-        else offset = this.copy(data, offset);
+      } finally {
+        this.feeding--;
       }
     })();
   }
 
-  /** Finishes the current hash and returns its digest; the thread then starts a new one. */
-  async digest(): Promise<Uint8Array> {
-    if (this.local) return new Uint8Array(this.local.digest());
-    this.requested = (this.requested + 1) | 0;
-    Atomics.store(this.control, R.REQUESTED, this.requested);
-    this.wake();
-    for (;;) {
-      const finished = Atomics.load(this.control, R.FINISHED);
-      if (finished === this.requested) return this.digestArea.slice();
-      if (this.failed) return new Uint8Array(this.fallBack().digest());
-      await this.change(R.FINISHED, finished);
+  /**
+   * Finishes the current hash and returns its digest and the CRC-32 of its last run (from the
+   * last cut to the end); the thread then starts a new hash.
+   */
+  async digest(): Promise<{ digest: Uint8Array; crc: number }> {
+    if (!this.local) {
+      this.requested = (this.requested + 1) | 0;
+      Atomics.store(this.control, R.REQUESTED, this.requested);
+      this.wake();
+      for (;;) {
+        const finished = Atomics.load(this.control, R.FINISHED);
+        if (finished === this.requested) {
+          this.drain();
+          const crc = Atomics.load(this.control, R.DIGEST_CRC) >>> 0;
+          return { digest: this.digestArea.slice(), crc };
+        }
+        if (this.failed) break;
+        await this.change(R.FINISHED, finished);
+      }
     }
+    const local = this.fallBack();
+    return { digest: new Uint8Array(local.digest()), crc: this.localCrc };
+  }
+}
+
+/** The CRC-32 of one run of a hashing thread's bytes. */
+class RunCrc implements CrcTicket {
+  /** Known once the thread has made the cut (or the run was CRC'd on the calling thread). */
+  value: number | undefined;
+
+  constructor(
+    private readonly thread: HashThread,
+    /** Where the run ends, in the ring's byte count. */
+    readonly at: number,
+    /** Whether the run after this cut is CRC'd. */
+    readonly keep: boolean,
+  ) {}
+
+  peek(): number | undefined {
+    if (this.value === undefined) this.thread.drain();
+    return this.value;
+  }
+
+  wait(): Promise<number> {
+    return this.thread.crcOf(this);
   }
 }
 
@@ -209,9 +385,25 @@ function acquire(): HashThread | undefined {
   }
 }
 
-class ThreadedHash implements HashState {
+/** A ticket for a CRC-32 that `crc` will give. */
+function ticketOf(crc: Promise<number>): CrcTicket {
+  let value: number | undefined;
+  crc.then(
+    (v) => {
+      value = v;
+    },
+    () => {},
+  );
+  return { peek: () => value, wait: () => crc };
+}
+
+class ThreadedHash implements HashState, CrcSource {
   private local: Hash | undefined;
   private thread: HashThread | undefined;
+  /** From the digest on: the run the digest ended (its CRC-32 comes with the digest). */
+  private lastRun = { crc: Promise.resolve(0), bytes: 0, keeping: false };
+  /** This hash itself, when it runs on a thread that keeps CRC-32s. */
+  readonly crc?: CrcSource;
 
   constructor(expectedBytes: number | undefined) {
     const thread =
@@ -220,6 +412,7 @@ class ThreadedHash implements HashState {
       thread.begin();
       this.thread = thread;
       abandoned.register(this, thread, this);
+      if (zlibCrc32) this.crc = this;
     } else {
       this.local = createHash('sha256');
     }
@@ -231,20 +424,49 @@ class ThreadedHash implements HashState {
     return undefined;
   }
 
+  get runBytes(): number {
+    return this.thread ? this.thread.runBytes : this.lastRun.bytes;
+  }
+
+  get keeping(): boolean {
+    return this.thread ? this.thread.keeping : this.lastRun.keeping;
+  }
+
+  backlog(): number {
+    return this.thread ? this.thread.backlog() : 0;
+  }
+
+  freeCuts(): number {
+    return this.thread ? this.thread.freeCuts() : R.CUT_SLOTS;
+  }
+
+  cut(keep: boolean): CrcTicket {
+    if (this.thread) return this.thread.cut(keep);
+    // From the digest on nothing more is fed: only the run the digest ended can be cut.
+    const ticket = ticketOf(this.lastRun.crc);
+    this.lastRun = { crc: Promise.resolve(0), bytes: 0, keeping: keep };
+    return ticket;
+  }
+
   async digest(): Promise<Uint8Array> {
     const thread = this.thread;
     if (!thread) return new Uint8Array(this.local!.digest());
+    const finishing = thread.digest();
+    const crc = finishing.then((out) => out.crc);
+    // A failure is the digest's to report; a cut made after it only sees it if it waits.
+    crc.catch(() => {});
+    this.lastRun = { crc, bytes: thread.runBytes, keeping: thread.keeping };
     this.thread = undefined;
     abandoned.unregister(this);
     try {
-      const out = await thread.digest();
+      const out = await finishing;
       if (thread.failed) {
         alive--;
         void thread.worker.terminate();
       } else {
         idle.push(thread);
       }
-      return out;
+      return out.digest;
     } catch (err) {
       alive--;
       void thread.worker.terminate();

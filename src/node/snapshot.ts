@@ -31,7 +31,7 @@ import {
   ioError,
   removeFile,
 } from './files.js';
-import { OFFLOAD_MIN, prewarmHashThread } from './hash-thread.js';
+import { PREWARM_MIN, prewarmHashThread } from './hash-thread.js';
 
 /** A path string is read as a file; anything else as the portable API reads it. */
 export type NodeInput = ByteInput | string;
@@ -43,8 +43,7 @@ export async function resolveInput(
   if (typeof input !== 'string') return { input };
   try {
     const total = await fileSize(input);
-    // A large archive holds a large state.bin, whose hash will want a thread: start one now.
-    if (total >= OFFLOAD_MIN) prewarmHashThread();
+    if (total >= PREWARM_MIN) prewarmHashThread();
     // Read through reused buffers: the reader is done with each chunk when it asks for the next.
     return { input: fileChunksReused(input), total };
   } catch (err) {

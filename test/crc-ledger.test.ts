@@ -1,0 +1,252 @@
+/**
+ * A gzip member's CRC-32 taken partly from a hashing thread (src/format/crc-ledger.ts with the
+ * CrcSource of src/node/hash-thread.ts): the joined CRC is the member's whatever bytes are
+ * claimed, so a wrong trailer is still "gzip: invalid checksum"; claims that cannot be honoured
+ * are refused and the bytes CRC'd locally. The thread is real; its hashes are fed small data.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { before, describe, test } from 'node:test';
+import { gzipSync, crc32 as zlibCrc32 } from 'node:zlib';
+import { isSnapshotError, verify } from 'raftsnap';
+import { crc32Combine } from '../src/engines/crc32.js';
+import { getEngines } from '../src/engines/registry.js';
+import { writeArchive } from '../src/format/archive.js';
+import { CrcLedger } from '../src/format/crc-ledger.js';
+import { openGunzip } from '../src/format/gzip.js';
+import { zeroMeta } from '../src/format/meta.js';
+import { ByteReader } from '../src/io/byte-reader.js';
+import { bytesOf } from '../src/io/input.js';
+import { nodeHash } from '../src/node/engines.js';
+import '../src/node/index.js';
+import { OFFLOAD_MIN, threadedHash } from '../src/node/hash-thread.js';
+import { collect, concat, pseudoRandom } from './support/bytes.js';
+
+const crc = (b: Uint8Array, c = 0) => zlibCrc32(b, c) >>> 0;
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** Record-like bytes that compress (so one input slice inflates to several arrays). */
+function records(n: number, seed: number): Uint8Array {
+  const noise = pseudoRandom(n, seed);
+  const line = new TextEncoder().encode('{"Key":"service/web/config","Flags":0,"Value":"');
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = i % 97 < 48 ? line[i % line.length] : 97 + (noise[i] % 8);
+  return out;
+}
+
+/** Flips one bit of the CRC-32 in the trailer that ends at `end` (default: the last one). */
+function flipTrailerCrc(gz: Uint8Array, end = gz.length): Uint8Array {
+  const bad = gz.slice();
+  bad[end - 8] ^= 1;
+  return bad;
+}
+
+/** A gunzip of `gz` in 4 KiB input chunks with a ledger, and a hash on a thread to claim for. */
+async function open(gz: Uint8Array) {
+  const e = await getEngines('native');
+  const ledger = new CrcLedger(e.crc32);
+  const hash = threadedHash.create(OFFLOAD_MIN);
+  const source = hash.crc;
+  assert.ok(source, 'the hash did not run on a thread that keeps CRC-32s');
+  const chunks = [];
+  for (let i = 0; i < gz.length; i += 4096) chunks.push(gz.slice(i, i + 4096));
+  const gen = await openGunzip(new ByteReader(bytesOf(chunks)), {
+    inflate: e.inflate,
+    crc32: e.crc32,
+    ledger,
+  });
+  return { ledger, hash, source, gen };
+}
+
+/**
+ * Decompresses `gz` with a ledger, claiming for a hashing thread's CRC source the parts of each
+ * array that `pick` chooses (as [start, end) pairs, in order) and feeding them to its hash.
+ * Returns the output, the bytes fed, the digest and how many claims were accepted.
+ */
+async function run(
+  gz: Uint8Array,
+  pick: (out: Uint8Array, index: number) => [number, number][],
+  opts: { digestEarly?: boolean } = {},
+) {
+  const { ledger, hash, source, gen } = await open(gz);
+  const out: Uint8Array[] = [];
+  const fed: Uint8Array[] = [];
+  let accepted = 0;
+  let digest: Uint8Array | undefined;
+  let index = 0;
+  let feeding = true;
+  let next = await gen.next();
+  while (!next.done) {
+    const array = next.value;
+    for (const [a, b] of feeding ? pick(array, index) : []) {
+      const view = array.subarray(a, b);
+      if (ledger.claim(view, source)) accepted++;
+      await hash.update(view);
+      fed.push(new Uint8Array(view)); // a copy (Buffer#slice would be a view)
+    }
+    index++;
+    out.push(new Uint8Array(array));
+    // The archive reader takes its digest before the gzip member ends: then nothing more is fed.
+    if (opts.digestEarly && index === 3) {
+      digest = await hash.digest();
+      feeding = false;
+    }
+    next = await gen.next();
+  }
+  digest ??= await hash.digest();
+  return { out: concat(...out), fed: concat(...fed), digest, accepted };
+}
+
+const all = (out: Uint8Array): [number, number][] => [[0, out.length]];
+
+describe('CRC-32 joining', () => {
+  test('crc32Combine(crc(A), crc(B), |B|) is crc(A B) for any split', () => {
+    const data = pseudoRandom(70_000, 5);
+    for (const at of [0, 1, 7, 8, 9, 1000, 65_536, 69_999, 70_000]) {
+      const a = data.subarray(0, at);
+      const b = data.subarray(at);
+      assert.equal(crc32Combine(crc(a), crc(b), b.length), crc(data), `split at ${at}`);
+    }
+  });
+
+  test('lengths beyond 2^32 join consistently (associativity over huge runs)', () => {
+    const [a, b, c] = [0x12345678, 0x9abcdef0, 0x0badf00d];
+    for (const [lb, lc] of [
+      [2 ** 32 + 3, 5],
+      [3_000_000_000, 2 ** 40 + 17],
+      [2 ** 52, 2 ** 33],
+    ]) {
+      assert.equal(
+        crc32Combine(crc32Combine(a, b, lb), c, lc),
+        crc32Combine(a, crc32Combine(b, c, lc), lb + lc),
+        `lengths ${lb}, ${lc}`,
+      );
+    }
+  });
+});
+
+describe('CRC ledger with a hashing thread', () => {
+  const data = records(3_000_000, 9);
+  const gz = new Uint8Array(gzipSync(data));
+
+  before(async () => {
+    // A thread that is up already, so that the claims below are not all refused while it starts.
+    const h = threadedHash.create(OFFLOAD_MIN);
+    await h.update(new Uint8Array(1));
+    await h.digest();
+  });
+
+  test('every byte claimed: the member checks out and the thread hashed exactly the claims', async () => {
+    const r = await run(gz, all);
+    assert.deepEqual(r.out, data);
+    assert.ok(r.accepted > 3, `only ${r.accepted} claims were taken`);
+    assert.equal(hex(r.digest), sha(data));
+  });
+
+  test('claims with gaps between and within arrays, digest taken before the member ends', async () => {
+    const pick = (out: Uint8Array, i: number): [number, number][] =>
+      i % 3 === 2
+        ? []
+        : ([
+            [5, Math.min(out.length, 1000)],
+            [Math.min(out.length, 1000), Math.min(out.length, 5000)],
+            [Math.min(out.length, 7000), out.length - 3],
+          ].filter(([a, b]) => b > a) as [number, number][]);
+    for (const digestEarly of [false, true]) {
+      const r = await run(gz, pick, { digestEarly });
+      assert.deepEqual(r.out, data);
+      assert.ok(r.accepted > 0);
+      assert.equal(hex(r.digest), sha(r.fed));
+    }
+  });
+
+  test('a wrong trailer CRC is "gzip: invalid checksum" though the thread CRC\'d the bytes', async () => {
+    await assert.rejects(run(flipTrailerCrc(gz), all), /gzip: invalid checksum/);
+  });
+
+  test('claims across member boundaries; a bad CRC in the first member is caught', async () => {
+    const parts = [
+      data.subarray(0, 1_000_001),
+      data.subarray(1_000_001, 1_000_002),
+      data.subarray(1_000_002),
+    ];
+    const members = parts.map((p) => new Uint8Array(gzipSync(p)));
+    const multi = concat(...members);
+    const r = await run(multi, all);
+    assert.deepEqual(r.out, data);
+    assert.equal(hex(r.digest), sha(data));
+    await assert.rejects(
+      run(flipTrailerCrc(multi, members[0].length), all),
+      /gzip: invalid checksum/,
+    );
+  });
+
+  test("copies are refused and CRC'd here; later claims still count", async () => {
+    const { ledger, hash, source, gen } = await open(gz);
+    const verdicts: boolean[] = [];
+    for await (const out of gen) {
+      // A copy of the array on offer, then the array itself: the first is refused, the
+      // second taken (after a cut that drops the refused bytes from the source's run).
+      const copy = new Uint8Array(out.subarray(0, 100));
+      verdicts.push(ledger.claim(copy, source));
+      await hash.update(copy);
+      verdicts.push(ledger.claim(out.subarray(100), source));
+      await hash.update(out.subarray(100));
+    }
+    await hash.digest();
+    assert.equal(verdicts[0], false);
+    assert.ok(verdicts.filter((v, i) => i % 2 === 1 && v).length > 0, 'no claim was taken');
+    assert.ok(verdicts.filter((v, i) => i % 2 === 0 && v).length === 0, 'a copy was taken');
+  });
+
+  test('a claim behind the cursor or outside the array is refused', async () => {
+    const { ledger, hash, source, gen } = await open(gz);
+    const first = await gen.next();
+    assert.ok(!first.done);
+    const out = first.value;
+    assert.equal(ledger.claim(out.subarray(10, 20), source), true);
+    await hash.update(out.subarray(10, 20));
+    assert.equal(ledger.claim(out.subarray(5, 30), source), false, 'overlapping an earlier claim');
+    await hash.update(out.subarray(5, 30));
+    assert.equal(ledger.claim(new Uint8Array(5), source), false, 'not from the array');
+    await hash.update(new Uint8Array(5));
+    for (let n = await gen.next(); !n.done; n = await gen.next()) {}
+    await hash.digest();
+  });
+});
+
+describe('verify with state.bin CRC on the hashing thread', () => {
+  const state = records(OFFLOAD_MIN + 70_000, 4);
+  const meta = { ...zeroMeta(), index: 77n, term: 3n, size: BigInt(state.length) };
+  async function* once() {
+    yield state;
+  }
+  const tarPromise = collect(writeArchive(meta, once(), { hash: nodeHash }));
+
+  test('a large archive verifies; with its trailer CRC changed it is "gzip: invalid checksum"', async () => {
+    const tar = await tarPromise;
+    const gz = new Uint8Array(gzipSync(tar));
+    assert.equal((await verify(gz)).index, 77n);
+    await assert.rejects(verify(flipTrailerCrc(gz)), (err: unknown) => {
+      assert.ok(isSnapshotError(err));
+      assert.equal(err.code, 'GZIP');
+      assert.match(err.message, /gzip: invalid checksum/);
+      return true;
+    });
+  });
+
+  test('state.bin split across gzip members verifies; a bad first-member CRC is caught', async () => {
+    const tar = await tarPromise;
+    const cuts = [0, 4_000_000, 4_000_001, 20_000_000, tar.length];
+    const members = cuts
+      .slice(1)
+      .map((end, i) => new Uint8Array(gzipSync(tar.subarray(cuts[i], end))));
+    const gz = concat(...members);
+    assert.equal((await verify(gz)).index, 77n);
+    await assert.rejects(
+      verify(flipTrailerCrc(gz, members[0].length + members[1].length)),
+      /gzip: invalid checksum/,
+    );
+  });
+});
