@@ -2,7 +2,7 @@
 // bytes as a base64 TypeScript module under src/wasm/generated/ (so that every runtime can load
 // it without file-system access), then compile the TypeScript with tsc.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -43,6 +43,8 @@ copyFileSync(join(root, 'src', 'wasm', 'modules.d.ts'), join(distWasm, 'modules.
 // Node resolves and compiles one module at start-up instead of some forty: `raftsnap` starts in
 // about 20 ms less, which on a small snapshot is most of the run.
 const { build } = await import('esbuild');
+// Chunk names carry a content hash: drop those of earlier builds.
+rmSync(join(root, 'dist', 'src', 'cli', 'chunks'), { recursive: true, force: true });
 await build({
   entryPoints: { raftsnap: join(root, 'dist', 'src', 'cli', 'main.js') },
   outdir: join(root, 'dist', 'src', 'cli'),
