@@ -10,7 +10,7 @@ import { before, describe, test } from 'node:test';
 import { gzipSync, crc32 as zlibCrc32 } from 'node:zlib';
 import { isSnapshotError, verify } from 'raftsnap';
 import { crc32Combine } from '../src/engines/crc32.js';
-import { getEngines } from '../src/engines/registry.js';
+import { type EngineChoice, getEngines } from '../src/engines/registry.js';
 import { writeArchive } from '../src/format/archive.js';
 import { CrcLedger } from '../src/format/crc-ledger.js';
 import { openGunzip } from '../src/format/gzip.js';
@@ -42,15 +42,15 @@ function flipTrailerCrc(gz: Uint8Array, end = gz.length): Uint8Array {
   return bad;
 }
 
-/** A gunzip of `gz` in 4 KiB input chunks with a ledger, and a hash on a thread to claim for. */
-async function open(gz: Uint8Array) {
-  const e = await getEngines('native');
+/** A gunzip of `gz` in 64 KiB input chunks with a ledger, and a hash on a thread to claim for. */
+async function open(gz: Uint8Array, engine: EngineChoice) {
+  const e = await getEngines(engine);
   const ledger = new CrcLedger(e.crc32);
   const hash = threadedHash.create(OFFLOAD_MIN);
   const source = hash.crc;
   assert.ok(source, 'the hash did not run on a thread that keeps CRC-32s');
   const chunks = [];
-  for (let i = 0; i < gz.length; i += 4096) chunks.push(gz.slice(i, i + 4096));
+  for (let i = 0; i < gz.length; i += 65_536) chunks.push(gz.slice(i, i + 65_536));
   const gen = await openGunzip(new ByteReader(bytesOf(chunks)), {
     inflate: e.inflate,
     crc32: e.crc32,
@@ -67,9 +67,9 @@ async function open(gz: Uint8Array) {
 async function run(
   gz: Uint8Array,
   pick: (out: Uint8Array, index: number) => [number, number][],
-  opts: { digestEarly?: boolean } = {},
+  opts: { engine: EngineChoice; digestEarly?: boolean },
 ) {
-  const { ledger, hash, source, gen } = await open(gz);
+  const { ledger, hash, source, gen } = await open(gz, opts.engine);
   const out: Uint8Array[] = [];
   const fed: Uint8Array[] = [];
   let accepted = 0;
@@ -126,95 +126,105 @@ describe('CRC-32 joining', () => {
   });
 });
 
-describe('CRC ledger with a hashing thread', () => {
-  const data = records(3_000_000, 9);
-  const gz = new Uint8Array(gzipSync(data));
+// auto inflates with WebAssembly into 256 KiB arrays, native with node:zlib.
+for (const engine of ['auto', 'native'] as const)
+  describe(`CRC ledger with a hashing thread (${engine} inflate)`, () => {
+    const data = records(3_000_000, 9);
+    const gz = new Uint8Array(gzipSync(data));
 
-  before(async () => {
-    // A thread that is up already, so that the claims below are not all refused while it starts.
-    const h = threadedHash.create(OFFLOAD_MIN);
-    await h.update(new Uint8Array(1));
-    await h.digest();
-  });
+    before(async () => {
+      // A thread that is up already, so that the claims below are not all refused while it starts.
+      const h = threadedHash.create(OFFLOAD_MIN);
+      await h.update(new Uint8Array(1));
+      await h.digest();
+    });
 
-  test('every byte claimed: the member checks out and the thread hashed exactly the claims', async () => {
-    const r = await run(gz, all);
-    assert.deepEqual(r.out, data);
-    assert.ok(r.accepted > 3, `only ${r.accepted} claims were taken`);
-    assert.equal(hex(r.digest), sha(data));
-  });
-
-  test('claims with gaps between and within arrays, digest taken before the member ends', async () => {
-    const pick = (out: Uint8Array, i: number): [number, number][] =>
-      i % 3 === 2
-        ? []
-        : ([
-            [5, Math.min(out.length, 1000)],
-            [Math.min(out.length, 1000), Math.min(out.length, 5000)],
-            [Math.min(out.length, 7000), out.length - 3],
-          ].filter(([a, b]) => b > a) as [number, number][]);
-    for (const digestEarly of [false, true]) {
-      const r = await run(gz, pick, { digestEarly });
+    test('every byte claimed: the member checks out and the thread hashed exactly the claims', async () => {
+      const r = await run(gz, all, { engine });
       assert.deepEqual(r.out, data);
-      assert.ok(r.accepted > 0);
-      assert.equal(hex(r.digest), sha(r.fed));
-    }
-  });
+      assert.ok(r.accepted > 3, `only ${r.accepted} claims were taken`);
+      assert.equal(hex(r.digest), sha(data));
+    });
 
-  test('a wrong trailer CRC is "gzip: invalid checksum" though the thread CRC\'d the bytes', async () => {
-    await assert.rejects(run(flipTrailerCrc(gz), all), /gzip: invalid checksum/);
-  });
+    test('claims with gaps between and within arrays, digest taken before the member ends', async () => {
+      const pick = (out: Uint8Array, i: number): [number, number][] =>
+        i % 3 === 2
+          ? []
+          : ([
+              [5, Math.min(out.length, 20_000)],
+              [Math.min(out.length, 20_000), Math.min(out.length, 40_000)],
+              [Math.min(out.length, 45_000), out.length - 3],
+            ].filter(([a, b]) => b > a) as [number, number][]);
+      for (const digestEarly of [false, true]) {
+        const r = await run(gz, pick, { engine, digestEarly });
+        assert.deepEqual(r.out, data);
+        assert.ok(r.accepted > 0);
+        assert.equal(hex(r.digest), sha(r.fed));
+      }
+    });
 
-  test('claims across member boundaries; a bad CRC in the first member is caught', async () => {
-    const parts = [
-      data.subarray(0, 1_000_001),
-      data.subarray(1_000_001, 1_000_002),
-      data.subarray(1_000_002),
-    ];
-    const members = parts.map((p) => new Uint8Array(gzipSync(p)));
-    const multi = concat(...members);
-    const r = await run(multi, all);
-    assert.deepEqual(r.out, data);
-    assert.equal(hex(r.digest), sha(data));
-    await assert.rejects(
-      run(flipTrailerCrc(multi, members[0].length), all),
-      /gzip: invalid checksum/,
-    );
-  });
+    test('a wrong trailer CRC is "gzip: invalid checksum" though the thread CRC\'d the bytes', async () => {
+      await assert.rejects(run(flipTrailerCrc(gz), all, { engine }), /gzip: invalid checksum/);
+    });
 
-  test("copies are refused and CRC'd here; later claims still count", async () => {
-    const { ledger, hash, source, gen } = await open(gz);
-    const verdicts: boolean[] = [];
-    for await (const out of gen) {
-      // A copy of the array on offer, then the array itself: the first is refused, the
-      // second taken (after a cut that drops the refused bytes from the source's run).
-      const copy = new Uint8Array(out.subarray(0, 100));
-      verdicts.push(ledger.claim(copy, source));
-      await hash.update(copy);
-      verdicts.push(ledger.claim(out.subarray(100), source));
-      await hash.update(out.subarray(100));
-    }
-    await hash.digest();
-    assert.equal(verdicts[0], false);
-    assert.ok(verdicts.filter((v, i) => i % 2 === 1 && v).length > 0, 'no claim was taken');
-    assert.ok(verdicts.filter((v, i) => i % 2 === 0 && v).length === 0, 'a copy was taken');
-  });
+    test('claims across member boundaries; a bad CRC in the first member is caught', async () => {
+      const parts = [
+        data.subarray(0, 1_000_001),
+        data.subarray(1_000_001, 1_000_002),
+        data.subarray(1_000_002),
+      ];
+      const members = parts.map((p) => new Uint8Array(gzipSync(p)));
+      const multi = concat(...members);
+      const r = await run(multi, all, { engine });
+      assert.deepEqual(r.out, data);
+      assert.equal(hex(r.digest), sha(data));
+      await assert.rejects(
+        run(flipTrailerCrc(multi, members[0].length), all, { engine }),
+        /gzip: invalid checksum/,
+      );
+    });
 
-  test('a claim behind the cursor or outside the array is refused', async () => {
-    const { ledger, hash, source, gen } = await open(gz);
-    const first = await gen.next();
-    assert.ok(!first.done);
-    const out = first.value;
-    assert.equal(ledger.claim(out.subarray(10, 20), source), true);
-    await hash.update(out.subarray(10, 20));
-    assert.equal(ledger.claim(out.subarray(5, 30), source), false, 'overlapping an earlier claim');
-    await hash.update(out.subarray(5, 30));
-    assert.equal(ledger.claim(new Uint8Array(5), source), false, 'not from the array');
-    await hash.update(new Uint8Array(5));
-    for (let n = await gen.next(); !n.done; n = await gen.next()) {}
-    await hash.digest();
+    test("copies are refused and CRC'd here; later claims still count", async () => {
+      const { ledger, hash, source, gen } = await open(gz, engine);
+      const verdicts: boolean[] = [];
+      for await (const out of gen) {
+        // A copy of the array on offer, then the array itself: the first is refused, the
+        // second taken (after a cut that drops the refused bytes from the source's run).
+        const copy = new Uint8Array(out.subarray(0, 20_000));
+        verdicts.push(ledger.claim(copy, source));
+        await hash.update(copy);
+        verdicts.push(ledger.claim(out.subarray(20_000), source));
+        await hash.update(out.subarray(20_000));
+      }
+      await hash.digest();
+      assert.equal(verdicts[0], false);
+      assert.ok(verdicts.filter((v, i) => i % 2 === 1 && v).length > 0, 'no claim was taken');
+      assert.ok(verdicts.filter((v, i) => i % 2 === 0 && v).length === 0, 'a copy was taken');
+    });
+
+    test('a claim behind the cursor, outside the array or shorter than 16 KiB is refused', async () => {
+      const { ledger, hash, source, gen } = await open(gz, engine);
+      const first = await gen.next();
+      assert.ok(!first.done);
+      const out = first.value;
+      assert.ok(out.length >= 100_000, `arrays of ${out.length} bytes are too short for this test`);
+      assert.equal(ledger.claim(out.subarray(10, 20_010), source), true);
+      await hash.update(out.subarray(10, 20_010));
+      const overlapping = out.subarray(5, 40_000);
+      assert.equal(ledger.claim(overlapping, source), false, 'overlapping an earlier claim');
+      await hash.update(overlapping);
+      assert.equal(ledger.claim(new Uint8Array(20_000), source), false, 'not from the array');
+      await hash.update(new Uint8Array(20_000));
+      const short = out.subarray(50_000, 50_000 + 16 * 1024 - 1);
+      assert.equal(ledger.claim(short, source), false, 'shorter than 16 KiB');
+      await hash.update(short);
+      const enough = out.subarray(60_000, 60_000 + 16 * 1024);
+      assert.equal(ledger.claim(enough, source), true, 'a later claim of 16 KiB');
+      await hash.update(enough);
+      for (let n = await gen.next(); !n.done; n = await gen.next()) {}
+      await hash.digest();
+    });
   });
-});
 
 describe('verify with state.bin CRC on the hashing thread', () => {
   const state = records(OFFLOAD_MIN + 70_000, 4);

@@ -22,6 +22,11 @@ import { type Crc32, type CrcSource, type CrcTicket, crc32Combine } from '../eng
 const MAX_PARTS = 128;
 /** Claims are refused while the source has this many bytes or more still to get to. */
 const MAX_BACKLOG = 1024 * 1024;
+/**
+ * Shorter views are CRC'd here: they save little, and a member that ends soon after one would
+ * wait for the source (an archive of many tiny members would wait at every one).
+ */
+const MIN_CLAIM = 16 * 1024;
 
 /** A part of the member: bytes CRC'd here, or a run of a source (its ticket once cut). */
 interface Part {
@@ -77,7 +82,7 @@ export class CrcLedger {
   claim(view: Uint8Array, source: CrcSource): boolean {
     const out = this.out;
     const start = out && view.buffer === out.buffer ? view.byteOffset - out.byteOffset : -1;
-    if (!out || view.length === 0 || start < this.cursor || start + view.length > out.length) {
+    if (!out || view.length < MIN_CLAIM || start < this.cursor || start + view.length > out.length) {
       if (this.run?.source === source) this.close();
       return false;
     }
