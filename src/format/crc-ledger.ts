@@ -82,7 +82,12 @@ export class CrcLedger {
   claim(view: Uint8Array, source: CrcSource): boolean {
     const out = this.out;
     const start = out && view.buffer === out.buffer ? view.byteOffset - out.byteOffset : -1;
-    if (!out || view.length < MIN_CLAIM || start < this.cursor || start + view.length > out.length) {
+    if (
+      !out ||
+      view.length < MIN_CLAIM ||
+      start < this.cursor ||
+      start + view.length > out.length
+    ) {
       if (this.run?.source === source) this.close();
       return false;
     }
