@@ -14,7 +14,7 @@ import { crc32 } from '../src/engines/crc32.js';
 import { memberGzip } from '../src/engines/member-gzip.js';
 import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
 import { createAtomicFile, fileChunksReused } from '../src/node/files.js';
-import { parallelGzip } from '../src/node/parallel-gzip.js';
+import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
 import { concat, pseudoRandom, sha256hex } from './support/bytes.js';
 import { withTempDir } from './support/temp.js';
 
@@ -99,8 +99,17 @@ describe('compressibility guess', () => {
 });
 
 describe('parallel gzip', () => {
-  const random = pseudoRandom(3 * 1024 * 1024 + 12_345, 7);
-  const text = records(3 * 1024 * 1024 + 777);
+  // Two and a half blocks and some: whole blocks, a short last one, and dictionaries between.
+  const block = deflateBlockSize(deflateLanes());
+  const random = pseudoRandom(Math.floor(2.5 * block) + 12_345, 7);
+  const text = records(Math.floor(2.5 * block) + 777);
+
+  test('blocks are 2 MiB up to 2 cores, 1 MiB up to 4 and 512 KiB beyond', () => {
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 64].map(deflateBlockSize),
+      [2, 2, 1, 1, 0.5, 0.5].map((m) => m * 1024 * 1024),
+    );
+  });
 
   test('one gzip member that any gzip reader reads back, at every level', async () => {
     for (const level of [-1, 0, 1, 6, 9]) {
@@ -113,7 +122,7 @@ describe('parallel gzip', () => {
 
   test('the default level stores random-looking blocks: the archive is the input plus framing', async () => {
     const gz = await pgzip(random, -1);
-    // 10-byte header, 8-byte trailer; 65535-byte stored blocks (+5 bytes each) per 512 KiB block,
+    // 10-byte header, 8-byte trailer; 65535-byte stored blocks (+5 bytes each) per whole block,
     // and the short last block deflated by zlib (which stores random data, + 5 bytes per block).
     assert.ok(gz.length > random.length, `${gz.length} > ${random.length}`);
     assert.ok(gz.length < random.length * 1.001 + 100, `${gz.length} within 0.1 % of the input`);
