@@ -12,6 +12,7 @@ import '../src/wasm/embedded.js';
 import { concatBytes as concat } from '../src/io/bytes.js';
 import { loadWasmCrc32 } from '../src/wasm/crc32.js';
 import { loadWasmInflate, type WasmInflateEngine } from '../src/wasm/inflate.js';
+import { xorshift32 } from './support/bytes.js';
 
 let engine: WasmInflateEngine;
 let crc32: (crc: number, data: Uint8Array) => number;
@@ -24,17 +25,9 @@ before(async () => {
 // ----------------------------------------------------------------------------------------------
 // Helpers
 
-/** Deterministic xorshift32 generator. */
+/** xorshift32 numbers, and integers below `n` from them. */
 function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const u32 = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const u32 = xorshift32(seed);
   return { u32, int: (n: number): number => Math.floor((u32() / 2 ** 32) * n) };
 }
 

@@ -7,6 +7,7 @@ import type { Sha256 } from '../src/engines/sha256.js';
 import { isSnapshotError } from '../src/errors.js';
 import '../src/wasm/embedded.js';
 import { createSha256, loadWasmSha256, type WasmSha256Engine } from '../src/wasm/sha256.js';
+import { xorshift32 } from './support/bytes.js';
 
 const MiB = 1 << 20;
 /** The kernel's input region is 1 MiB; chunks above it are fed in pieces. */
@@ -20,17 +21,10 @@ const reference = (chunks: Uint8Array[]): string => {
   return h.digest('hex');
 };
 
-/** Deterministic xorshift32 generator, so that failures can be reproduced. */
+/** Integers below `n` from a xorshift32 sequence, so that failures can be reproduced. */
 function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
+  const next = xorshift32(seed);
+  return (n) => next() % n;
 }
 
 function randomBytes(n: number, seed: number): Uint8Array {

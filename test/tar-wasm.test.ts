@@ -45,6 +45,7 @@ import { ByteReader } from '../src/io/byte-reader.js';
 import '../src/wasm/embedded.js';
 import { concatBytes as concat } from '../src/io/bytes.js';
 import { installWasmTar, loadWasmTar } from '../src/wasm/tar.js';
+import { xorshift32 } from './support/bytes.js';
 
 const wasm = await loadWasmTar();
 
@@ -86,17 +87,9 @@ async function withKernel<T>(k: TarKernel | null, fn: () => T | Promise<T>): Pro
 
 /** Deterministic generator (xorshift32), so that failures reproduce. */
 class Rng {
-  private s: number;
+  readonly u32: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0 || 1;
-  }
-  u32(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
-    return this.s;
+    this.u32 = xorshift32(seed);
   }
   /** 0..n-1 (0 when n < 1) */
   int(n: number): number {

@@ -16,16 +16,23 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Deterministic pseudo-random bytes (xorshift32). */
+/** A deterministic xorshift32 sequence of unsigned 32-bit numbers, so that failures reproduce. */
+export function xorshift32(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+
+/** Deterministic pseudo-random bytes (the low bytes of {@link xorshift32}). */
 export function pseudoRandom(n: number, seed = 1): Uint8Array {
+  const next = xorshift32(seed);
   const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
+  for (let i = 0; i < n; i++) out[i] = next() & 0xff;
   return out;
 }
 
