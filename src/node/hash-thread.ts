@@ -165,6 +165,7 @@ class HashThread {
         settle();
         const toCut =
           next < this.outstanding.length ? (this.outstanding[next].at - pos) | 0 : piece.length;
+        if (toCut <= 0) throw new Error('hash thread: a cut behind the bytes already hashed');
         const bytes = piece.subarray(off, off + Math.min(piece.length - off, toCut));
         local.update(bytes);
         if (keep && zlibCrc32) crc = zlibCrc32(bytes, crc);
