@@ -109,6 +109,42 @@ describe('hashing threads', () => {
     });
   });
 
+  test('a thread that dies before hashing hands its bytes and CRC runs back: same verdicts', () => {
+    const module = (path: string) =>
+      JSON.stringify(fileURLToPath(new URL(`../src/${path}`, import.meta.url)));
+    // Every worker is terminated as it is created, so each large hash starts on a thread that
+    // never runs: its bytes (and the CRC-32 cuts asked of it) are taken back by the caller.
+    const script = `
+      import { gzipSync } from 'node:zlib';
+      process.on('worker', (w) => { void w.terminate(); });
+      const { verify } = await import(${module('node/index.js')});
+      const { writeArchive } = await import(${module('format/archive.js')});
+      const { zeroMeta } = await import(${module('format/meta.js')});
+      const { nodeHash } = await import(${module('node/engines.js')});
+      const { hashThreadCount, OFFLOAD_MIN } = await import(${module('node/hash-thread.js')});
+      const n = OFFLOAD_MIN + 70000;
+      const state = new Uint8Array(n);
+      for (let i = 0; i < n; i++) state[i] = i % 97 < 48 ? 65 + (i % 7) : (i * 2654435761) >>> 29;
+      const meta = { ...zeroMeta(), index: 5n, term: 1n, size: BigInt(n) };
+      const parts = [];
+      const once = async function* () { yield state; };
+      for await (const c of writeArchive(meta, once(), { hash: nodeHash })) parts.push(c.slice());
+      const gz = gzipSync(Buffer.concat(parts));
+      const out = [String((await verify(new Uint8Array(gz))).index)];
+      const bad = Buffer.from(gz);
+      bad[bad.length - 8] ^= 1;
+      await verify(new Uint8Array(bad)).then(() => out.push('accepted'), (e) => out.push(e.message));
+      out.push(String(hashThreadCount()));
+      console.log(JSON.stringify(out));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, `child failed or hung: ${r.stderr}`);
+    assert.deepEqual(JSON.parse(r.stdout), ['5', 'gzip: invalid checksum', '0']);
+  });
+
   test('an abandoned hash has its thread ended, and no thread keeps the process alive', () => {
     const module = fileURLToPath(new URL('../src/node/hash-thread.js', import.meta.url));
     const script = `
