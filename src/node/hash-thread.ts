@@ -9,6 +9,12 @@
  * returns a promise only when the ring is full. Shorter hashes (meta.json, SHA256SUMS), those of
  * unknown length, and any made while every thread is busy stay on the calling thread.
  *
+ * Such a hash is also a {@link CrcSource} (where zlib has `crc32`): the thread can CRC the bytes
+ * it hashes, in runs its caller cuts, so that a gzip reader need not CRC them on its own thread
+ * (src/format/crc-ledger.ts). A thread that fails before it has hashed anything gives its bytes
+ * and its pending runs back to the calling thread; one that fails later makes `digest` (and the
+ * pending runs) reject with SnapshotError('IO').
+ *
  * Threads are unreferenced: an idle one never keeps the process alive. A hash dropped without
  * `digest` (an operation that failed half-way) has its thread terminated when it is collected.
  */
