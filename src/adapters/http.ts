@@ -714,7 +714,6 @@ export function iterateStream(s: ReadableStream<Uint8Array>): AsyncGenerator<Uin
   return bytesOf(s);
 }
 
-/** Resolves when the request can take more data, or when it closed. */
 /** Writes `chunk` and resolves once the socket has taken it (or the request closed). */
 function written(req: http.ClientRequest, chunk: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
@@ -727,6 +726,7 @@ function written(req: http.ClientRequest, chunk: Uint8Array): Promise<void> {
   });
 }
 
+/** Resolves when the request can take more data, or when it closed. */
 function drained(req: http.ClientRequest): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {

@@ -321,40 +321,37 @@ async function prepare(
 }
 
 /**
- * A body that yields the verified bytes and checks, before its last chunk, that they are still
- * the bytes that verified (same SHA-256); otherwise it throws, which cuts the upload short.
+ * A body that yields the verified bytes and checks, before the chunk that completes the verified
+ * size, that they are still the bytes that verified (same SHA-256); otherwise, or when the file
+ * ends short of that size or goes on past it, it throws, which cuts the upload short: the server
+ * never receives a whole body other than the one verified.
  *
- * Chunks are copied into two buffers used in turn (the source may reuse its own, as a file read
- * through reused buffers does), so the body allocates nothing per chunk; the sender must be done
- * with each chunk when it asks for the next (`reusesChunks`).
+ * Chunks are passed on as they come (a file read through reused buffers reuses them), so the
+ * sender must be done with each chunk when it asks for the next (`reusesChunks`).
  */
 function checkedBody(open: () => AsyncIterable<Uint8Array>, info: SnapshotInfo): RequestBody {
+  const changed = () =>
+    new SnapshotError(
+      'INTEGRITY',
+      'the snapshot changed after it was verified; the upload was cut short',
+    );
   return {
     length: info.archiveSize,
     reusesChunks: true,
     open: () =>
       (async function* () {
         const h = createHash('sha256');
-        const bufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
-        let turn = 0;
-        let held: Uint8Array | undefined;
+        let read = 0;
         for await (const chunk of open()) {
+          read += chunk.length;
+          if (read > info.archiveSize) throw changed();
           h.update(chunk);
-          if (bufs[turn].length < chunk.length) bufs[turn] = new Uint8Array(chunk.length);
-          bufs[turn].set(chunk);
-          const copy = bufs[turn].subarray(0, chunk.length);
-          turn ^= 1;
-          if (held) yield held;
-          held = copy;
+          if (read === info.archiveSize && `sha-256=${h.digest('base64')}` !== info.checksum) {
+            throw changed();
+          }
+          yield chunk;
         }
-        const got = `sha-256=${h.digest('base64')}`;
-        if (got !== info.checksum) {
-          throw new SnapshotError(
-            'INTEGRITY',
-            'the snapshot changed after it was verified; the upload was cut short',
-          );
-        }
-        if (held) yield held;
+        if (read !== info.archiveSize) throw changed();
       })(),
   };
 }
