@@ -62,7 +62,7 @@ function mulModP(a: number, b: number): number {
   return product >>> 0;
 }
 
-/** x^(2^k) modulo the CRC polynomial for k = 0..63 (x^(2^k) repeats with period < 64). */
+/** x^(2^k) modulo the CRC polynomial for k = 0..63: enough for any length below 2^60 bytes. */
 let squares: Uint32Array | undefined;
 
 function makeSquares(): Uint32Array {
@@ -82,7 +82,7 @@ export function crc32Combine(crcA: number, crcB: number, lenB: number): number {
   let factor = 0x80000000; // x^0
   let k = 3;
   for (let n = lenB; n > 0; n = Math.floor(n / 2), k++) {
-    if (n % 2 === 1) factor = mulModP(squares[k % 64], factor);
+    if (n % 2 === 1) factor = mulModP(squares[k], factor);
   }
   return (mulModP(factor, crcA) ^ crcB) >>> 0;
 }

@@ -14,6 +14,7 @@
  * their turn), each with its output.
  */
 import { encodeStored } from '../format/deflate-stored.js';
+import { gzipHeader, gzipTrailer } from '../format/gzip.js';
 import { fixedBlocks } from '../io/blocks.js';
 import { concatBytes } from '../io/bytes.js';
 import { looksIncompressible } from './compressibility.js';
@@ -21,8 +22,6 @@ import type { Crc32 } from './crc32.js';
 
 /** Input bytes per member. */
 const BLOCK = 2 * 1024 * 1024;
-/** gzip header of a stored member: no flags, no mtime, OS unknown. */
-const HEADER = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 
 /** Blocks compressed at once: the cores the runtime reports, 2 to 4. */
 function lanes(): number {
@@ -53,11 +52,7 @@ async function compressMember(block: Uint8Array): Promise<Uint8Array[]> {
 
 /** One gzip member of `block` with DEFLATE stored blocks. */
 function storedMember(block: Uint8Array, crc32: Crc32): Uint8Array[] {
-  const trailer = new Uint8Array(8);
-  const view = new DataView(trailer.buffer);
-  view.setUint32(0, crc32(0, block) >>> 0, true);
-  view.setUint32(4, block.length >>> 0, true);
-  return [new Uint8Array(HEADER), encodeStored(block, true), trailer];
+  return [gzipHeader(), encodeStored(block, true), gzipTrailer(crc32(0, block), block.length)];
 }
 
 /**

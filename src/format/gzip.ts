@@ -3,7 +3,8 @@
  * the reference uses: every member is read (multi-member streams are one stream), each member's
  * CRC-32 and length are checked, a clean end is allowed only between members, and anything after
  * the last member must itself be a whole gzip member. The DEFLATE data inside each member is
- * decoded by a pluggable {@link InflateEngine}.
+ * decoded by a pluggable {@link InflateEngine}. Writers frame their members with
+ * {@link gzipHeader} and {@link gzipTrailer}.
  */
 import type { Crc32 } from '../engines/crc32.js';
 import type { InflateEngine, RawInflater } from '../engines/inflate.js';
@@ -19,6 +20,23 @@ const FLAG_COMMENT = 1 << 4;
 const MAX_STRING = 512;
 /** Compressed bytes handed to the inflater per step; bounds the output of one step. */
 const INFLATE_SLICE = 64 * 1024;
+
+/**
+ * The 10-byte member header raftsnap writes, as Go's gzip.Writer does for the reference: no
+ * flags, no modification time, OS unknown. A fresh array each call.
+ */
+export function gzipHeader(): Uint8Array {
+  return new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+}
+
+/** The 8-byte member trailer: CRC-32 and length (modulo 2^32) of the member's data. */
+export function gzipTrailer(crc: number, size: number): Uint8Array {
+  const trailer = new Uint8Array(8);
+  const view = new DataView(trailer.buffer);
+  view.setUint32(0, crc >>> 0, true);
+  view.setUint32(4, size >>> 0, true);
+  return trailer;
+}
 
 const invalidHeader = () => new SnapshotError('GZIP', 'gzip: invalid header');
 const unexpectedEOF = () => new SnapshotError('TRUNCATED', 'unexpected EOF');

@@ -15,7 +15,6 @@
  * the decoding. Compression stays native (no WebAssembly deflate), spread across cores.
  */
 import { createHash } from 'node:crypto';
-import * as zlib from 'node:zlib';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
 import type { EngineChoice, Engines } from '../engines/registry.js';
 import type { HashEngine, HashState } from '../engines/sha256.js';
@@ -26,6 +25,7 @@ import { loadWasmSha256 } from '../wasm/sha256.js';
 import { installWasmTar } from '../wasm/tar.js';
 import { hashThreadsAvailable, threadedHash } from './hash-thread.js';
 import { parallelGzip } from './parallel-gzip.js';
+import { nativeCrc32 } from './zlib-crc32.js';
 import { zlibInflate } from './zlib-inflate.js';
 
 /** SHA-256 by node:crypto (OpenSSL, with SHA extensions where the CPU has them). */
@@ -43,9 +43,6 @@ export const nodeHash: HashEngine = {
     return self;
   },
 };
-
-const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-const nativeCrc32 = zlibCrc32 ? (crc: number, data: Uint8Array) => zlibCrc32(data, crc) : undefined;
 
 export async function nodeEngines(choice: EngineChoice): Promise<Engines> {
   // Tar header framing runs in WebAssembly for every choice (the TypeScript codec is the fallback).

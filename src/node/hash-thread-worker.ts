@@ -10,6 +10,7 @@
  */
 import type { createHash as CreateHash } from 'node:crypto';
 import type { HashRingLayout } from './hash-ring.js';
+import type { ZlibCrc32 } from './zlib-crc32.js';
 
 /** What the thread is given: the shared buffer and its layout. */
 export interface HashThreadData {
@@ -17,12 +18,10 @@ export interface HashThreadData {
   slots: HashRingLayout;
 }
 
-/** zlib's `crc32(data, value)` (Node 20.15 and later); without it the feeder asks for no cut. */
-export type ZlibCrc32 = ((data: Uint8Array, value?: number) => number) | undefined;
-
 export function hashThreadMain(
   createHash: typeof CreateHash,
-  crc32: ZlibCrc32,
+  /** zlib's CRC-32 (undefined where the runtime lacks it; the feeder then asks for no kept run). */
+  crc32: ZlibCrc32 | undefined,
   data: HashThreadData,
 ): void {
   const { shared, slots: L } = data;

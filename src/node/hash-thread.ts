@@ -21,12 +21,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import * as zlib from 'node:zlib';
 import type { CrcSource, CrcTicket } from '../engines/crc32.js';
 import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError } from '../errors.js';
 import { HASH_RING as R } from './hash-ring.js';
-import { type HashThreadData, hashThreadMain, type ZlibCrc32 } from './hash-thread-worker.js';
+import { type HashThreadData, hashThreadMain } from './hash-thread-worker.js';
+import { zlibCrc32 } from './zlib-crc32.js';
 
 /**
  * Hashes expected to be at least this long go to a hashing thread; shorter ones (and those of
@@ -45,9 +45,6 @@ const MAX_THREADS = 4;
 
 /** The thread's program: hashThreadMain's own text, called with node:crypto, zlib and its data. */
 const THREAD_SOURCE = `(${hashThreadMain.toString()})(require('node:crypto').createHash, require('node:zlib').crc32, require('node:worker_threads').workerData);`;
-
-/** zlib's CRC-32 (Node 20.15 and later): hashing threads keep CRC-32s only where it exists. */
-const zlibCrc32 = (zlib as { crc32?: ZlibCrc32 }).crc32;
 
 /** `Atomics.waitAsync` (ES2024; Node 16 and later), typed here for older TypeScript libs. */
 type WaitAsync = (

@@ -20,7 +20,9 @@ import * as zlib from 'node:zlib';
 import { looksIncompressible } from '../engines/compressibility.js';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
 import { encodeStored, storedSize } from '../format/deflate-stored.js';
+import { gzipHeader, gzipTrailer } from '../format/gzip.js';
 import { fixedBlocks } from '../io/blocks.js';
+import { nativeCrc32 } from './zlib-crc32.js';
 
 /**
  * Input bytes per block, for `lanes` blocks deflating at once. zlib's set-up and the 32 KiB
@@ -54,11 +56,8 @@ const DEFLATE_AHEAD = 6;
 const MEM_LEVEL = 9;
 /** DEFLATE's window: how much of the previous block primes the next. */
 const WINDOW = 32 * 1024;
-/** gzip header: no flags, no mtime, OS unknown (as Go writes it). */
-const HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
 
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-const crc32 = nativeCrc32 ? (c: number, d: Uint8Array) => nativeCrc32(d, c) : jsCrc32;
+const crc32 = nativeCrc32 ?? jsCrc32;
 
 function deflateBlock(
   data: Uint8Array,
@@ -166,7 +165,7 @@ export async function* parallelGzip(
     prev = data;
   };
 
-  yield HEADER;
+  yield gzipHeader();
   const nextBuffer = () => free.pop() ?? new Uint8Array(BLOCK);
   for await (const { data, last } of fixedBlocks(input, BLOCK, nextBuffer)) {
     submit(data, last);
@@ -180,9 +179,5 @@ export async function* parallelGzip(
       release(out);
     }
   }
-  const trailer = new Uint8Array(8);
-  const view = new DataView(trailer.buffer);
-  view.setUint32(0, crc >>> 0, true);
-  view.setUint32(4, size, true);
-  yield trailer;
+  yield gzipTrailer(crc, size);
 }
