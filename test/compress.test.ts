@@ -15,19 +15,8 @@ import { memberGzip } from '../src/engines/member-gzip.js';
 import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
 import { createAtomicFile, fileChunksReused } from '../src/node/files.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
-import { concat, pseudoRandom, sha256hex } from './support/bytes.js';
+import { concat, pseudoRandom, records, sha256hex } from './support/bytes.js';
 import { withTempDir } from './support/temp.js';
-
-/** Text-like bytes: records with repeated keys, the way Consul's state compresses. */
-function records(n: number): Uint8Array {
-  const parts: string[] = [];
-  for (let i = 0, length = 0; length < n; i++) {
-    const line = `{"Key":"service/web-${i % 97}/config","Index":${i * 7},"Flags":0}\n`;
-    parts.push(line);
-    length += line.length;
-  }
-  return new TextEncoder().encode(parts.join('')).subarray(0, n);
-}
 
 async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);

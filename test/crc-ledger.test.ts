@@ -20,20 +20,11 @@ import { bytesOf } from '../src/io/input.js';
 import { nodeHash } from '../src/node/engines.js';
 import '../src/node/index.js';
 import { OFFLOAD_MIN, threadedHash } from '../src/node/hash-thread.js';
-import { collect, concat, pseudoRandom } from './support/bytes.js';
+import { collect, concat, pseudoRandom, records } from './support/bytes.js';
 
 const crc = (b: Uint8Array, c = 0) => zlibCrc32(b, c) >>> 0;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-/** Record-like bytes that compress (so one input slice inflates to several arrays). */
-function records(n: number, seed: number): Uint8Array {
-  const noise = pseudoRandom(n, seed);
-  const line = new TextEncoder().encode('{"Key":"service/web/config","Flags":0,"Value":"');
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = i % 97 < 48 ? line[i % line.length] : 97 + (noise[i] % 8);
-  return out;
-}
 
 /** Flips one bit of the CRC-32 in the trailer that ends at `end` (default: the last one). */
 function flipTrailerCrc(gz: Uint8Array, end = gz.length): Uint8Array {
@@ -76,26 +67,34 @@ async function run(
   let digest: Uint8Array | undefined;
   let index = 0;
   let feeding = true;
-  let next = await gen.next();
-  while (!next.done) {
-    const array = next.value;
-    for (const [a, b] of feeding ? pick(array, index) : []) {
-      const view = array.subarray(a, b);
-      if (ledger.claim(view, source)) accepted++;
-      await hash.update(view);
-      fed.push(new Uint8Array(view)); // a copy (Buffer#slice would be a view)
-    }
-    index++;
-    out.push(new Uint8Array(array));
-    // The archive reader takes its digest before the gzip member ends: then nothing more is fed.
-    if (opts.digestEarly && index === 3) {
-      digest = await hash.digest();
-      feeding = false;
-    }
-    next = await gen.next();
+  try {
+    await drive();
+  } finally {
+    // Also when the stream is rejected: the digest hands the thread back to the pool.
+    digest ??= await hash.digest();
   }
-  digest ??= await hash.digest();
   return { out: concat(...out), fed: concat(...fed), digest, accepted };
+
+  async function drive() {
+    let next = await gen.next();
+    while (!next.done) {
+      const array = next.value;
+      for (const [a, b] of feeding ? pick(array, index) : []) {
+        const view = array.subarray(a, b);
+        if (ledger.claim(view, source)) accepted++;
+        await hash.update(view);
+        fed.push(new Uint8Array(view)); // a copy (Buffer#slice would be a view)
+      }
+      index++;
+      out.push(new Uint8Array(array));
+      // The archive reader takes its digest before the gzip member ends: then nothing more is fed.
+      if (opts.digestEarly && index === 3) {
+        digest = await hash.digest();
+        feeding = false;
+      }
+      next = await gen.next();
+    }
+  }
 }
 
 const all = (out: Uint8Array): [number, number][] => [[0, out.length]];
@@ -129,7 +128,7 @@ describe('CRC-32 joining', () => {
 // auto inflates with WebAssembly into 256 KiB arrays, native with node:zlib.
 for (const engine of ['auto', 'native'] as const)
   describe(`CRC ledger with a hashing thread (${engine} inflate)`, () => {
-    const data = records(3_000_000, 9);
+    const data = records(3_000_000);
     const gz = new Uint8Array(gzipSync(data));
 
     before(async () => {
@@ -227,7 +226,7 @@ for (const engine of ['auto', 'native'] as const)
   });
 
 describe('verify with state.bin CRC on the hashing thread', () => {
-  const state = records(OFFLOAD_MIN + 70_000, 4);
+  const state = records(OFFLOAD_MIN + 70_000);
   const meta = { ...zeroMeta(), index: 77n, term: 3n, size: BigInt(state.length) };
   async function* once() {
     yield state;

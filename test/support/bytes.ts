@@ -36,6 +36,17 @@ export function pseudoRandom(n: number, seed = 1): Uint8Array {
   return out;
 }
 
+/** Text-like bytes: records with repeated keys, the way Consul's state compresses. */
+export function records(n: number): Uint8Array {
+  const parts: string[] = [];
+  for (let i = 0, length = 0; length < n; i++) {
+    const line = `{"Key":"service/web-${i % 97}/config","Index":${i * 7},"Flags":0}\n`;
+    parts.push(line);
+    length += line.length;
+  }
+  return new TextEncoder().encode(parts.join('')).subarray(0, n);
+}
+
 /** Collects an async iterable of bytes into one array. */
 export async function collect(src: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
