@@ -109,6 +109,24 @@ describe('hashing threads', () => {
     });
   });
 
+  test('a verify rejected half-way through state.bin hands its thread back for the next hash', async () => {
+    const state = pseudoRandom(OFFLOAD_MIN + 5000, 31);
+    const meta = { ...zeroMeta(), index: 3n, term: 1n, size: BigInt(state.length) };
+    async function* once() {
+      yield state;
+    }
+    const gz = gzipSync(await collect(writeArchive(meta, once(), { hash: nodeHash })));
+    const warm = threadedHash.create(OFFLOAD_MIN);
+    await warm.update(new Uint8Array(1));
+    await warm.digest();
+    const threads = hashThreadCount();
+    await assert.rejects(verify(gz.subarray(0, gz.length >> 1)), /unexpected EOF/);
+    const next = threadedHash.create(OFFLOAD_MIN);
+    assert.equal(hashThreadCount(), threads, 'the rejected verify still held its thread');
+    await next.update(new Uint8Array(1));
+    await next.digest();
+  });
+
   test('a thread that dies before hashing hands its bytes and CRC runs back: same verdicts', () => {
     const module = (path: string) =>
       JSON.stringify(fileURLToPath(new URL(`../src/${path}`, import.meta.url)));

@@ -58,60 +58,67 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
   let stateSize = 0n;
   let sealed = false;
 
-  for (;;) {
-    let hdr: Awaited<ReturnType<TarReader['next']>>;
-    try {
-      hdr = await tar.next();
-    } catch (err) {
-      throw wrap(err, 'failed reading snapshot');
-    }
-    if (hdr === null) break;
-    switch (hdr.name) {
-      case 'meta.json': {
-        const bytes = await readSmall(tar, 'failed to read snapshot metadata', metaHash);
-        try {
-          if (isJsonNull(bytes)) {
-            decodeMeta(bytes);
-            detached = true;
-          } else if (detached) {
-            decodeMeta(bytes);
-          } else {
-            meta = decodeMeta(bytes, meta);
-          }
-        } catch (err) {
-          throw wrap(err, 'failed to decode snapshot metadata');
-        }
-        break;
+  try {
+    for (;;) {
+      let hdr: Awaited<ReturnType<TarReader['next']>>;
+      try {
+        hdr = await tar.next();
+      } catch (err) {
+        throw wrap(err, 'failed reading snapshot');
       }
-      case 'state.bin':
-        stateHash ??= opts.hash.create(Number(hdr.size));
-        try {
-          const crcSource = opts.crcLedger && stateHash.crc;
-          for (;;) {
-            const chunk = await tar.read(1 << 20);
-            if (chunk === null) break;
-            if (crcSource) opts.crcLedger!.claim(chunk, crcSource);
-            await stateHash.update(chunk);
-            stateSize += BigInt(chunk.length);
-            if (opts.onState) await opts.onState(chunk);
+      if (hdr === null) break;
+      switch (hdr.name) {
+        case 'meta.json': {
+          const bytes = await readSmall(tar, 'failed to read snapshot metadata', metaHash);
+          try {
+            if (isJsonNull(bytes)) {
+              decodeMeta(bytes);
+              detached = true;
+            } else if (detached) {
+              decodeMeta(bytes);
+            } else {
+              meta = decodeMeta(bytes, meta);
+            }
+          } catch (err) {
+            throw wrap(err, 'failed to decode snapshot metadata');
           }
-        } catch (err) {
-          throw wrap(err, 'failed to read or write snapshot data');
+          break;
         }
-        break;
-      case 'SHA256SUMS':
-        sums.push(await readSmall(tar, 'failed to read snapshot hashes'));
-        break;
-      case 'SHA256SUMS.sealed':
-        sealed = true;
-        sealedSums.push(await readSmall(tar, 'failed to read snapshot hashes'));
-        break;
-      default:
-        throw new SnapshotError(
-          'UNEXPECTED_FILE',
-          `unexpected file ${JSON.stringify(hdr.name)} in snapshot`,
-        );
+        case 'state.bin':
+          stateHash ??= opts.hash.create(Number(hdr.size));
+          try {
+            const crcSource = opts.crcLedger && stateHash.crc;
+            for (;;) {
+              const chunk = await tar.read(1 << 20);
+              if (chunk === null) break;
+              if (crcSource) opts.crcLedger!.claim(chunk, crcSource);
+              await stateHash.update(chunk);
+              stateSize += BigInt(chunk.length);
+              if (opts.onState) await opts.onState(chunk);
+            }
+          } catch (err) {
+            throw wrap(err, 'failed to read or write snapshot data');
+          }
+          break;
+        case 'SHA256SUMS':
+          sums.push(await readSmall(tar, 'failed to read snapshot hashes'));
+          break;
+        case 'SHA256SUMS.sealed':
+          sealed = true;
+          sealedSums.push(await readSmall(tar, 'failed to read snapshot hashes'));
+          break;
+        default:
+          throw new SnapshotError(
+            'UNEXPECTED_FILE',
+            `unexpected file ${JSON.stringify(hdr.name)} in snapshot`,
+          );
+      }
     }
+  } catch (err) {
+    // Finish the state hash anyway: one on a hashing thread would hold the thread until it is
+    // collected.
+    if (stateHash) await Promise.resolve(stateHash.digest()).catch(() => {});
+    throw err;
   }
 
   const digests = new Map<string, Uint8Array>([
