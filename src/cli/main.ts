@@ -12,8 +12,15 @@ import { type Command, commands, usage } from './commands.js';
 // states V8 grows its young generation as the run goes on (11 MiB more RSS after some 15 s of
 // create). Held at its first size, the CLI's memory stays flat at any state size, for about 1 %
 // more time in create.
+//
+// The CLI's JavaScript is glue around native and WebAssembly kernels, a few calls per 256 KiB of
+// state, and it runs as well in V8's baseline tier. Optimizing it with TurboFan costs some 60 ms
+// of background CPU early in every large run (readArchive and the gzip reader are large async
+// functions); on a 2-core machine that time is taken from the inflating and hashing threads,
+// and a 256 MiB verify then takes about 5 % longer (bench/throughput.ts measures the CLI as is).
 try {
   setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--no-opt');
 } catch {
   // not V8
 }
