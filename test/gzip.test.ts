@@ -10,9 +10,9 @@ import { getEngines } from '../src/engines/registry.js';
 import { openGunzip } from '../src/format/gzip.js';
 import { ByteReader } from '../src/io/byte-reader.js';
 import { bytesOf } from '../src/io/input.js';
-import '../src/node/index.js';
+import { verify } from '../src/node/index.js';
 import { collect, concat, pseudoRandom } from './support/bytes.js';
-import { ENGINES } from './support/fixtures.js';
+import { ENGINES, readFixture } from './support/fixtures.js';
 
 const le32 = (n: number) =>
   new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]);
@@ -184,3 +184,68 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+/** DEFLATE data: `data` in stored, non-final blocks, then a block of the reserved type 3. */
+function storedThenCorrupt(data: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < data.length; i += 65535) {
+    const n = Math.min(65535, data.length - i);
+    parts.push(new Uint8Array([0, n & 0xff, n >> 8, ~n & 0xff, (~n >> 8) & 0xff]));
+    parts.push(data.subarray(i, i + n));
+  }
+  parts.push(new Uint8Array([0b111]));
+  return concat(...parts);
+}
+
+/** One gzip member holding `data` and then corrupt DEFLATE data (and a trailer of zeros). */
+const corruptAfter = (data: Uint8Array) =>
+  concat(
+    new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]),
+    storedThenCorrupt(data),
+    new Uint8Array(8),
+  );
+
+describe('output decoded before corrupt DEFLATE data (engines decoding on this thread)', () => {
+  for (const reuseOutput of [false, true]) {
+    test(`reaches the consumer before the error, as from Go's reader (reuseOutput: ${reuseOutput})`, async () => {
+      const data = pseudoRandom(150_000, 11);
+      const e = await getEngines('wasm');
+      const got: Uint8Array[] = [];
+      const out = await openGunzip(new ByteReader(bytesOf([corruptAfter(data)])), {
+        inflate: e.inflate,
+        crc32: e.crc32,
+        reuseOutput,
+      });
+      await assert.rejects(
+        async () => {
+          for await (const chunk of out) got.push(chunk.slice());
+        },
+        // Three stored blocks (5 header bytes each), the data, then the bad block's byte.
+        new RegExp(
+          `^SnapshotError: flate: corrupt input before offset ${3 * 5 + data.length + 1}$`,
+        ),
+      );
+      assert.deepEqual(concat(...got), data);
+    });
+  }
+
+  // The reference's tar reader sees the bytes decoded before the corruption first: an archive
+  // whose first wrong entry comes before corrupt data is rejected for that entry.
+  for (const engine of ['auto', 'wasm'] as const) {
+    test(`a tar error before corrupt data is the error reported (${engine} engine)`, async () => {
+      const tar = await readFixture('reference-testdata', 'extra.tar');
+      let at = 0;
+      while (new TextDecoder().decode(tar.subarray(at, at + 4)) !== 'nope') at += 512;
+      await assert.rejects(
+        verify(corruptAfter(tar.subarray(0, at + 512)), { engine }),
+        /^SnapshotError: failed to read snapshot file: unexpected file "nope" in snapshot$/,
+      );
+      const badHeader = tar.slice(0, at + 512);
+      badHeader[at + 148] ^= 1; // the header checksum
+      await assert.rejects(
+        verify(corruptAfter(badHeader), { engine }),
+        /^SnapshotError: failed to read snapshot file: failed reading snapshot: archive\/tar: invalid tar header$/,
+      );
+    });
+  }
+});

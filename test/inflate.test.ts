@@ -11,7 +11,11 @@ import { isSnapshotError } from '../src/errors.js';
 import '../src/wasm/embedded.js';
 import { concatBytes as concat } from '../src/io/bytes.js';
 import { loadWasmCrc32 } from '../src/wasm/crc32.js';
-import { loadWasmInflate, type WasmInflateEngine } from '../src/wasm/inflate.js';
+import {
+  loadWasmInflate,
+  type WasmInflateEngine,
+  type WasmRawInflater,
+} from '../src/wasm/inflate.js';
 import { xorshift32 } from './support/bytes.js';
 
 let engine: WasmInflateEngine;
@@ -794,41 +798,81 @@ describe('wasm crc32', () => {
   });
 });
 
-describe('WASM inflate with reused output', () => {
-  it('keeps each write’s output intact until two writes later, then reuses its memory', async () => {
-    const engine = await loadWasmInflate();
-    const text = new TextEncoder().encode(
-      Array.from({ length: 40_000 }, (_, i) => `key-${i % 311} value ${i}\n`).join(''),
-    );
-    const raw = new Uint8Array(zlib.deflateRawSync(text));
-    const inflater = engine.create({ reuseOutput: true });
-    const slices: Uint8Array[] = [];
-    for (let i = 0; i < raw.length; i += 4096) slices.push(raw.subarray(i, i + 4096));
+describe('wasm inflate: lenders (output lent, not copied)', () => {
+  /** Decodes `comp` with `inf.decode` in 4 KiB slices, copying each lent view at once. */
+  function decodeAll(inf: Pick<WasmRawInflater, 'decode'>, comp: Uint8Array): Uint8Array {
     const got: Uint8Array[] = [];
-    const seen = new Set<ArrayBufferLike>();
-    let outputs = 0;
-    let prev: Uint8Array[] = [];
-    for (const slice of slices) {
-      // What the previous write returned must still read the same after this write.
-      const snapshot = prev.map((o) => o.slice());
-      const step = inflater.write(slice);
-      for (const [k, o] of prev.entries()) assert.deepEqual(o, snapshot[k]);
-      for (const o of step.output) {
-        got.push(o.slice());
-        seen.add(o.buffer);
-        outputs++;
+    for (let i = 0; i < comp.length; i += 4096) {
+      const it = inf.decode(comp.subarray(i, i + 4096));
+      for (let r = it.next(); ; r = it.next()) {
+        if (r.done) {
+          if (r.value.done) return concat(got);
+          break;
+        }
+        got.push(r.value.slice());
       }
-      prev = step.output;
-      if (step.done) break;
     }
-    inflater.close();
-    const all = new Uint8Array(got.reduce((n, o) => n + o.length, 0));
-    let at = 0;
-    for (const o of got) {
-      all.set(o, at);
-      at += o.length;
+    throw new Error('stream did not end');
+  }
+
+  it('decodes member after member, each output a view of the same memory', async () => {
+    const lender = await engine.lender();
+    const buffers = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 3; i++) {
+      const data = textBytes(700_000 + i, 90 + i);
+      const inf = lender.create();
+      const comp = new Uint8Array(zlib.deflateRawSync(data));
+      const it = inf.decode(comp);
+      const first = it.next();
+      assert.equal(first.done, false);
+      buffers.add((first.value as Uint8Array).buffer);
+      // Closed half-way (TRUNCATED, as any unfinished stream): the next one starts afresh.
+      assert.throws(() => inf.close(), /unexpected EOF/);
+      const again = lender.create();
+      assertBytesEqual(decodeAll(again, comp), data, `member ${i}`);
+      again.close();
     }
-    assert.deepEqual(all, text);
-    assert.ok(seen.size < outputs, `${seen.size} buffers for ${outputs} outputs`);
+    assert.equal(buffers.size, 1);
+    lender.release();
+  });
+
+  it('keeps a lent view intact while other inflaters and lenders grow their memory', async () => {
+    const data = textBytes(300_000, 77);
+    const lender = await engine.lender();
+    const inf = lender.create();
+    const it = inf.decode(new Uint8Array(zlib.deflateRawSync(data)));
+    const view = it.next().value as Uint8Array;
+    const copy = view.slice();
+    assert.ok(view.length > 0);
+    // Many inflaters open at once on the shared instance (its memory grows), and more lenders.
+    const others = Array.from({ length: 40 }, () => engine.create());
+    const lenders = await Promise.all(Array.from({ length: 6 }, () => engine.lender()));
+    const lent = lenders.map((l) => l.create());
+    for (const o of [...others, ...lent]) {
+      const step = o.decode(new Uint8Array(zlib.deflateRawSync(randomBytes(70_000, 5))));
+      for (let r = step.next(); !r.done; r = step.next());
+    }
+    assert.equal(view.length, copy.length);
+    assertBytesEqual(view, copy, 'lent view');
+    for (const o of [...others, ...lent]) o.close();
+    for (const l of lenders) l.release();
+    // The rest of the stream decodes as if nothing happened.
+    const rest: Uint8Array[] = [copy];
+    for (let r = it.next(); !r.done; r = it.next()) rest.push(r.value.slice());
+    assertBytesEqual(concat(rest), data, 'stream');
+    inf.close();
+    lender.release();
+  });
+
+  it('lends one inflater at a time, only decode(), and nothing after release()', async () => {
+    const lender = await engine.lender();
+    const inf = lender.create();
+    assert.throws(() => lender.create(), /previous inflater is still open/);
+    assert.throws(() => inf.write(new Uint8Array(1)), /use decode\(\)/);
+    assert.throws(() => inf.close(), /unexpected EOF/);
+    const next = lender.create();
+    assert.throws(() => next.close(), /unexpected EOF/);
+    lender.release();
+    assert.throws(() => lender.create(), /used after release/);
   });
 });

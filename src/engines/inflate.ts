@@ -17,12 +17,27 @@ export interface InflateStep {
   unused: number;
 }
 
+/** The end of one pull-style `decode()` call: `done` and `unused` as in {@link InflateStep}. */
+export interface InflateEnd {
+  done: boolean;
+  unused: number;
+}
+
 export interface RawInflater {
   /**
    * Decodes `chunk`. Must not be called again after a step reported `done`.
-   * Throws SnapshotError('GZIP') on corrupt DEFLATE data.
+   * Throws SnapshotError('GZIP') on corrupt DEFLATE data, dropping the output of this call.
    */
   write(chunk: Uint8Array): Promise<InflateStep> | InflateStep;
+  /**
+   * Optional pull-style decoding, for engines that decode on the calling thread: returns a
+   * generator that decodes `chunk` as it is resumed, yields the output in order and returns
+   * `{ done, unused }`. On corrupt data it yields all the output decoded before the corruption
+   * and then throws SnapshotError('GZIP'), as Go's reader returns that output before the error.
+   * Yielded arrays are the caller's, except from an {@link InflateLender}'s inflaters. The
+   * generator must be run to completion (or the inflater closed) before the next call.
+   */
+  decode?(chunk: Uint8Array): Generator<Uint8Array, InflateEnd, void>;
   /**
    * The input has ended. Throws SnapshotError('TRUNCATED') when the stream is not done.
    * Releases the engine's resources in every case; safe to call more than once.
@@ -30,16 +45,26 @@ export interface RawInflater {
   close(): void;
 }
 
-export interface InflateOptions {
-  /**
-   * The caller is done with the output of each `write` by the time it calls `write` twice more,
-   * so the engine may decode into memory it reuses from then on (no allocation per output).
-   * Engines without reusable output ignore it.
-   */
-  reuseOutput?: boolean;
-}
-
 export interface InflateEngine {
   readonly name: string;
-  create(opts?: InflateOptions): RawInflater;
+  create(): RawInflater;
+  /**
+   * Optional: a lender of inflaters that decode without copying their output out (see
+   * {@link InflateLender}). Rejects when the engine cannot set one up.
+   */
+  lender?(): Promise<InflateLender>;
+}
+
+/**
+ * Inflaters for one stream of DEFLATE streams (the members of one gzip stream), decoding in
+ * memory of their own: their `decode` yields views of that memory, each valid until the
+ * generator is resumed, and nothing else writes to it or resizes it meanwhile.
+ *
+ * The caller creates one inflater at a time (closing the previous one first; `create` throws
+ * Error otherwise) and calls `release()` once after the last, after which the lender must not
+ * be used.
+ */
+export interface InflateLender {
+  create(): RawInflater & Required<Pick<RawInflater, 'decode'>>;
+  release(): void;
 }

@@ -45,9 +45,9 @@ export interface GunzipOptions {
   inflate: InflateEngine;
   crc32: Crc32;
   /**
-   * The consumer is done with each yielded array when it asks for the next one, so the inflate
-   * engine may reuse output memory (see InflateOptions.reuseOutput). Default false: every
-   * yielded array is the consumer's.
+   * The consumer is done with each yielded array when it asks for the next one, so an engine
+   * that lends its output may yield views of its own memory (see InflateEngine.lender).
+   * Default false: every yielded array is the consumer's.
    */
   reuseOutput?: boolean;
   /**
@@ -64,7 +64,8 @@ export interface GunzipOptions {
  *
  * The generator completes only when the whole input has been consumed and found valid; it
  * throws SnapshotError otherwise: code 'GZIP' for an invalid header ("gzip: invalid header"),
- * corrupt DEFLATE data or a trailer mismatch ("gzip: invalid checksum"), 'TRUNCATED' when the
+ * corrupt DEFLATE data (after yielding what was decoded before it, with engines that decode
+ * on the calling thread) or a trailer mismatch ("gzip: invalid checksum"), 'TRUNCATED' when the
  * input ends inside a member ("unexpected EOF") or is empty ("EOF", as Go's gzip.NewReader).
  * Yielded arrays are owned by the consumer, unless `reuseOutput` is set.
  */
@@ -113,60 +114,91 @@ async function readHeader(src: ByteReader, crc32: Crc32): Promise<boolean> {
 async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Uint8Array> {
   const { crc32 } = opts;
   const ledger = opts.ledger ?? new CrcLedger(crc32);
-  for (;;) {
-    // The DEFLATE body: feed slices until the engine reports the end of the stream. The next
-    // slice is handed to the engine before this one's output is yielded, so that an engine
-    // working off the main thread decodes while the consumer hashes.
-    const inflater: RawInflater = opts.inflate.create({ reuseOutput: opts.reuseOutput });
-    ledger.beginMember();
-    let size = 0;
-    let pending: ReturnType<RawInflater['write']> | undefined;
-    try {
-      let slice = await src.read(INFLATE_SLICE);
-      if (slice === null) throw unexpectedEOF();
-      pending = inflater.write(slice);
-      for (;;) {
-        const step = await pending;
-        let ended = false;
-        if (!step.done) {
-          slice = await src.read(INFLATE_SLICE);
-          if (slice === null) ended = true;
-          else pending = inflater.write(slice);
-        }
-        for (const out of step.output) {
-          if (out.length === 0) continue;
-          size = (size + out.length) >>> 0;
-          ledger.offer(out);
-          yield out;
-          ledger.release();
-        }
-        if (step.done) {
-          src.unread(step.unused);
-          break;
-        }
-        if (ended) throw unexpectedEOF();
-      }
-    } finally {
-      // A write still in flight when the consumer stops early must not surface as unhandled.
-      Promise.resolve(pending).catch(() => {});
+  // When the consumer is done with each array as it asks for the next, an engine that lends
+  // its output hands out views of the memory it decoded into: no copy.
+  const lender = opts.reuseOutput && opts.inflate.lender ? await opts.inflate.lender() : undefined;
+  try {
+    for (;;) {
+      const inflater: RawInflater = lender ? lender.create() : opts.inflate.create();
+      ledger.beginMember();
+      let size = 0;
+      let pending: ReturnType<RawInflater['write']> | undefined;
       try {
-        inflater.close();
-      } catch {
-        // The stream is incomplete only on the error paths above, which already threw.
+        if (inflater.decode) {
+          // Pull-style: each output is decoded when the consumer asks for it, and the output
+          // decoded before corrupt data reaches the consumer before the error (as from Go's
+          // reader, so that a tar error in it is reported first, as the reference does).
+          for (;;) {
+            const slice = await src.read(INFLATE_SLICE);
+            if (slice === null) throw unexpectedEOF();
+            const it = inflater.decode(slice);
+            let r = it.next();
+            for (; !r.done; r = it.next()) {
+              const out = r.value;
+              if (out.length === 0) continue;
+              size = (size + out.length) >>> 0;
+              ledger.offer(out);
+              yield out;
+              ledger.release();
+            }
+            if (r.value.done) {
+              src.unread(r.value.unused);
+              break;
+            }
+          }
+        } else {
+          // Push-style: the next slice is handed to the engine before this one's output is
+          // yielded, so that an engine working off the main thread decodes while the consumer
+          // hashes.
+          let slice = await src.read(INFLATE_SLICE);
+          if (slice === null) throw unexpectedEOF();
+          pending = inflater.write(slice);
+          for (;;) {
+            const step = await pending;
+            let ended = false;
+            if (!step.done) {
+              slice = await src.read(INFLATE_SLICE);
+              if (slice === null) ended = true;
+              else pending = inflater.write(slice);
+            }
+            for (const out of step.output) {
+              if (out.length === 0) continue;
+              size = (size + out.length) >>> 0;
+              ledger.offer(out);
+              yield out;
+              ledger.release();
+            }
+            if (step.done) {
+              src.unread(step.unused);
+              break;
+            }
+            if (ended) throw unexpectedEOF();
+          }
+        }
+      } finally {
+        // A write still in flight when the consumer stops early must not surface as unhandled.
+        Promise.resolve(pending).catch(() => {});
+        try {
+          inflater.close();
+        } catch {
+          // The stream is incomplete only on the error paths above, which already threw.
+        }
       }
-    }
 
-    const trailer = await src.readFull(8);
-    if (trailer.length < 8) throw unexpectedEOF();
-    const crc = await ledger.endMember();
-    const wantCrc =
-      (trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (trailer[3] << 24)) >>> 0;
-    const wantSize =
-      (trailer[4] | (trailer[5] << 8) | (trailer[6] << 16) | (trailer[7] << 24)) >>> 0;
-    if (wantCrc !== crc >>> 0 || wantSize !== size) {
-      throw new SnapshotError('GZIP', 'gzip: invalid checksum');
+      const trailer = await src.readFull(8);
+      if (trailer.length < 8) throw unexpectedEOF();
+      const crc = await ledger.endMember();
+      const wantCrc =
+        (trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (trailer[3] << 24)) >>> 0;
+      const wantSize =
+        (trailer[4] | (trailer[5] << 8) | (trailer[6] << 16) | (trailer[7] << 24)) >>> 0;
+      if (wantCrc !== crc >>> 0 || wantSize !== size) {
+        throw new SnapshotError('GZIP', 'gzip: invalid checksum');
+      }
+      if (!(await readHeader(src, crc32))) return;
     }
-    if (!(await readHeader(src, crc32))) return;
+  } finally {
+    lender?.release();
   }
 }
 

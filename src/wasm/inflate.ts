@@ -10,28 +10,27 @@
  * Memory is bounded: each open inflater owns one fixed-size slot of the module's memory (about
  * 384 KiB: a 32 KiB window, 256 KiB of output buffer, 64 KiB of input buffer, tables). Slots
  * are reused after close(); memory grows only when more inflaters are open at once than ever
- * before.
+ * before. A lender's inflaters (`lender()`) decode in an instance of their own, holding one
+ * slot, so they can hand out views of their output instead of copies: that memory never grows.
  */
 import type {
+  InflateEnd,
   InflateEngine,
-  InflateOptions,
+  InflateLender,
   InflateStep,
   RawInflater,
 } from '../engines/inflate.js';
 import { SnapshotError } from '../errors.js';
 import { instantiateKernel } from './load.js';
 
-/** The end of one `decode()` call: `done` and `unused` as in {@link InflateStep}. */
-export interface InflateEnd {
-  done: boolean;
-  unused: number;
-}
+export type { InflateEnd };
 
 /**
  * A {@link RawInflater} with a pull-style alternative to `write()`, for back-pressure.
  *
  * `decode(chunk)` returns a generator that yields the decompressed bytes of `chunk` as it
- * decodes them, in arrays of at most about 288 KiB that the caller owns, and returns
+ * decodes them, in arrays of at most about 288 KiB that the caller owns (from a lender's
+ * inflater: views of its instance's memory, valid until the generator is resumed), and returns
  * `{ done, unused }`. Nothing is decoded until the generator is resumed, so a consumer that
  * awaits between `next()` calls holds at most one output array at a time, however well the
  * data compresses. The generator must be run to completion (or the inflater closed) before
@@ -52,7 +51,12 @@ export interface WasmRawInflater extends RawInflater {
 /** The 'wasm' engine; its inflaters have the pull-style `decode()` too. */
 export interface WasmInflateEngine extends InflateEngine {
   readonly name: 'wasm';
-  create(opts?: InflateOptions): WasmRawInflater;
+  create(): WasmRawInflater;
+  /**
+   * A lender whose inflaters decode in an instance of the module of their own (one slot, so its
+   * memory never grows and the views it lends are never detached); instances are pooled.
+   */
+  lender(): Promise<InflateLender>;
 }
 
 interface InflateExports {
@@ -101,9 +105,6 @@ class Module {
 
 type State = 'open' | 'done' | 'failed' | 'closed';
 
-/** Size of the reused output buffers: one output array is at most the window plus OUT_CAP. */
-const POOL_BUFFER = 320 * 1024;
-
 class WasmInflater implements WasmRawInflater {
   private readonly m: Module;
   private readonly slot: number;
@@ -113,17 +114,15 @@ class WasmInflater implements WasmRawInflater {
   private error: SnapshotError | undefined;
   /** `consumed` as of close(). */
   private finalConsumed = 0;
-  /**
-   * With reuseOutput: buffers free for output, and the outputs of the last two writes (the
-   * caller may still hold those); undefined otherwise.
-   */
-  private readonly pool:
-    | { free: ArrayBuffer[]; last: Uint8Array[]; before: Uint8Array[] }
-    | undefined;
+  /** Yield views of the module's memory instead of copies (a lender's private instance). */
+  private readonly lend: boolean;
+  /** Called once when the inflater is closed. */
+  private readonly onClose: (() => void) | undefined;
 
-  constructor(m: Module, opts?: InflateOptions) {
+  constructor(m: Module, lend?: { onClose: () => void }) {
     this.m = m;
-    this.pool = opts?.reuseOutput ? { free: [], last: [], before: [] } : undefined;
+    this.lend = lend !== undefined;
+    this.onClose = lend?.onClose;
     this.slot = m.ex.newSlot() >>> 0; // addresses are u32; exports return them as i32
     if (this.slot === 0) {
       throw new RangeError('raftsnap: out of WebAssembly memory for another inflater');
@@ -175,15 +174,10 @@ class WasmInflater implements WasmRawInflater {
     }
   }
 
-  /** memory[a, b) as an array the caller owns, or one from the pool (see `write`). */
+  /** memory[a, b) as an array the caller owns, or for a lender's inflater the memory itself. */
   private copyOut(a: number, b: number): Uint8Array {
     const bytes = this.m.bytes();
-    const pool = this.pool;
-    if (!pool || b - a > POOL_BUFFER) return bytes.slice(a, b);
-    const buf = pool.free.pop() ?? new ArrayBuffer(POOL_BUFFER);
-    const out = new Uint8Array(buf, 0, b - a);
-    out.set(bytes.subarray(a, b));
-    return out;
+    return this.lend ? bytes.subarray(a, b) : bytes.slice(a, b);
   }
 
   /**
@@ -192,20 +186,13 @@ class WasmInflater implements WasmRawInflater {
    * dropping the output this call decoded before the corruption (decode() yields it first).
    */
   write(chunk: Uint8Array): InflateStep {
-    const pool = this.pool;
-    if (pool) {
-      // The outputs of the write before last are the caller's no more.
-      for (const o of pool.before) pool.free.push(o.buffer as ArrayBuffer);
-      pool.before = pool.last;
-      pool.last = [];
-    }
+    if (this.lend) throw new Error('inflate lender: its inflaters lend their output; use decode()');
     const output: Uint8Array[] = [];
     const it = this.decode(chunk);
     for (;;) {
       const r = it.next();
       if (r.done) return { output, done: r.value.done, unused: r.value.unused };
       output.push(r.value);
-      pool?.last.push(r.value);
     }
   }
 
@@ -220,8 +207,38 @@ class WasmInflater implements WasmRawInflater {
     this.state = 'closed';
     this.m.registry?.unregister(this.token);
     this.m.ex.freeSlot(this.slot);
+    this.onClose?.();
     if (state === 'open') throw new SnapshotError('TRUNCATED', 'unexpected EOF');
   }
+}
+
+/** Private instances of lenders that were released, for the next lender. */
+const idleLenderModules: Module[] = [];
+/** Idle private instances kept at most (each holds some 0.6 MiB of memory). */
+const MAX_IDLE_LENDERS = 4;
+
+/** A lender on `m`, a private instance: one inflater at a time, so one slot, never grown. */
+function lenderOn(m: Module): InflateLender {
+  let open = false;
+  let released = false;
+  return {
+    create() {
+      if (released) throw new Error('inflate lender: used after release()');
+      if (open) throw new Error('inflate lender: the previous inflater is still open');
+      open = true;
+      return new WasmInflater(m, {
+        onClose: () => {
+          open = false;
+        },
+      });
+    },
+    release() {
+      if (released) return;
+      released = true;
+      // An inflater left open keeps its slot: the instance is dropped, not pooled.
+      if (!open && idleLenderModules.length < MAX_IDLE_LENDERS) idleLenderModules.push(m);
+    },
+  };
 }
 
 let loading: Promise<WasmInflateEngine> | undefined;
@@ -234,7 +251,16 @@ export function loadWasmInflate(): Promise<WasmInflateEngine> {
   loading ??= instantiateKernel<InflateExports>('inflate').then(
     (ex) => {
       const m = new Module(ex);
-      return { name: 'wasm', create: (opts) => new WasmInflater(m, opts) };
+      return {
+        name: 'wasm',
+        create: () => new WasmInflater(m),
+        lender: async () => {
+          const own =
+            idleLenderModules.pop() ??
+            new Module(await instantiateKernel<InflateExports>('inflate'));
+          return lenderOn(own);
+        },
+      };
     },
     (err: unknown) => {
       loading = undefined; // let a later call try again

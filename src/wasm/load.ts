@@ -12,11 +12,16 @@ export type KernelName = 'sha256' | 'inflate' | 'crc32' | 'tar';
 
 const precompiledModules = new Map<KernelName, WebAssembly.Module>();
 const embeddedBytes = new Map<KernelName, string>();
+/** Compiled kernels, by name: each is compiled once however often it is instantiated. */
+const compiled = new Map<KernelName, Promise<WebAssembly.Module>>();
 
 /** Supplies kernels as base64 bytes (compiled on first use). */
 export function provideEmbedded(kernels: Partial<Record<KernelName, string>>): void {
   for (const [name, b64] of Object.entries(kernels)) {
-    if (b64) embeddedBytes.set(name as KernelName, b64);
+    if (b64) {
+      embeddedBytes.set(name as KernelName, b64);
+      compiled.delete(name as KernelName);
+    }
   }
 }
 
@@ -35,10 +40,31 @@ export function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** The compiled kernel `name`; rejects as {@link instantiateKernel} does. */
+function compileKernel(name: KernelName): Promise<WebAssembly.Module> {
+  const module = precompiledModules.get(name);
+  if (module) return Promise.resolve(module);
+  let pending = compiled.get(name);
+  if (!pending) {
+    const b64 = embeddedBytes.get(name);
+    if (b64 === undefined) {
+      return Promise.reject(
+        new Error(`raftsnap: WebAssembly kernel ${name} was not supplied by this entry`),
+      );
+    }
+    pending = WebAssembly.compile(decodeBase64(b64));
+    // A failed compile is not kept: a later call tries again.
+    pending.catch(() => compiled.delete(name));
+    compiled.set(name, pending);
+  }
+  return pending;
+}
+
 /**
  * Instantiates the AssemblyScript kernel `name` (runtime "stub": its only import is
- * `env.abort`, which throws) and returns its exports. Rejects when the entry supplied no such
- * kernel or the runtime cannot compile or instantiate it.
+ * `env.abort`, which throws) and returns its exports; every call makes a new instance with
+ * memory of its own. Rejects when the entry supplied no such kernel or the runtime cannot
+ * compile or instantiate it.
  */
 export async function instantiateKernel<T>(name: KernelName): Promise<T> {
   const imports = {
@@ -48,14 +74,6 @@ export async function instantiateKernel<T>(name: KernelName): Promise<T> {
       },
     },
   };
-  let module = precompiledModules.get(name);
-  if (!module) {
-    const b64 = embeddedBytes.get(name);
-    if (b64 === undefined) {
-      throw new Error(`raftsnap: WebAssembly kernel ${name} was not supplied by this entry`);
-    }
-    module = await WebAssembly.compile(decodeBase64(b64));
-  }
-  const instance = await WebAssembly.instantiate(module, imports);
+  const instance = await WebAssembly.instantiate(await compileKernel(name), imports);
   return instance.exports as unknown as T;
 }
