@@ -214,7 +214,7 @@ class WasmInflater implements WasmRawInflater {
 
 /** Private instances of lenders that were released, for the next lender. */
 const idleLenderModules: Module[] = [];
-/** Idle private instances kept at most (each holds some 0.6 MiB of memory). */
+/** Idle private instances kept at most (each holds about half a MiB of memory). */
 const MAX_IDLE_LENDERS = 4;
 
 /** A lender on `m`, a private instance: one inflater at a time, so one slot, never grown. */
@@ -244,8 +244,9 @@ function lenderOn(m: Module): InflateLender {
 let loading: Promise<WasmInflateEngine> | undefined;
 
 /**
- * Loads the WebAssembly inflate engine (`name` 'wasm'). The module is compiled and
- * instantiated once; later calls return the same engine. `create()` is synchronous.
+ * Loads the WebAssembly inflate engine (`name` 'wasm'). The module is compiled once; the
+ * engine's inflaters share one instance of it, and each lender has one of its own (pooled).
+ * Later calls return the same engine. `create()` is synchronous.
  */
 export function loadWasmInflate(): Promise<WasmInflateEngine> {
   loading ??= instantiateKernel<InflateExports>('inflate').then(
