@@ -18,7 +18,7 @@ import {
   write,
   writeToTempFile,
 } from 'raftsnap';
-import { memorySink, pseudoRandom, sha256hex } from './support/bytes.js';
+import { memorySink, pseudoRandom, records, sha256hex } from './support/bytes.js';
 import { listDir, withTempDir } from './support/temp.js';
 
 const state = pseudoRandom(200_000, 21);
@@ -224,5 +224,31 @@ test('extract writes meta.json and state.bin only for a valid archive', async ()
     await assert.rejects(extract(bad, badOut), isSnapshotError);
     assert.deepEqual(await listDir(badOut), []);
     assert.ok(!existsSync(`${badOut}/state.bin`));
+  });
+});
+
+test('several large verifies at once in one process each get their own verdict', async () => {
+  await withTempDir(async (dir) => {
+    // Large enough for hashing threads (32 MiB of state and more) and many lent outputs each.
+    const states = [records(40 << 20), pseudoRandom(34 << 20, 5), records(33 << 20).reverse()];
+    const paths: string[] = [];
+    for (const [i, s] of states.entries()) {
+      const snap = await Snapshot.create(new MemoryRaft(s, BigInt(100 + i)), { dir });
+      paths.push(snap.path);
+    }
+    const corrupt = await readFile(paths[0]);
+    corrupt[corrupt.length >> 1] ^= 0x55;
+    const badPath = `${dir}/corrupt.snap`;
+    await writeFile(badPath, corrupt);
+    const results = await Promise.allSettled([...paths, badPath, paths[1]].map((p) => verify(p)));
+    const indexes = results.map((r) => (r.status === 'fulfilled' ? r.value.index : r.reason));
+    assert.deepEqual(indexes.slice(0, 3), [100n, 101n, 102n]);
+    assert.equal(indexes[4], 101n);
+    assert.ok(isSnapshotError(indexes[3]), String(indexes[3]));
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled' && i !== 3) {
+        assert.equal(r.value.size, BigInt(states[i === 4 ? 1 : i].length));
+      }
+    }
   });
 });
