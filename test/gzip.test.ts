@@ -220,6 +220,18 @@ const corruptAfter = (data: Uint8Array) =>
     new Uint8Array(8),
   );
 
+test('an engine that cannot set up a lender decodes with its own inflaters instead', async () => {
+  const e = await getEngines('wasm');
+  const data = pseudoRandom(700_000, 4);
+  const inflate = { ...e.inflate, lender: () => Promise.reject(new Error('out of memory')) };
+  const out = await openGunzip(new ByteReader(bytesOf([member(data)])), {
+    inflate,
+    crc32: e.crc32,
+    reuseOutput: true,
+  });
+  assert.deepEqual(await collect(out), data);
+});
+
 describe('output decoded before corrupt DEFLATE data (engines decoding on this thread)', () => {
   for (const reuseOutput of [false, true]) {
     test(`reaches the consumer before the error, as from Go's reader (reuseOutput: ${reuseOutput})`, async () => {

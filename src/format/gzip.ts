@@ -115,8 +115,12 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
   const { crc32 } = opts;
   const ledger = opts.ledger ?? new CrcLedger(crc32);
   // When the consumer is done with each array as it asks for the next, an engine that lends
-  // its output hands out views of the memory it decoded into: no copy.
-  const lender = opts.reuseOutput && opts.inflate.lender ? await opts.inflate.lender() : undefined;
+  // its output hands out views of the memory it decoded into: no copy. Where it cannot set a
+  // lender up (no memory for another instance), its own inflaters copy instead.
+  const lender =
+    opts.reuseOutput && opts.inflate.lender
+      ? await opts.inflate.lender().catch(() => undefined)
+      : undefined;
   try {
     for (;;) {
       const inflater: RawInflater = lender ? lender.create() : opts.inflate.create();
