@@ -23,8 +23,6 @@ import type {
 import { SnapshotError } from '../errors.js';
 import { instantiateKernel } from './load.js';
 
-export type { InflateEnd };
-
 /**
  * A {@link RawInflater} with a pull-style alternative to `write()`, for back-pressure.
  *
