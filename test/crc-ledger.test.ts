@@ -17,7 +17,7 @@ import { openGunzip } from '../src/format/gzip.js';
 import { zeroMeta } from '../src/format/meta.js';
 import { ByteReader } from '../src/io/byte-reader.js';
 import { bytesOf } from '../src/io/input.js';
-import { nodeHash } from '../src/node/engines.js';
+import { nodeHash } from '../src/node/node-hash.js';
 import '../src/node/index.js';
 import { OFFLOAD_MIN, threadedHash } from '../src/node/hash-thread.js';
 import { collect, concat, pseudoRandom, records } from './support/bytes.js';

@@ -13,7 +13,6 @@ import { isSnapshotError, verify } from 'raftsnap';
 import type { HashState } from '../src/engines/sha256.js';
 import { writeArchive } from '../src/format/archive.js';
 import { encodeMeta, zeroMeta } from '../src/format/meta.js';
-import { nodeHash } from '../src/node/engines.js';
 import { HASH_RING } from '../src/node/hash-ring.js';
 import {
   hashThreadCount,
@@ -21,6 +20,7 @@ import {
   OFFLOAD_MIN,
   threadedHash,
 } from '../src/node/hash-thread.js';
+import { nodeHash } from '../src/node/node-hash.js';
 import { collect, pseudoRandom } from './support/bytes.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -138,7 +138,7 @@ describe('hashing threads', () => {
       const { verify } = await import(${module('node/index.js')});
       const { writeArchive } = await import(${module('format/archive.js')});
       const { zeroMeta } = await import(${module('format/meta.js')});
-      const { nodeHash } = await import(${module('node/engines.js')});
+      const { nodeHash } = await import(${module('node/node-hash.js')});
       const { hashThreadCount, OFFLOAD_MIN } = await import(${module('node/hash-thread.js')});
       const n = OFFLOAD_MIN + 70000;
       const state = new Uint8Array(n);

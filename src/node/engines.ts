@@ -14,35 +14,18 @@
  * beats node:zlib's streaming inflate, whose per-chunk hops to the thread pool cost more than
  * the decoding. Compression stays native (no WebAssembly deflate), spread across cores.
  */
-import { createHash } from 'node:crypto';
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
 import type { EngineChoice, Engines } from '../engines/registry.js';
-import type { HashEngine, HashState } from '../engines/sha256.js';
 import '../wasm/embedded.js';
 import { loadWasmCrc32 } from '../wasm/crc32.js';
 import { loadWasmInflate } from '../wasm/inflate.js';
 import { loadWasmSha256 } from '../wasm/sha256.js';
 import { installWasmTar } from '../wasm/tar.js';
 import { hashThreadsAvailable, threadedHash } from './hash-thread.js';
+import { nodeHash } from './node-hash.js';
 import { parallelGzip } from './parallel-gzip.js';
 import { nativeCrc32 } from './zlib-crc32.js';
 import { zlibInflate } from './zlib-inflate.js';
-
-/** SHA-256 by node:crypto (OpenSSL, with SHA extensions where the CPU has them). */
-export const nodeHash: HashEngine = {
-  name: 'native',
-  create(): HashState {
-    const h = createHash('sha256');
-    const self: HashState = {
-      update(data) {
-        h.update(data);
-        return self;
-      },
-      digest: () => new Uint8Array(h.digest()),
-    };
-    return self;
-  },
-};
 
 export async function nodeEngines(choice: EngineChoice): Promise<Engines> {
   // Tar header framing runs in WebAssembly for every choice (the TypeScript codec is the fallback).

@@ -26,6 +26,7 @@ import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError } from '../errors.js';
 import { HASH_RING as R } from './hash-ring.js';
 import { type HashThreadData, hashThreadMain } from './hash-thread-worker.js';
+import { nodeHash } from './node-hash.js';
 import { zlibCrc32 } from './zlib-crc32.js';
 
 /**
@@ -401,31 +402,24 @@ function ticketOf(crc: Promise<number>): CrcTicket {
   return { peek: () => value, wait: () => crc };
 }
 
+/** A hash running on a hashing thread (until its digest), and the CrcSource of its bytes. */
 class ThreadedHash implements HashState, CrcSource {
-  private local: Hash | undefined;
   private thread: HashThread | undefined;
   /** From the digest on: the run the digest ended (its CRC-32 comes with the digest). */
   private lastRun = { crc: Promise.resolve(0), bytes: 0, keeping: false };
-  /** This hash itself, when it runs on a thread that keeps CRC-32s. */
+  /** This hash itself, when its thread keeps CRC-32s. */
   readonly crc?: CrcSource;
 
-  constructor(expectedBytes: number | undefined) {
-    const thread =
-      expectedBytes !== undefined && expectedBytes >= OFFLOAD_MIN ? acquire() : undefined;
-    if (thread) {
-      thread.begin();
-      this.thread = thread;
-      abandoned.register(this, thread, this);
-      if (zlibCrc32) this.crc = this;
-    } else {
-      this.local = createHash('sha256');
-    }
+  constructor(thread: HashThread) {
+    thread.begin();
+    this.thread = thread;
+    abandoned.register(this, thread, this);
+    if (zlibCrc32) this.crc = this;
   }
 
   update(data: Uint8Array): Promise<void> | undefined {
-    if (this.thread) return this.thread.feed(data);
-    this.local!.update(data);
-    return undefined;
+    if (!this.thread) throw new Error('hash thread: update after digest');
+    return this.thread.feed(data);
   }
 
   get runBytes(): number {
@@ -454,7 +448,7 @@ class ThreadedHash implements HashState, CrcSource {
 
   async digest(): Promise<Uint8Array> {
     const thread = this.thread;
-    if (!thread) return new Uint8Array(this.local!.digest());
+    if (!thread) throw new Error('hash thread: digest called twice');
     const finishing = thread.digest();
     const crc = finishing.then((out) => out.crc);
     // A failure is the digest's to report; a cut made after it only sees it if it waits.
@@ -506,8 +500,12 @@ export function hashThreadsAvailable(): boolean {
   );
 }
 
-/** SHA-256 by node:crypto, large hashes on hashing threads. */
+/** SHA-256 by node:crypto: large hashes on hashing threads, the rest as {@link nodeHash}. */
 export const threadedHash: HashEngine = {
   name: 'native',
-  create: (expectedBytes) => new ThreadedHash(expectedBytes),
+  create(expectedBytes) {
+    const thread =
+      expectedBytes !== undefined && expectedBytes >= OFFLOAD_MIN ? acquire() : undefined;
+    return thread ? new ThreadedHash(thread) : nodeHash.create();
+  },
 };
