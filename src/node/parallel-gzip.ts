@@ -91,13 +91,13 @@ export async function* parallelGzip(
   reuse = false,
 ): AsyncGenerator<Uint8Array> {
   const lanes = deflateLanes();
-  const BLOCK = deflateBlockSize(lanes);
-  const MAX_OUT = BLOCK + 4096;
-  const MAX_QUEUED = Math.max(lanes + 1, Math.floor(QUEUE_BYTES / BLOCK));
+  const blockSize = deflateBlockSize(lanes);
+  const maxOut = blockSize + 4096;
+  const maxQueued = Math.max(lanes + 1, Math.floor(QUEUE_BYTES / blockSize));
   const inFlight: Promise<Uint8Array>[] = [];
   // zlib jobs not finished yet: stored blocks are done at once and must not hold a lane.
   let deflating = 0;
-  let outGuess = MAX_OUT;
+  let outGuess = maxOut;
   let crc = 0;
   let size = 0;
   let prev: Uint8Array | undefined;
@@ -110,7 +110,7 @@ export async function* parallelGzip(
   const take = async (): Promise<Uint8Array> => {
     const out = await inFlight.shift()!;
     const done = blocks.shift()!;
-    if (lastDone && lastDone.length === BLOCK) free.push(lastDone);
+    if (lastDone && lastDone.length === blockSize) free.push(lastDone);
     lastDone = done;
     return out;
   };
@@ -119,10 +119,10 @@ export async function* parallelGzip(
   const storedFree: Uint8Array[] = [];
   const pooled = new WeakSet<ArrayBufferLike>();
   const encodeWhole = (data: Uint8Array, last: boolean) => {
-    if (!reuse || data.length !== BLOCK) return encodeStored(data, last);
+    if (!reuse || data.length !== blockSize) return encodeStored(data, last);
     let out = storedFree.pop();
     if (!out) {
-      out = new Uint8Array(storedSize(BLOCK));
+      out = new Uint8Array(storedSize(blockSize));
       pooled.add(out.buffer);
     }
     return encodeStored(data, last, out);
@@ -155,7 +155,7 @@ export async function* parallelGzip(
               last,
               outGuess,
             ).then((out) => {
-              outGuess = Math.min(MAX_OUT, Math.max(MIN_OUT, (out.length * 1.25 + 8192) & ~4095));
+              outGuess = Math.min(maxOut, Math.max(MIN_OUT, (out.length * 1.25 + 8192) & ~4095));
               return out;
             }),
           );
@@ -166,13 +166,13 @@ export async function* parallelGzip(
   };
 
   yield gzipHeader();
-  const nextBuffer = () => free.pop() ?? new Uint8Array(BLOCK);
-  for await (const { data, last } of fixedBlocks(input, BLOCK, nextBuffer)) {
+  const nextBuffer = () => free.pop() ?? new Uint8Array(blockSize);
+  for await (const { data, last } of fixedBlocks(input, blockSize, nextBuffer)) {
     submit(data, last);
     while (
       last
         ? inFlight.length > 0
-        : deflating >= lanes + DEFLATE_AHEAD || inFlight.length >= MAX_QUEUED
+        : deflating >= lanes + DEFLATE_AHEAD || inFlight.length >= maxQueued
     ) {
       const out = await take();
       yield out;
