@@ -126,66 +126,19 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
       const inflater: RawInflater = lender ? lender.create() : opts.inflate.create();
       ledger.beginMember();
       let size = 0;
-      let pending: ReturnType<RawInflater['write']> | undefined;
       try {
-        if (inflater.decode) {
-          // Pull-style: each output is decoded when the consumer asks for it, and the output
-          // decoded before corrupt data reaches the consumer before the error (as from Go's
-          // reader, so that a tar error in it is reported first, as the reference does).
-          for (;;) {
-            const slice = await src.read(INFLATE_SLICE);
-            if (slice === null) throw unexpectedEOF();
-            const it = inflater.decode(slice);
-            let r = it.next();
-            for (; !r.done; r = it.next()) {
-              const out = r.value;
-              if (out.length === 0) continue;
-              size = (size + out.length) >>> 0;
-              ledger.offer(out);
-              yield out;
-              ledger.release();
-            }
-            if (r.value.done) {
-              src.unread(r.value.unused);
-              break;
-            }
-          }
-        } else {
-          // Push-style: the next slice is handed to the engine before this one's output is
-          // yielded, so that an engine working off the main thread decodes while the consumer
-          // hashes.
-          let slice = await src.read(INFLATE_SLICE);
-          if (slice === null) throw unexpectedEOF();
-          pending = inflater.write(slice);
-          for (;;) {
-            const step = await pending;
-            let ended = false;
-            if (!step.done) {
-              slice = await src.read(INFLATE_SLICE);
-              if (slice === null) ended = true;
-              else pending = inflater.write(slice);
-            }
-            for (const out of step.output) {
-              if (out.length === 0) continue;
-              size = (size + out.length) >>> 0;
-              ledger.offer(out);
-              yield out;
-              ledger.release();
-            }
-            if (step.done) {
-              src.unread(step.unused);
-              break;
-            }
-            if (ended) throw unexpectedEOF();
-          }
+        for await (const out of memberOutput(src, inflater)) {
+          if (out.length === 0) continue;
+          size = (size + out.length) >>> 0;
+          ledger.offer(out);
+          yield out;
+          ledger.release();
         }
       } finally {
-        // A write still in flight when the consumer stops early must not surface as unhandled.
-        Promise.resolve(pending).catch(() => {});
         try {
           inflater.close();
         } catch {
-          // The stream is incomplete only on the error paths above, which already threw.
+          // The stream is incomplete only on the error paths of memberOutput, which already threw.
         }
       }
 
@@ -203,6 +156,66 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
     }
   } finally {
     lender?.release();
+  }
+}
+
+/**
+ * The decoded bytes of one member's DEFLATE data, in order (possibly with empty arrays); when it
+ * completes, the bytes read past the member's end are back in `src`. Throws SnapshotError
+ * 'TRUNCATED' when `src` ends first, and the engine's error for corrupt data. The caller closes
+ * `inflater`.
+ */
+function memberOutput(src: ByteReader, inflater: RawInflater): AsyncGenerator<Uint8Array> {
+  return inflater.decode ? pulledOutput(src, inflater) : pushedOutput(src, inflater);
+}
+
+/**
+ * Pull-style, for engines that decode on the calling thread: each output is decoded when the
+ * consumer asks for it, and the output decoded before corrupt data reaches the consumer before
+ * the error (as from Go's reader, so that a tar error in it is reported first, as the reference
+ * does).
+ */
+async function* pulledOutput(src: ByteReader, inflater: RawInflater): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const slice = await src.read(INFLATE_SLICE);
+    if (slice === null) throw unexpectedEOF();
+    const it = inflater.decode!(slice);
+    let r = it.next();
+    for (; !r.done; r = it.next()) yield r.value;
+    if (r.value.done) {
+      src.unread(r.value.unused);
+      return;
+    }
+  }
+}
+
+/**
+ * Push-style: the next slice is handed to the engine before this one's output is yielded, so
+ * that an engine working off the main thread decodes while the consumer hashes.
+ */
+async function* pushedOutput(src: ByteReader, inflater: RawInflater): AsyncGenerator<Uint8Array> {
+  let slice = await src.read(INFLATE_SLICE);
+  if (slice === null) throw unexpectedEOF();
+  let pending = inflater.write(slice);
+  try {
+    for (;;) {
+      const step = await pending;
+      let ended = false;
+      if (!step.done) {
+        slice = await src.read(INFLATE_SLICE);
+        if (slice === null) ended = true;
+        else pending = inflater.write(slice);
+      }
+      yield* step.output;
+      if (step.done) {
+        src.unread(step.unused);
+        return;
+      }
+      if (ended) throw unexpectedEOF();
+    }
+  } finally {
+    // A write still in flight when the consumer stops early must not surface as unhandled.
+    Promise.resolve(pending).catch(() => {});
   }
 }
 
