@@ -276,6 +276,37 @@ interface StructType<T> {
 }
 
 /**
+ * A field of a Go integer type: `set` receives the value when the JSON holds one (null leaves
+ * the field as it was).
+ */
+function intField<T>(goType: string, set: (target: T, v: bigint) => void): FieldDecoder<T> {
+  return (d, target, ctx) => {
+    const v = d.int(goType, ctx);
+    if (v !== undefined) set(target, v);
+  };
+}
+
+/** A field of a Go unsigned type up to `max`, as {@link intField}. */
+function uintField<T>(
+  goType: string,
+  max: bigint,
+  set: (target: T, v: bigint) => void,
+): FieldDecoder<T> {
+  return (d, target, ctx) => {
+    const v = d.uint(goType, max, ctx);
+    if (v !== undefined) set(target, v);
+  };
+}
+
+/** A field of a Go string type, as {@link intField}. */
+function stringField<T>(goType: string, set: (target: T, v: string) => void): FieldDecoder<T> {
+  return (d, target, ctx) => {
+    const v = d.string(goType, ctx);
+    if (v !== undefined) set(target, v);
+  };
+}
+
+/**
  * Go's case-insensitive field match (fold.go) for a name made only of ASCII letters: ASCII
  * letters match in either case, and for the letters s and k (equalFoldRight) also U+017F LATIN
  * SMALL LETTER LONG S and U+212A KELVIN SIGN respectively.
@@ -451,27 +482,9 @@ const SERVER: StructType<SnapshotServer> = {
   name: 'Server',
   goType: 'raft.Server',
   fields: [
-    [
-      'Suffrage',
-      (d, s, ctx) => {
-        const v = d.int('raft.ServerSuffrage', ctx);
-        if (v !== undefined) s.suffrage = keepExact(s, v);
-      },
-    ],
-    [
-      'ID',
-      (d, s, ctx) => {
-        const v = d.string('raft.ServerID', ctx);
-        if (v !== undefined) s.id = v;
-      },
-    ],
-    [
-      'Address',
-      (d, s, ctx) => {
-        const v = d.string('raft.ServerAddress', ctx);
-        if (v !== undefined) s.address = v;
-      },
-    ],
+    ['Suffrage', intField('raft.ServerSuffrage', (s, v) => (s.suffrage = keepExact(s, v)))],
+    ['ID', stringField('raft.ServerID', (s, v) => (s.id = v))],
+    ['Address', stringField('raft.ServerAddress', (s, v) => (s.address = v))],
   ],
 };
 
@@ -529,34 +542,10 @@ const SNAPSHOT_META: StructType<GoMeta> = {
   name: 'SnapshotMeta',
   goType: 'raft.SnapshotMeta',
   fields: [
-    [
-      'Version',
-      (d, m, ctx) => {
-        const v = d.int('raft.SnapshotVersion', ctx);
-        if (v !== undefined) m.version = keepExact(m, v);
-      },
-    ],
-    [
-      'ID',
-      (d, m, ctx) => {
-        const v = d.string('string', ctx);
-        if (v !== undefined) m.id = v;
-      },
-    ],
-    [
-      'Index',
-      (d, m, ctx) => {
-        const v = d.uint('uint64', UINT64_MAX, ctx);
-        if (v !== undefined) m.index = v;
-      },
-    ],
-    [
-      'Term',
-      (d, m, ctx) => {
-        const v = d.uint('uint64', UINT64_MAX, ctx);
-        if (v !== undefined) m.term = v;
-      },
-    ],
+    ['Version', intField('raft.SnapshotVersion', (m, v) => (m.version = keepExact(m, v)))],
+    ['ID', stringField('string', (m, v) => (m.id = v))],
+    ['Index', uintField('uint64', UINT64_MAX, (m, v) => (m.index = v))],
+    ['Term', uintField('uint64', UINT64_MAX, (m, v) => (m.term = v))],
     ['Peers', decodePeers],
     [
       'Configuration',
@@ -567,20 +556,8 @@ const SNAPSHOT_META: StructType<GoMeta> = {
         else throw typeError(kindName(c), 'raft.Configuration', ctx);
       },
     ],
-    [
-      'ConfigurationIndex',
-      (d, m, ctx) => {
-        const v = d.uint('uint64', UINT64_MAX, ctx);
-        if (v !== undefined) m.configurationIndex = v;
-      },
-    ],
-    [
-      'Size',
-      (d, m, ctx) => {
-        const v = d.int('int64', ctx);
-        if (v !== undefined) m.size = v;
-      },
-    ],
+    ['ConfigurationIndex', uintField('uint64', UINT64_MAX, (m, v) => (m.configurationIndex = v))],
+    ['Size', intField('int64', (m, v) => (m.size = v))],
   ],
 };
 
