@@ -46,6 +46,12 @@ import '../src/wasm/embedded.js';
 import { concatBytes as concat } from '../src/io/bytes.js';
 import { installWasmTar, loadWasmTar } from '../src/wasm/tar.js';
 import { xorshift32 } from './support/bytes.js';
+import {
+  byteStringBytes as ascii,
+  base256Field as base256,
+  octalField as oct,
+  utf8ByteString as utf8,
+} from './support/tar-fields.js';
 
 const wasm = await loadWasmTar();
 
@@ -116,21 +122,6 @@ class Rng {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** A JS string's UTF-8 bytes as a byte string (one char per byte), as TarWriter makes them. */
-const utf8 = (s: string) => String.fromCharCode(...new TextEncoder().encode(s));
-const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const oct = (n: number | bigint, width: number) => `${n.toString(8).padStart(width - 1, '0')}\0`;
-
-/** Base-256 bytes of x in `len` bytes (two's complement, marker bit set). */
-function base256(x: bigint, len: number): number[] {
-  let v = BigInt.asUintN(len * 8, x);
-  const out: number[] = [];
-  for (let i = 0; i < len; i++) {
-    out.unshift(Number(v & 0xffn));
-    v >>= 8n;
-  }
-  out[0] |= 0x80;
-  return out;
-}
 
 /** Contents of a numeric field of `len` bytes: every edge case of Go's parsers. */
 function numericField(r: Rng, len: number): number[] {

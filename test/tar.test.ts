@@ -42,53 +42,24 @@ import {
 } from '../src/format/tar-reader.js';
 import { cleanPath, TarWriter } from '../src/format/tar-writer.js';
 import { ByteReader } from '../src/io/byte-reader.js';
+import { concat as concatAll } from './support/bytes.js';
+import {
+  base256Field,
+  byteStringBytes as bytes,
+  octalField as oct,
+  byteString as str,
+  utf8ByteString as utf8,
+} from './support/tar-fields.js';
 
 // ---------------------------------------------------------------------------------------------
 // Builders. Strings are byte strings (one char per byte).
 
-function bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+/** The parts joined; strings are byte strings. */
+const concat = (...parts: Array<Uint8Array | string>): Uint8Array =>
+  concatAll(...parts.map((p) => (typeof p === 'string' ? bytes(p) : p)));
 
-function str(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 4096) {
-    s += String.fromCharCode(...b.subarray(i, Math.min(b.length, i + 4096)));
-  }
-  return s;
-}
-
-function utf8(s: string): string {
-  return str(new TextEncoder().encode(s));
-}
-
-function concat(...parts: Array<Uint8Array | string>): Uint8Array {
-  const arrays = parts.map((p) => (typeof p === 'string' ? bytes(p) : p));
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let off = 0;
-  for (const a of arrays) {
-    out.set(a, off);
-    off += a.length;
-  }
-  return out;
-}
-
-/** Octal field as Go writes it: zero-padded digits and a NUL. */
-const oct = (n: number | bigint, width: number) => `${n.toString(8).padStart(width - 1, '0')}\0`;
-
-/** Base-256 (GNU binary) field: two's complement with the 0x80 marker bit. */
-function b256(n: bigint, width: number): string {
-  let x = BigInt.asUintN(width * 8, n);
-  const out: number[] = [];
-  for (let i = 0; i < width; i++) {
-    out.unshift(Number(x & 0xffn));
-    x >>= 8n;
-  }
-  out[0] |= 0x80;
-  return String.fromCharCode(...out);
-}
+/** Base-256 (GNU binary) field as a byte string. */
+const b256 = (n: bigint, width: number) => String.fromCharCode(...base256Field(n, width));
 
 const zeros = (n: number) => '\0'.repeat(n);
 const padding = (n: number) => zeros((512 - (n % 512)) % 512);
