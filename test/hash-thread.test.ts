@@ -163,6 +163,30 @@ describe('hashing threads', () => {
     assert.deepEqual(JSON.parse(r.stdout), ['5', 'gzip: invalid checksum', '0']);
   });
 
+  test('firstHashThreadStarted resolves once the first thread has loaded its program, not before', () => {
+    const module = fileURLToPath(new URL('../src/node/hash-thread.js', import.meta.url));
+    const script = `
+      const m = await import(${JSON.stringify(module)});
+      let started = false;
+      m.firstHashThreadStarted.then(() => { started = true; });
+      await new Promise((r) => setTimeout(r, 100));
+      const before = started;
+      m.prewarmHashThread();
+      // The thread is unreferenced: waiting for it alone does not keep the process up.
+      const up = setInterval(() => {}, 1000);
+      await m.firstHashThreadStarted;
+      clearInterval(up);
+      // The prewarmed thread is idle: the process still ends on its own.
+      console.log(before, m.hashThreadCount());
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 0, `child failed or hung: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), 'false 1');
+  });
+
   test('an abandoned hash has its thread ended, and no thread keeps the process alive', () => {
     const module = fileURLToPath(new URL('../src/node/hash-thread.js', import.meta.url));
     const script = `

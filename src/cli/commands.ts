@@ -17,6 +17,11 @@ registerEngines(nodeEngines);
 export interface Command {
   help: string;
   run(argv: string[]): Promise<number>;
+  /**
+   * Whether the command may hash large state on hashing threads (src/node/hash-thread.ts), as
+   * every command that reads an archive does. Default true.
+   */
+  hashThreads?: boolean;
 }
 
 export const usage = `Usage: raftsnap <command> [options]
@@ -193,6 +198,7 @@ Examples:
 };
 
 const createCmd: Command = {
+  hashThreads: false,
   help: `Usage: raftsnap create --meta META.json --state STATE -o OUT [--seal-key-file KEY] [--level 0-9]
 
 Writes a gzip'd snapshot archive from Raft metadata (META.json in the reference's JSON form, as

@@ -5,6 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { isSnapshotError, SnapshotError } from '../errors.js';
+import { firstHashThreadStarted } from '../node/hash-thread.js';
 import { UsageError } from './args.js';
 import { type Command, commands, usage } from './commands.js';
 
@@ -12,18 +13,30 @@ import { type Command, commands, usage } from './commands.js';
 // states V8 grows its young generation as the run goes on (11 MiB more RSS after some 15 s of
 // create). Held at its first size, the CLI's memory stays flat at any state size, for about 1 %
 // more time in create.
-//
-// The CLI's JavaScript is glue around native and WebAssembly kernels, a few calls per 256 KiB of
-// state, and it runs as well in V8's baseline tier. Optimizing it with TurboFan costs some 60 ms
-// of background CPU early in every large run (readArchive and the gzip reader are large async
-// functions); on a 2-core machine that time is taken from the inflating and hashing threads,
-// and a 256 MiB verify then takes about 5 % longer (bench/throughput.ts measures the CLI as is).
 try {
   setFlagsFromString('--semi-space-growth-factor=1');
-  setFlagsFromString('--no-opt');
 } catch {
   // not V8
 }
+/**
+ * Keeps the CLI's JavaScript in V8's baseline tier from now on. It is glue around native and
+ * WebAssembly kernels, a few calls per 256 KiB of state, and runs as well there. Optimizing it
+ * with TurboFan costs some 60 ms of background CPU early in every large run (readArchive and the
+ * gzip reader are large async functions); on a 2-core machine that time is taken from the
+ * inflating and hashing threads, and a 256 MiB verify then takes about 5 % longer (and a create
+ * holds 10 MiB more). Commands that hash on threads call it only once the first thread is up,
+ * though: V8 keys the code cache of Node's own modules to its flags, and a thread started after
+ * the change compiles them from source, which kept a 256 MiB verify waiting on it some 20 ms
+ * longer. Runs that start no thread there (small archives) end before TurboFan would matter.
+ */
+function baselineTierOnly(): void {
+  try {
+    setFlagsFromString('--no-opt');
+  } catch {
+    // not V8
+  }
+}
+firstHashThreadStarted.then(baselineTierOnly);
 
 /** The command called `name`, loading its module if needed. */
 async function resolve(name: string): Promise<Command | undefined> {
@@ -46,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = await resolve(name);
+  if (cmd?.hashThreads === false) baselineTierOnly();
   if (!cmd) {
     process.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${usage}\n`);
     return 2;

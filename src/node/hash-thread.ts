@@ -45,7 +45,16 @@ export const PREWARM_MIN = OFFLOAD_MIN / 16;
 const MAX_THREADS = 4;
 
 /** The thread's program: hashThreadMain's own text, called with node:crypto, zlib and its data. */
-const THREAD_SOURCE = `(${hashThreadMain.toString()})(require('node:crypto').createHash, require('node:zlib').crc32, require('node:worker_threads').workerData);`;
+const THREAD_SOURCE = `const wt = require('node:worker_threads'); const createHash = require('node:crypto').createHash; const crc32 = require('node:zlib').crc32; wt.parentPort.postMessage('started'); (${hashThreadMain.toString()})(createHash, crc32, wt.workerData);`;
+
+let firstStarted!: () => void;
+/**
+ * Resolves when the first hashing thread of this process has loaded its program (node:crypto
+ * and node:zlib included); never, in a process that starts none.
+ */
+export const firstHashThreadStarted = new Promise<void>((resolve) => {
+  firstStarted = resolve;
+});
 
 /** `Atomics.waitAsync` (ES2024; Node 16 and later), typed here for older TypeScript libs. */
 type WaitAsync = (
@@ -100,6 +109,7 @@ class HashThread {
       // The process's own flags (--input-type, --cpu-prof, …) are not the thread's business.
       execArgv: [],
     });
+    this.worker.once('message', () => firstStarted());
     this.worker.unref();
     const fail = (why: string) => {
       this.failure ??= why;
