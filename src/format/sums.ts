@@ -37,6 +37,8 @@ const MAX_LINE = 64 * 1024;
  * line is an error; a listed name that is not in `sums` is "list missing hash for"; a wrong
  * digest is "hash check failed for"; after the last line, a name in `sums` that no line listed is
  * "file missing for". Throws SnapshotError('INTEGRITY') with that message; returns on success.
+ * When several names are missing, the reference names one of them in Go's random map order (the
+ * same archive may get either message from run to run); this names the first in `sums`' order.
  */
 export function verifySums(text: Uint8Array, sums: ReadonlyMap<string, Uint8Array>): void {
   const seen = new Set<string>();
