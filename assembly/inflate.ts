@@ -45,6 +45,8 @@ const INBASE: u32 = 80; // i64: stream bytes before address IB
 const ERRPOS: u32 = 88; // i64: Go's roffset at the error
 const REPSYM: u32 = 96; // code-length repeat symbol (16, 17, 18) awaiting its extra bits
 const PMIN: u32 = 100; // min of the code-length code
+const OUTBASE: u32 = 104; // i64: stream output before address WB
+const SYNCOUT: u32 = 112; // i64: stream output before the last non-final empty stored block
 
 const LENS: u32 = 256; // u8[320] code lengths
 const CLENS: u32 = 576; // u8[19] code-length code lengths
@@ -615,6 +617,12 @@ function runLoop(s: usize): i32 {
         const nv = takeBits(s, 16);
         if (nv !== (~v & 0xffff)) return fail(s);
         if (v === 0) {
+          // Go's reader hands over its pending output at a non-final empty stored block (a
+          // sync flush): an error after it no longer comes with those bytes.
+          if (load<u32>(s, FINAL) === 0) {
+            const out = load<u32>(s, OUT);
+            store<i64>(s, load<i64>(s, OUTBASE) + i64(out) - i64(s + WB), SYNCOUT);
+          }
           endBlock(s);
         } else {
           store<u32>(s, v, LENGTH);
@@ -921,6 +929,7 @@ export function run(s: usize): i32 {
   let out = load<u32>(s, OUT);
   if (out >= u32(s + LIMIT)) {
     memory.copy(s + WB, out - WIN, WIN);
+    store<i64>(s, load<i64>(s, OUTBASE) + i64(out - WIN) - i64(s + WB), OUTBASE);
     out = u32(s + WB + WIN);
     store<u32>(s, out, OUT);
   }
@@ -939,6 +948,14 @@ export function outEnd(s: usize): usize {
 /** Stream bytes consumed so far (after DONE: the length of the DEFLATE stream). */
 export function consumed(s: usize): f64 {
   return f64(loaded(s));
+}
+
+/**
+ * Output bytes of the stream decoded before its last non-final empty stored block (0 if none):
+ * where Go's reader last handed over its pending output other than at a full 32 KiB window.
+ */
+export function syncOutput(s: usize): f64 {
+  return f64(load<i64>(s, SYNCOUT));
 }
 
 /** Go's "corrupt input before offset N" after run() returned 3. */

@@ -5,14 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deflateRawSync, gzipSync, crc32 as zlibCrc32 } from 'node:zlib';
+import {
+  deflateRawSync,
+  gzipSync,
+  constants as zlibConstants,
+  crc32 as zlibCrc32,
+} from 'node:zlib';
 import { getEngines } from '../src/engines/registry.js';
 import { encodeStored, storedSize } from '../src/format/deflate-stored.js';
 import { gzipHeader, openGunzip } from '../src/format/gzip.js';
+import { TarWriter } from '../src/format/tar-writer.js';
 import { ByteReader } from '../src/io/byte-reader.js';
 import { bytesOf } from '../src/io/input.js';
 import { verify } from '../src/node/index.js';
-import { collect, concat, pseudoRandom } from './support/bytes.js';
+import { collect, concat, pseudoRandom, sha256hex } from './support/bytes.js';
 import { ENGINES, readFixture } from './support/fixtures.js';
 
 const le32 = (n: number) =>
@@ -258,6 +264,116 @@ describe('output decoded before corrupt DEFLATE data (engines decoding on this t
         verify(corruptAfter(badHeader), { engine }),
         /^SnapshotError: failed to read snapshot file: failed reading snapshot: archive\/tar: invalid tar header$/,
       );
+    });
+  }
+});
+
+/**
+ * A snapshot tar (`meta` as given, a state of `stateSize` bytes, their SHA256SUMS) and where
+ * each entry's data ends in it.
+ */
+function snapshotTar(stateSize: number, meta?: string) {
+  const tw = new TarWriter();
+  const mtime = new Date(0);
+  const state = pseudoRandom(stateSize, 8);
+  const metaBytes = new TextEncoder().encode(
+    meta ?? `{"Version":1,"ID":"s","Index":5,"Term":2,"Size":${stateSize}}\n`,
+  );
+  const sums = new TextEncoder().encode(
+    `${sha256hex(metaBytes)}  meta.json\n${sha256hex(state)}  state.bin\n`,
+  );
+  const parts: Uint8Array[] = [];
+  const ends: number[] = [];
+  for (const [name, data] of [
+    ['meta.json', metaBytes],
+    ['state.bin', state],
+    ['SHA256SUMS', sums],
+  ] as const) {
+    parts.push(tw.header(name, data.length, mtime), data);
+    ends.push(parts.reduce((n, p) => n + p.length, 0));
+    parts.push(tw.padding(data.length));
+  }
+  parts.push(tw.end());
+  const [metaEnd, stateEnd, sumsEnd] = ends;
+  return { tar: concat(...parts), metaEnd, stateEnd, sumsEnd };
+}
+
+/** A gzip member whose trailer holds a wrong CRC-32. */
+const badCrcMember = (data: Uint8Array) =>
+  member(data, { trailer: concat(le32(zlibCrc32(data) ^ 1), le32(data.length)) });
+
+/** gzip of the first `n` bytes of `data` whose DEFLATE stream just stops after a `flush`. */
+const cutAfter = (data: Uint8Array, n: number, flush: number) =>
+  concat(
+    gzipHeader(),
+    new Uint8Array(deflateRawSync(data.subarray(0, n), { flush, finishFlush: flush })),
+  );
+
+// Go's flate reader returns an error together with the output it still holds (everything since
+// its 32 KiB window last filled or the last non-final empty stored block), and compress/gzip
+// does the same with the errors it meets at a member's end. When that output ends exactly where
+// a tar entry's data ends, the reference's read of that entry gets the error: it fails there
+// ("failed to read or write snapshot data", "failed to read snapshot metadata" before the JSON
+// is decoded, …) instead of at the next header ("failed reading snapshot"). Every expectation
+// below is what the reference (Go 1.19) reports for the same bytes.
+describe('an error that arrives with the last bytes of an entry (engines decoding on this thread)', () => {
+  const { Z_BLOCK, Z_SYNC_FLUSH } = zlibConstants;
+  const prefix = 'failed to read snapshot file: ';
+  for (const engine of ['auto', 'wasm'] as const) {
+    test(`is that entry's read error (${engine} engine)`, async () => {
+      const { tar, metaEnd, stateEnd, sumsEnd } = snapshotTar(1000);
+      const cases: [Uint8Array, string][] = [
+        [
+          concat(badCrcMember(tar.subarray(0, stateEnd)), member(tar.subarray(stateEnd))),
+          'failed to read or write snapshot data: gzip: invalid checksum',
+        ],
+        [
+          concat(member(tar.subarray(0, stateEnd)), new TextEncoder().encode('not a gzip member')),
+          'failed to read or write snapshot data: gzip: invalid header',
+        ],
+        [
+          member(tar.subarray(0, stateEnd)).subarray(0, -3),
+          'failed to read or write snapshot data: unexpected EOF',
+        ],
+        [cutAfter(tar, stateEnd, Z_BLOCK), 'failed to read or write snapshot data: unexpected EOF'],
+        [
+          concat(badCrcMember(tar.subarray(0, metaEnd)), member(tar.subarray(metaEnd))),
+          'failed to read snapshot metadata: gzip: invalid checksum',
+        ],
+        [cutAfter(tar, sumsEnd, Z_BLOCK), 'failed to read snapshot hashes: unexpected EOF'],
+      ];
+      for (const [archive, want] of cases) {
+        await assert.rejects(verify(archive, { engine }), { message: prefix + want });
+      }
+      // The read fails before the metadata is decoded.
+      const bad = snapshotTar(1000, '{"Index": 5,,}\n');
+      await assert.rejects(verify(cutAfter(bad.tar, bad.metaEnd, Z_BLOCK), { engine }), {
+        message: `${prefix}failed to read snapshot metadata: unexpected EOF`,
+      });
+    });
+
+    test(`is the next header's error where Go had handed the bytes over (${engine} engine)`, async () => {
+      const { tar, stateEnd } = snapshotTar(1000);
+      // Member output of exactly 32 KiB: Go's window filled and handed it over.
+      const full = snapshotTar(32 * 1024 - 3 * 512);
+      assert.equal(full.stateEnd, 32 * 1024);
+      const cases: [Uint8Array, string][] = [
+        [cutAfter(tar, stateEnd, Z_SYNC_FLUSH), 'failed reading snapshot: unexpected EOF'],
+        [
+          concat(
+            badCrcMember(full.tar.subarray(0, 32 * 1024)),
+            member(full.tar.subarray(32 * 1024)),
+          ),
+          'failed reading snapshot: gzip: invalid checksum',
+        ],
+        [
+          concat(badCrcMember(tar.subarray(0, stateEnd + 24)), member(tar.subarray(stateEnd + 24))),
+          'failed reading snapshot: gzip: invalid checksum',
+        ],
+      ];
+      for (const [archive, want] of cases) {
+        await assert.rejects(verify(archive, { engine }), { message: prefix + want });
+      }
     });
   }
 });

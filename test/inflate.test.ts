@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { isSnapshotError } from '../src/errors.js';
 import '../src/wasm/embedded.js';
+import { encodeStored } from '../src/format/deflate-stored.js';
 import { concatBytes as concat } from '../src/io/bytes.js';
 import { loadWasmCrc32 } from '../src/wasm/crc32.js';
 import {
@@ -362,6 +363,60 @@ describe('wasm inflate: end of stream', () => {
         assertBytesEqual(r.out, data.subarray(0, r.out.length), 'partial output');
       }
     }
+  });
+});
+
+describe('wasm inflate: sync points (where Go hands over its output)', () => {
+  /** Raw DEFLATE of `parts` back to back, each ended by `flush` (the last by `last`). */
+  const segments = (parts: Uint8Array[], flush: number, last: number) =>
+    concat(
+      parts.map(
+        (p, i) =>
+          new Uint8Array(
+            zlib.deflateRawSync(p, {
+              flush: i === parts.length - 1 ? last : flush,
+              finishFlush: i === parts.length - 1 ? last : flush,
+            }),
+          ),
+      ),
+    );
+  const { Z_SYNC_FLUSH, Z_FULL_FLUSH, Z_FINISH, Z_BLOCK } = zlib.constants;
+
+  it('syncOutput is the output before the last non-final empty stored block, 0 without one', () => {
+    const a = textBytes(1000, 1);
+    const b = runBytes(400_000, 2); // past the output buffer: the window is moved in between
+    const c = textBytes(3000, 3);
+    const cases: [Uint8Array, number][] = [
+      [segments([a, b, c], Z_SYNC_FLUSH, Z_FINISH), a.length + b.length],
+      [segments([a, b, c], Z_FULL_FLUSH, Z_FINISH), a.length + b.length],
+      [segments([a], Z_BLOCK, Z_BLOCK), 0], // an empty fixed block is no sync point
+      [segments([concat([a, b, c])], Z_FINISH, Z_FINISH), 0],
+      [segments([a, b, c], Z_SYNC_FLUSH, Z_SYNC_FLUSH), a.length + b.length + c.length],
+    ];
+    for (const [[input, want], i] of cases.map((c, i) => [c, i] as const)) {
+      const inf = engine.create();
+      const step = inf.write(input);
+      assert.equal(inf.syncOutput(), want, `case ${i}`);
+      try {
+        inf.close();
+      } catch {
+        assert.equal(step.done, false, 'only the unfinished stream may fail to close');
+      }
+      assert.equal(inf.syncOutput(), want, `case ${i}, after close`);
+    }
+  });
+
+  it("a final empty stored block is not a sync point (Go's writer ends streams with one)", () => {
+    const a = textBytes(5000, 4);
+    const c = textBytes(700, 5);
+    const finalEmptyStored = new Uint8Array([0x01, 0x00, 0x00, 0xff, 0xff]);
+    const inf = engine.create();
+    const step = inf.write(
+      concat([segments([a], Z_SYNC_FLUSH, Z_SYNC_FLUSH), encodeStored(c, false), finalEmptyStored]),
+    );
+    assert.equal(step.done, true);
+    assert.equal(inf.syncOutput(), a.length);
+    inf.close();
   });
 });
 

@@ -39,6 +39,13 @@ export interface RawInflater {
    */
   decode?(chunk: Uint8Array): Generator<Uint8Array, InflateEnd, void>;
   /**
+   * Optional: the output bytes decoded before the stream's last non-final empty stored block
+   * (a sync flush), 0 when there was none; still valid after close(). Go's reader hands over the
+   * output it holds at such a block and whenever its 32 KiB window fills; an error found later
+   * comes with the output held since then (see src/format/gzip.ts).
+   */
+  syncOutput?(): number;
+  /**
    * The input has ended. Throws SnapshotError('TRUNCATED') when the stream is not done.
    * Releases the engine's resources in every case; safe to call more than once.
    */

@@ -9,7 +9,7 @@
 import type { Crc32 } from '../engines/crc32.js';
 import type { InflateEngine, RawInflater } from '../engines/inflate.js';
 import { SnapshotError, wrapError } from '../errors.js';
-import type { ByteReader } from '../io/byte-reader.js';
+import { type ByteReader, markWithLastChunk } from '../io/byte-reader.js';
 import { CrcLedger } from './crc-ledger.js';
 
 const FLAG_HCRC = 1 << 1;
@@ -18,6 +18,8 @@ const FLAG_NAME = 1 << 3;
 const FLAG_COMMENT = 1 << 4;
 /** Go reads FNAME/FCOMMENT into a 512-byte buffer: a longer string (with its NUL) is invalid. */
 const MAX_STRING = 512;
+/** Go's flate window: its reader hands its output over each time the window fills. */
+const GO_WINDOW = 32 * 1024;
 /** Compressed bytes handed to the inflater per step; bounds the output of one step. */
 const INFLATE_SLICE = 64 * 1024;
 
@@ -126,37 +128,58 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
       const inflater: RawInflater = lender ? lender.create() : opts.inflate.create();
       ledger.beginMember();
       let size = 0;
+      let total = 0;
       try {
-        for await (const out of memberOutput(src, inflater)) {
-          if (out.length === 0) continue;
-          size = (size + out.length) >>> 0;
-          ledger.offer(out);
-          yield out;
-          ledger.release();
-        }
-      } finally {
         try {
-          inflater.close();
-        } catch {
-          // The stream is incomplete only on the error paths of memberOutput, which already threw.
+          for await (const out of memberOutput(src, inflater)) {
+            if (out.length === 0) continue;
+            size = (size + out.length) >>> 0;
+            total += out.length;
+            ledger.offer(out);
+            yield out;
+            ledger.release();
+          }
+        } finally {
+          try {
+            inflater.close();
+          } catch {
+            // The stream is incomplete only on the error paths of memberOutput, which already threw.
+          }
         }
-      }
 
-      const trailer = await src.readFull(8);
-      if (trailer.length < 8) throw unexpectedEOF();
-      const crc = await ledger.endMember();
-      const wantCrc =
-        (trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (trailer[3] << 24)) >>> 0;
-      const wantSize =
-        (trailer[4] | (trailer[5] << 8) | (trailer[6] << 16) | (trailer[7] << 24)) >>> 0;
-      if (wantCrc !== crc >>> 0 || wantSize !== size) {
-        throw new SnapshotError('GZIP', 'gzip: invalid checksum');
+        const trailer = await src.readFull(8);
+        if (trailer.length < 8) throw unexpectedEOF();
+        const crc = await ledger.endMember();
+        const wantCrc =
+          (trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (trailer[3] << 24)) >>> 0;
+        const wantSize =
+          (trailer[4] | (trailer[5] << 8) | (trailer[6] << 16) | (trailer[7] << 24)) >>> 0;
+        if (wantCrc !== crc >>> 0 || wantSize !== size) {
+          throw new SnapshotError('GZIP', 'gzip: invalid checksum');
+        }
+        if (!(await readHeader(src, crc32))) return;
+      } catch (err) {
+        // Go's Read returns such an error together with the output its flate reader still held;
+        // a tar entry whose data ends there then fails with it. Engines that cannot say where
+        // the stream was sync-flushed leave it to surface at the next read.
+        if (inflater.syncOutput && heldByGo(total, inflater.syncOutput())) markWithLastChunk(err);
+        throw err;
       }
-      if (!(await readHeader(src, crc32))) return;
     }
   } finally {
     lender?.release();
   }
+}
+
+/**
+ * Whether Go's flate reader still holds some of the `total` bytes a member decoded when it
+ * meets an error or the member's end: it hands its output over whenever its 32 KiB window fills
+ * and at each non-final empty stored block (the last after `sync` bytes), and returns what it
+ * holds together with the error (or with io.EOF, and compress/gzip then with a trailer or next
+ * header error).
+ */
+function heldByGo(total: number, sync: number): boolean {
+  return total > Math.max(sync, total - (total % GO_WINDOW));
 }
 
 /**

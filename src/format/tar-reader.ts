@@ -287,6 +287,11 @@ export class TarReader {
   /** Physical bytes left when beyond 2^53 (then `rem` is unused). */
   private remBig: bigint | null = null;
   private sparse: SparseState | null = null;
+  /**
+   * The current entry has data whose end `read` has not reported yet: Go's Read of its last
+   * bytes may have brought an error with them (see ByteReader.errorWithLastChunk).
+   */
+  private endUnchecked = false;
   private readonly blk = new Uint8Array(BLOCK_SIZE);
 
   constructor(src: ByteReader) {
@@ -336,7 +341,15 @@ export class TarReader {
     }
     try {
       if (this.sparse !== null) return await this.readSparse(max);
-      return await this.readPhysical(max);
+      const chunk = await this.readPhysical(max);
+      if (chunk === null && this.endUnchecked) {
+        // Go's regFileReader returns whatever error came with the entry's last bytes; the
+        // source tells it here, when those bytes ended its chunk.
+        this.endUnchecked = false;
+        const err = await this.src.errorWithLastChunk();
+        if (err !== undefined) throw err;
+      }
+      return chunk;
     } catch (e) {
       this.err = e as Error;
       throw e;
@@ -405,6 +418,7 @@ export class TarReader {
     const nb = isHeaderOnlyType(hdr.typeflag) ? 0n : hdr.size;
     if (nb < 0n) throw errHeader();
     this.pad = blockPadding(nb);
+    this.endUnchecked = nb > 0n;
     if (nb <= BigInt(MAX_SAFE)) {
       this.rem = Number(nb);
       this.remBig = null;

@@ -1,13 +1,28 @@
 /**
+ * Errors that a source throws the way a Go reader returns data and an error from one Read: the
+ * error belongs with the last chunk the source yielded, so a consumer whose read took the end of
+ * that chunk sees the error there (see {@link ByteReader.errorWithLastChunk}).
+ */
+const withLastChunk = new WeakSet<object>();
+
+/** Marks `err`, thrown by a source, as belonging with the last chunk it yielded. */
+export function markWithLastChunk(err: unknown): void {
+  if (typeof err === 'object' && err !== null) withLastChunk.add(err);
+}
+
+/**
  * A pull-based reader over an async sequence of byte chunks, with the few primitives the gzip
  * and tar layers need. It never holds more than the current chunk plus what a `readFull` call
- * asks for, so memory stays bounded whatever the size of the stream.
+ * asks for, so memory stays bounded whatever the size of the stream. An error the source
+ * throws is thrown again by every later call that needs more bytes.
  */
 export class ByteReader {
   private readonly source: AsyncIterator<Uint8Array>;
   private chunk: Uint8Array = new Uint8Array(0);
   private offset = 0;
   private ended = false;
+  /** The source's error, once it threw. */
+  private failure: { error: unknown } | undefined;
   /** Total bytes handed out by read/readFull/skip so far. */
   position = 0;
 
@@ -21,8 +36,15 @@ export class ByteReader {
   /** Ensures some unread bytes are buffered; false when the source has ended. */
   private async fill(): Promise<boolean> {
     while (this.offset >= this.chunk.length) {
+      if (this.failure) throw this.failure.error;
       if (this.ended) return false;
-      const next = await this.source.next();
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await this.source.next();
+      } catch (err) {
+        this.failure = { error: err };
+        throw err;
+      }
       if (next.done) {
         this.ended = true;
         return false;
@@ -92,6 +114,23 @@ export class ByteReader {
     if (n > this.offset) throw new RangeError('unread beyond the current chunk');
     this.offset -= n;
     this.position -= n;
+  }
+
+  /**
+   * For a reader whose last read took the end of the current chunk: asks the source for its next
+   * chunk now and returns the error it throws if that error belongs with the chunk just finished
+   * ({@link markWithLastChunk}), as Go's reader would have returned it with those bytes; returns
+   * undefined otherwise (any other error is thrown by the next call that needs bytes). Bytes
+   * returned earlier may be invalid afterwards if the source reuses its buffers.
+   */
+  async errorWithLastChunk(): Promise<unknown> {
+    if (this.offset < this.chunk.length) return undefined;
+    try {
+      await this.fill();
+    } catch (err) {
+      if (typeof err === 'object' && err !== null && withLastChunk.has(err)) return err;
+    }
+    return undefined;
   }
 
   /** True when no byte remains (pulls from the source to find out). */

@@ -44,6 +44,7 @@ export interface WasmRawInflater extends RawInflater {
   write(chunk: Uint8Array): InflateStep;
   /** Bytes of DEFLATE stream consumed so far (the whole stream's length once done). */
   readonly consumed: number;
+  syncOutput(): number;
 }
 
 /** The 'wasm' engine; its inflaters have the pull-style `decode()` too. */
@@ -71,6 +72,7 @@ interface InflateExports {
   outEnd(s: number): number;
   consumed(s: number): number;
   errorOffset(s: number): number;
+  syncOutput(s: number): number;
 }
 
 const R_NEED_INPUT = 0;
@@ -112,6 +114,8 @@ class WasmInflater implements WasmRawInflater {
   private error: SnapshotError | undefined;
   /** `consumed` as of close(). */
   private finalConsumed = 0;
+  /** `syncOutput()` as of close(). */
+  private finalSync = 0;
   /** Yield views of the module's memory instead of copies (a lender's private instance). */
   private readonly lend: boolean;
   /** Called once when the inflater is closed. */
@@ -130,6 +134,10 @@ class WasmInflater implements WasmRawInflater {
 
   get consumed(): number {
     return this.state === 'closed' ? this.finalConsumed : this.m.ex.consumed(this.slot);
+  }
+
+  syncOutput(): number {
+    return this.state === 'closed' ? this.finalSync : this.m.ex.syncOutput(this.slot);
   }
 
   *decode(chunk: Uint8Array): Generator<Uint8Array, InflateEnd, void> {
@@ -202,6 +210,7 @@ class WasmInflater implements WasmRawInflater {
     if (this.state === 'closed') return;
     const state = this.state;
     this.finalConsumed = this.m.ex.consumed(this.slot);
+    this.finalSync = this.m.ex.syncOutput(this.slot);
     this.state = 'closed';
     this.m.registry?.unregister(this.token);
     this.m.ex.freeSlot(this.slot);
