@@ -7,8 +7,10 @@ import { SnapshotError, wrapError as wrap } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
 import type { Sealer } from '../sealer.js';
 import type { CrcLedger } from './crc-ledger.js';
+import { goQuote } from './go-quote.js';
 import { decodeMeta, encodeMeta, type SnapshotMeta, zeroMeta } from './meta.js';
 import { encodeSums, verifySums } from './sums.js';
+import { byteStringToBytes } from './tar-header.js';
 import type { TarReader } from './tar-reader.js';
 import { TarWriter } from './tar-writer.js';
 
@@ -110,7 +112,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
         default:
           throw new SnapshotError(
             'UNEXPECTED_FILE',
-            `unexpected file ${JSON.stringify(hdr.name)} in snapshot`,
+            `unexpected file ${goQuote(byteStringToBytes(hdr.raw.name))} in snapshot`,
           );
       }
     }

@@ -8,6 +8,8 @@
  * next space; anything after the name is ignored).
  */
 import { SnapshotError } from '../errors.js';
+import { decodeRune } from './go-json.js';
+import { goQuoteString } from './go-quote.js';
 
 /** Names of the files a snapshot archive's hash lists cover, in the order raftsnap writes them. */
 export const HASHED_FILES = ['meta.json', 'state.bin'] as const;
@@ -54,14 +56,15 @@ export function verifySums(text: Uint8Array, sums: ReadonlyMap<string, Uint8Arra
     const { sum, name } = scanLine(text.subarray(start, lineEnd));
     const want = sums.get(name);
     if (want === undefined)
-      throw new SnapshotError('INTEGRITY', `list missing hash for ${quote(name)}`);
+      throw new SnapshotError('INTEGRITY', `list missing hash for ${goQuoteString(name)}`);
     if (!equalBytes(sum, want))
-      throw new SnapshotError('INTEGRITY', `hash check failed for ${quote(name)}`);
+      throw new SnapshotError('INTEGRITY', `hash check failed for ${goQuoteString(name)}`);
     seen.add(name);
     start = end + 1;
   }
   for (const name of sums.keys()) {
-    if (!seen.has(name)) throw new SnapshotError('INTEGRITY', `file missing for ${quote(name)}`);
+    if (!seen.has(name))
+      throw new SnapshotError('INTEGRITY', `file missing for ${goQuoteString(name)}`);
   }
 }
 
@@ -72,9 +75,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Go's %q for the names that reach messages (printable ASCII in practice). */
-function quote(s: string): string {
-  return JSON.stringify(s);
-}
 
 /** The rune reader fmt.Sscanf uses, over the bytes of one line. */
 class Runes {
@@ -98,33 +98,6 @@ class Runes {
     this.pos -= this.last;
     this.last = 0;
   }
-}
-
-function decodeRune(b: Uint8Array, i: number): [number, number] {
-  const c0 = b[i];
-  if (c0 < 0x80) return [c0, 1];
-  const bad: [number, number] = [0xfffd, 1];
-  const cont = (k: number) => i + k < b.length && (b[i + k] & 0xc0) === 0x80;
-  if (c0 >= 0xc2 && c0 <= 0xdf) {
-    return cont(1) ? [((c0 & 0x1f) << 6) | (b[i + 1] & 0x3f), 2] : bad;
-  }
-  if (c0 >= 0xe0 && c0 <= 0xef) {
-    if (!cont(1) || !cont(2)) return bad;
-    const c1 = b[i + 1];
-    if (c0 === 0xe0 && c1 < 0xa0) return bad;
-    if (c0 === 0xed && c1 > 0x9f) return bad;
-    return [((c0 & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (b[i + 2] & 0x3f), 3];
-  }
-  if (c0 >= 0xf0 && c0 <= 0xf4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return bad;
-    const c1 = b[i + 1];
-    if (c0 === 0xf0 && c1 < 0x90) return bad;
-    if (c0 === 0xf4 && c1 > 0x8f) return bad;
-    const r =
-      ((c0 & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((b[i + 2] & 0x3f) << 6) | (b[i + 3] & 0x3f);
-    return [r, 4];
-  }
-  return bad;
 }
 
 /** Go fmt's isSpace (newline included; lines never contain one). */
