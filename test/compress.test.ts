@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -233,6 +234,26 @@ describe('file reading and writing', () => {
       assert.equal(w.bytes, 20 * 300_000);
       await w.close();
       assert.deepEqual(new Uint8Array(await readFile(dest)), concat(...expected));
+    });
+  });
+
+  test('a file of several sync intervals (64 MiB) closes with every byte in place', async () => {
+    await withTempDir(async (dir) => {
+      const dest = join(dir, 'big.bin');
+      const w = await createAtomicFile(dest);
+      const n = 150 * 1024 * 1024 + 12_345;
+      const block = pseudoRandom(1_000_003, 9);
+      const hash = createHash('sha256');
+      for (let done = 0; done < n; ) {
+        const part = block.subarray(0, Math.min(block.length, n - done));
+        hash.update(part);
+        await w.write(part);
+        done += part.length;
+      }
+      await w.close();
+      const file = await readFile(dest);
+      assert.equal(file.length, n);
+      assert.equal(createHash('sha256').update(file).digest('hex'), hash.digest('hex'));
     });
   });
 });
