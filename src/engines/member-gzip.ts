@@ -64,26 +64,35 @@ export async function* memberGzip(
   crc32: Crc32,
 ): AsyncGenerator<Uint8Array> {
   const max = lanes();
-  const queue: Promise<Uint8Array[]>[] = [];
+  const queue: { block: Uint8Array; job: Promise<Uint8Array[]> }[] = [];
+  // A block is free again once its member has been taken: nothing refers to it any more.
+  const free: Uint8Array[] = [];
   const submit = (block: Uint8Array) => {
     const job = looksIncompressible(block)
       ? Promise.resolve(storedMember(block, crc32))
       : compressMember(block);
     job.catch(() => {});
-    queue.push(job);
+    queue.push({ block, job });
+  };
+  const take = async () => {
+    const { block, job } = queue.shift()!;
+    const member = await job;
+    if (block.length === BLOCK) free.push(block);
+    return member;
   };
   let members = 0;
   try {
-    for await (const { data, last } of fixedBlocks(input, BLOCK, () => new Uint8Array(BLOCK))) {
+    const nextBuffer = () => free.pop() ?? new Uint8Array(BLOCK);
+    for await (const { data, last } of fixedBlocks(input, BLOCK, nextBuffer)) {
       // An empty input still makes one (empty) member.
       if (data.length > 0 || members === 0) {
         submit(data);
         members++;
       }
       if (last) break;
-      while (queue.length > max) yield* await queue.shift()!;
+      while (queue.length > max) yield* await take();
     }
-    while (queue.length) yield* await queue.shift()!;
+    while (queue.length) yield* await take();
   } finally {
     queue.length = 0;
   }
