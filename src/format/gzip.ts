@@ -69,7 +69,9 @@ export interface GunzipOptions {
  * corrupt DEFLATE data (after yielding what was decoded before it, with engines that decode
  * on the calling thread) or a trailer mismatch ("gzip: invalid checksum"), 'TRUNCATED' when the
  * input ends inside a member ("unexpected EOF") or is empty ("EOF", as Go's gzip.NewReader).
- * Yielded arrays are owned by the consumer, unless `reuseOutput` is set.
+ * An error that Go's Read would return together with the last bytes yielded is marked as such
+ * ({@link markWithLastChunk}), with engines that report their sync points. Yielded arrays are
+ * owned by the consumer, unless `reuseOutput` is set.
  */
 export async function openGunzip(
   src: ByteReader,
