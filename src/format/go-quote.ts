@@ -33,14 +33,14 @@ export function goQuote(bytes: Uint8Array): string {
       out += `\\x${hex(bytes[i], 2)}`;
     } else if (r === 0x22 || r === 0x5c) {
       out += `\\${String.fromCharCode(r)}`;
-    } else if (r === 0x20 || (r > 0x7f && PRINTABLE.test(String.fromCodePoint(r)))) {
-      out += String.fromCodePoint(r);
-    } else if (r > 0x20 && r < 0x7f) {
+    } else if (r >= 0x20 && r < 0x7f) {
       out += String.fromCharCode(r);
     } else if (NAMED[r] !== undefined) {
       out += NAMED[r];
     } else if (r < 0x20 || r === 0x7f) {
       out += `\\x${hex(r, 2)}`;
+    } else if (PRINTABLE.test(String.fromCodePoint(r))) {
+      out += String.fromCodePoint(r);
     } else if (r < 0x10000) {
       out += `\\u${hex(r, 4)}`;
     } else {

@@ -129,13 +129,11 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
     for (;;) {
       const inflater: RawInflater = lender ? lender.create() : opts.inflate.create();
       ledger.beginMember();
-      let size = 0;
       let total = 0;
       try {
         try {
           for await (const out of memberOutput(src, inflater)) {
             if (out.length === 0) continue;
-            size = (size + out.length) >>> 0;
             total += out.length;
             ledger.offer(out);
             yield out;
@@ -156,7 +154,8 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
           (trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (trailer[3] << 24)) >>> 0;
         const wantSize =
           (trailer[4] | (trailer[5] << 8) | (trailer[6] << 16) | (trailer[7] << 24)) >>> 0;
-        if (wantCrc !== crc >>> 0 || wantSize !== size) {
+        // The trailer holds the length modulo 2^32, as `>>> 0` takes it.
+        if (wantCrc !== crc >>> 0 || wantSize !== total >>> 0) {
           throw new SnapshotError('GZIP', 'gzip: invalid checksum');
         }
         if (!(await readHeader(src, crc32))) return;

@@ -74,8 +74,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Go's %q for the names that reach messages (printable ASCII in practice). */
-
 /** The rune reader fmt.Sscanf uses, over the bytes of one line. */
 class Runes {
   pos = 0;

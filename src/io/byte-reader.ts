@@ -128,7 +128,8 @@ export class ByteReader {
     try {
       await this.fill();
     } catch (err) {
-      if (typeof err === 'object' && err !== null && withLastChunk.has(err)) return err;
+      // WeakSet.has is false for anything not an object.
+      if (withLastChunk.has(err as object)) return err;
     }
     return undefined;
   }

@@ -113,9 +113,8 @@ const WRITE_BUFFER = 1024 * 1024;
 const WRITES_IN_FLIGHT = 2;
 /**
  * Bytes between the writer's background datasyncs. Putting the data on disk as the file grows
- * keeps the closing fsync short and the kernel's dirty pages few: a 1 GiB extract on the
- * development machine took some 1.5 s with a single fsync at the end, 1.15 s syncing every
- * 64 MiB.
+ * keeps the closing fsync short and the kernel's dirty pages few (the README has the measured
+ * effect on a 1 GiB extract).
  */
 const SYNC_EVERY = 64 * 1024 * 1024;
 
