@@ -41,7 +41,7 @@ import {
   TarReader,
 } from '../src/format/tar-reader.js';
 import { cleanPath, TarWriter } from '../src/format/tar-writer.js';
-import { ByteReader } from '../src/io/byte-reader.js';
+import { ByteReader, markWithLastChunk } from '../src/io/byte-reader.js';
 import { concat as concatAll } from './support/bytes.js';
 import {
   base256Field,
@@ -232,6 +232,17 @@ const sparseHdr = (entries: Array<[number, number]>, realSize: number, ext = fal
     [483, oct(realSize, 12)],
   ],
 });
+
+/** The PAX header of 'sp10', a GNU 1.0 sparse file of 10 bytes (its map starts its data). */
+const sparse10Pax = () =>
+  pax(
+    paxBody([
+      ['GNU.sparse.major', '1'],
+      ['GNU.sparse.minor', '0'],
+      ['GNU.sparse.realsize', '10'],
+      ['GNU.sparse.name', 'sp10'],
+    ]),
+  );
 
 export const readerCases: ReaderCase[] = [
   // --- Basic layout and end of archive
@@ -1112,14 +1123,7 @@ export const readerCases: ReaderCase[] = [
   {
     name: 'PAX sparse 1.0 (map at the start of the data)',
     tar: concat(
-      pax(
-        paxBody([
-          ['GNU.sparse.major', '1'],
-          ['GNU.sparse.minor', '0'],
-          ['GNU.sparse.realsize', '10'],
-          ['GNU.sparse.name', 'sp10'],
-        ]),
-      ),
+      sparse10Pax(),
       file({ name: 'GNUSparseFile.0/sp10' }, `${'2\n1\n2\n6\n3\n'.padEnd(512, '\0')}abcde`),
       END,
     ),
@@ -1458,6 +1462,67 @@ describe('TarReader: API contract', () => {
       total += c.length;
     }
     assert.equal(total, 100000);
+  });
+
+  // Go's readers can return an error together with the last bytes they hand over (the gzip
+  // reader does; see ByteReader.errorWithLastChunk). Where those bytes end a sparse entry's
+  // physical data, the reference (Go 1.19) fails that entry's read, before the hole after them;
+  // where they end a block of a PAX 1.0 sparse map, which Go reads in Next, Next fails.
+  test('an error that comes with the last physical bytes of a sparse entry', async () => {
+    const fault = new Error('gzip: invalid checksum');
+    markWithLastChunk(fault);
+    async function* thenFault(prefix: Uint8Array) {
+      yield prefix;
+      throw fault;
+    }
+    const readAll = async (r: TarReader) => {
+      let got = '';
+      for (let c = await r.read(1000); c !== null; c = await r.read(1000)) got += str(c);
+      return got;
+    };
+    const oldGnu = header({ ...sparseHdr([[0, 5]], 10), size: 5 });
+    const pax10 = (map: string, data: string) =>
+      concat(
+        sparse10Pax(),
+        header({ name: 'GNUSparseFile.0/sp10', size: 512 + data.length }),
+        map.padEnd(512, '\0'),
+        data,
+      );
+    for (const prefix of [concat(oldGnu, 'abcde'), pax10('1\n0\n5\n', 'abcde')]) {
+      const r = new TarReader(new ByteReader(thenFault(prefix)));
+      assert.ok(await r.next());
+      assert.equal(str((await r.read(1000))!), 'abcde');
+      await assert.rejects(r.read(1000), (e) => e === fault);
+      // An unmarked error is not the read's: the hole follows, the next header fails.
+      const plain = new Error('gzip: invalid checksum');
+      const r2 = new TarReader(
+        new ByteReader(
+          (async function* () {
+            yield prefix;
+            throw plain;
+          })(),
+        ),
+      );
+      assert.ok(await r2.next());
+      assert.equal(await readAll(r2), `abcde${zeros(5)}`);
+      await assert.rejects(r2.next(), (e) => e === plain);
+    }
+    // After the last block of a PAX 1.0 map or of an old-GNU extension, whether or not data
+    // follows, the error fails the entry's header (Go's mustReadFull keeps it).
+    const entries: Array<[number, number]> = [];
+    for (let i = 0; i < 5; i++) entries.push([i * 10, 1]);
+    const maps = [
+      pax10('0\n', ''),
+      pax10('1\n0\n5\n', ''),
+      concat(
+        header({ ...sparseHdr(entries.slice(0, 4), 50, true), size: 5 }),
+        sparseEntries(entries.slice(4)).padEnd(512, '\0'),
+      ),
+    ];
+    for (const map of maps) {
+      const r = new TarReader(new ByteReader(thenFault(map)));
+      await assert.rejects(r.next(), (e) => e === fault);
+    }
   });
 
   test('header fields: decoded strings, raw bytes, bigint numbers, format names', async () => {

@@ -382,6 +382,13 @@ export class TarReader {
   /** Go's sparseFileReader.Read, one data or hole fragment at a time. */
   private async readSparse(max: number): Promise<Uint8Array | null> {
     const sp = this.sparse!;
+    if (this.endUnchecked && this.remBig === null && this.rem === 0) {
+      // The last data fragment ended the physical data: Go's tryReadFull returns the error that
+      // came with those bytes, and the read stops there (no hole after them is returned).
+      this.endUnchecked = false;
+      const err = await this.src.errorWithLastChunk();
+      if (err !== undefined) throw err;
+    }
     const last = sp.holes[sp.holes.length - 1];
     const logicalRemaining = last.offset + last.length - sp.pos;
     if (logicalRemaining === 0n) {
@@ -587,6 +594,9 @@ export class TarReader {
       const b = await this.src.readFull(BLOCK_SIZE);
       if (b.length < BLOCK_SIZE) throw errUnexpectedEOF();
       blk.set(b);
+      // Go's mustReadFull keeps an error that came with the block's last bytes: it fails Next.
+      const err = await this.src.errorWithLastChunk();
+      if (err !== undefined) throw err;
       if (!parseGNUSparseArray(blk, 0, GNU_SPARSE_EXT_ENTRIES, spd)) throw errHeader();
       extended = blk[OFF_GNU_EXT_ISEXTENDED] > 0;
     }
@@ -632,8 +642,12 @@ export class TarReader {
     while (tokens < needed) {
       // mustReadFull of one block from the entry's data.
       if (this.remBig === null && this.rem < BLOCK_SIZE) throw errUnexpectedEOF();
-      const b = await this.src.readFull(BLOCK_SIZE);
+      // A copy: checking for an error below pulls the source's next chunk.
+      const b = (await this.src.readFull(BLOCK_SIZE)).slice();
       if (b.length < BLOCK_SIZE) throw errUnexpectedEOF();
+      // Go's mustReadFull keeps an error that came with the block's last bytes: it fails Next.
+      const err = await this.src.errorWithLastChunk();
+      if (err !== undefined) throw err;
       if (this.remBig === null) this.rem -= BLOCK_SIZE;
       else this.remBig -= BigInt(BLOCK_SIZE);
       for (let i = 0; i < BLOCK_SIZE && tokens < needed; i++) {
@@ -662,6 +676,9 @@ export class TarReader {
       this.rem = Number(this.remBig);
       this.remBig = null;
     }
+    // Each block's error was checked as it was read: a map that ends the physical data leaves
+    // nothing for the entry's reads to check.
+    if (this.remBig === null && this.rem === 0) this.endUnchecked = false;
     if (bad) throw errHeader();
     return spd;
   }
