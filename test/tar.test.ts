@@ -1467,8 +1467,9 @@ describe('TarReader: API contract', () => {
   // Go's readers can return an error together with the last bytes they hand over (the gzip
   // reader does; see ByteReader.errorWithLastChunk). Where those bytes end a sparse entry's
   // physical data, the reference (Go 1.19) fails that entry's read, before the hole after them;
-  // where they end a block of a PAX 1.0 sparse map, which Go reads in Next, Next fails.
-  test('an error that comes with the last physical bytes of a sparse entry', async () => {
+  // where they end a block of a sparse map or a PAX header's records, which Go reads in Next,
+  // Next fails.
+  test('an error that comes with the last bytes of sparse data, a sparse map or PAX records', async () => {
     const fault = new Error('gzip: invalid checksum');
     markWithLastChunk(fault);
     async function* thenFault(prefix: Uint8Array) {
@@ -1523,6 +1524,10 @@ describe('TarReader: API contract', () => {
       const r = new TarReader(new ByteReader(thenFault(map)));
       await assert.rejects(r.next(), (e) => e === fault);
     }
+    // Go's readSpecialFile returns it before PAX records are parsed: malformed ones do not matter.
+    const badPax = header({ name: 'PaxHeaders.0/file', typeflag: 'x', size: 7 });
+    const r = new TarReader(new ByteReader(thenFault(concat(badPax, '9 bad=\n'))));
+    await assert.rejects(r.next(), (e) => e === fault);
   });
 
   test('header fields: decoded strings, raw bytes, bigint numbers, format names', async () => {

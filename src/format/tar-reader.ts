@@ -561,6 +561,12 @@ export class TarReader {
       got += chunk.length;
     }
     if (got > MAX_SPECIAL_FILE_SIZE) throw new SnapshotError('TAR', ERR_FIELD_TOO_LONG);
+    if (this.endUnchecked && this.remBig === null && this.rem === 0) {
+      // Go's io.ReadAll returns an error that came with the last bytes, before they are parsed.
+      this.endUnchecked = false;
+      const err = await this.src.errorWithLastChunk();
+      if (err !== undefined) throw err;
+    }
     return buf;
   }
 
