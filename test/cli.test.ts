@@ -1,7 +1,15 @@
 /** The raftsnap command line, run as a real process: outputs, exit codes, no partial files. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -184,6 +192,45 @@ test('create with invalid meta or a missing state exits non-zero and writes noth
       run(['create', '--meta', 'm', '--state', 's', '-o', out, '--level', '12']).code,
       2,
     );
+  });
+});
+
+test('a directory where a file is wanted is named as such, before anything is written', async () => {
+  await withTempDir(async (dir) => {
+    assert.equal(run(['extract', realRaft, join(dir, 'x')]).code, 0);
+    const [m, st] = [join(dir, 'x', 'meta.json'), join(dir, 'x', 'state.bin')];
+    const cases: [string[], string][] = [
+      [['verify', dir], `error: cannot read ${dir}: it is a directory; give the path of a file\n`],
+      [['inspect', dir], `error: cannot read ${dir}: it is a directory; give the path of a file\n`],
+      [
+        ['create', '--meta', m, '--state', dir, '-o', join(dir, 'o.snap')],
+        `error: cannot read ${dir}: it is a directory; give the path of a file\n`,
+      ],
+      [
+        ['create', '--meta', m, '--state', st, '-o', dir],
+        `error: cannot write ${dir}: it is a directory; give the path of a file\n`,
+      ],
+      [
+        ['verify', realRaft, '--seal-key-file', dir],
+        `error: cannot read key file ${dir}: it is a directory; give the path of a file\n`,
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = run(args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stderr, stderr);
+    }
+    // extract's DIR is a directory by design: the message names the one in the way.
+    const blocked = join(dir, 'blocked');
+    mkdirSync(join(blocked, 'state.bin'), { recursive: true });
+    const r = run(['extract', realRaft, blocked]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `error: cannot write to ${blocked}: ${join(blocked, 'state.bin')} is a directory\n`,
+    );
+    assert.deepEqual(await listDir(dir), ['blocked', 'x']);
+    assert.deepEqual(await listDir(blocked), ['state.bin']);
   });
 });
 

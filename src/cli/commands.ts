@@ -1,11 +1,11 @@
 /** The raftsnap commands: save, restore, verify, inspect, extract, create. */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { registerEngines } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
-import { ioError } from '../node/files.js';
+import { fileSize, ioError } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
 import { parseArgs, UsageError } from './args.js';
 import { common, engineOf, inputOf, positional, sealerOf } from './common.js';
@@ -242,7 +242,7 @@ Examples:
       throw ioError(err, `cannot read ${metaPath}`);
     }
     try {
-      stateSize = (await stat(statePath)).size;
+      stateSize = await fileSize(statePath);
     } catch (err) {
       throw ioError(err, `cannot read ${statePath}`);
     }

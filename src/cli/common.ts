@@ -35,13 +35,13 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
   if (typeof path !== 'string') return undefined;
   let text: string;
   try {
+    text = await readFile(path, 'utf8');
     const st = await stat(path);
     if (st.mode & 0o077) {
       process.stderr.write(
         `warning: key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}\n`,
       );
     }
-    text = await readFile(path, 'utf8');
   } catch (err) {
     throw ioError(err, `cannot read key file ${path}`);
   }

@@ -88,9 +88,16 @@ export function fileStream(path: string): ReadableStream<Uint8Array> {
   ) as ReadableStream<Uint8Array>;
 }
 
-/** Size of the file at `path` in bytes. */
+/** Size of the file at `path` in bytes; rejects (code EISDIR) for a directory. */
 export async function fileSize(path: string): Promise<number> {
-  return (await stat(path)).size;
+  const info = await stat(path);
+  if (info.isDirectory()) throw isDirectory(path);
+  return info.size;
+}
+
+/** The error (code EISDIR, as Node's own) for a directory given where a file is wanted. */
+function isDirectory(path: string): Error {
+  return Object.assign(new Error(`EISDIR: ${path} is a directory`), { code: 'EISDIR', path });
 }
 
 /** Marker in the names of raftsnap's temporary files, so stale ones are recognisable. */
@@ -241,13 +248,16 @@ export async function createTempFile(dir = tmpdir()): Promise<FileWriter> {
 /**
  * Opens an atomic writer for `dest`: bytes go to a temporary file next to it (mode 0600 unless
  * `mode` says otherwise); `close()` fsyncs and renames it over `dest`; `abort()` removes it, so
- * `dest` is never seen half-written. Creates the directory when `mkdirs` is set.
+ * `dest` is never seen half-written. Creates the directory when `mkdirs` is set. Rejects (code
+ * EISDIR) when `dest` is a directory.
  */
 export async function createAtomicFile(
   dest: string,
   opts: { mode?: number; mkdirs?: boolean } = {},
 ): Promise<FileWriter> {
   const dir = dirname(dest);
+  // Found now rather than by the rename, after the whole file was written.
+  if ((await stat(dest).catch(() => undefined))?.isDirectory()) throw isDirectory(dest);
   if (opts.mkdirs) await mkdir(dir, { recursive: true });
   const path = join(dir, tempName(`.${basename(dest)}`));
   const fh = await open(path, 'wx', opts.mode ?? 0o600);
@@ -327,6 +337,13 @@ export function ioError(err: unknown, what: string): SnapshotError {
     ENOENT: 'no such file or directory',
     EEXIST: 'the file already exists',
   };
-  const reason = (e?.code && hint[e.code]) || (e?.message ?? String(err));
+  let reason = (e?.code && hint[e.code]) || (e?.message ?? String(err));
+  if (e?.code === 'EISDIR') {
+    // Name the directory when it is not the path the message is about (extract's DIR/state.bin).
+    reason =
+      e.path === undefined || what.endsWith(` ${e.path}`)
+        ? 'it is a directory; give the path of a file'
+        : `${e.path} is a directory`;
+  }
   return new SnapshotError('IO', `${what}: ${reason}`, { cause: err });
 }
