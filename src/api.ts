@@ -19,6 +19,7 @@ export {
   type CommonOptions,
   type InspectOptions,
   inspect,
+  type ParseOptions,
   type Progress,
   parse,
   type ReadOptions,

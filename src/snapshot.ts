@@ -69,10 +69,28 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
+ * What a read does with the gzip stream after the end of the tar:
+ * - 'verify': as the reference's Verify (its concludeGzipRead), the rest must be valid gzip and
+ *   hold no decompressed byte, else the read fails;
+ * - 'ignore': as its Parse, WriteToTempFile and Restore, which stop at the end of the tar (a
+ *   damaged trailer or bytes after the archive go unread); the input is cancelled there;
+ * - 'report': as 'verify', but what is wrong there is returned as `afterArchive` instead of
+ *   thrown, and the input is still read to its end (its size and checksum are the whole input's).
+ */
+export type AfterArchive = 'verify' | 'ignore' | 'report';
+
+/** What {@link readSnapshot} found; `afterArchive` only in its 'report' mode. */
+export interface ReadResult extends SnapshotInfo {
+  /** Why the reference's Verify would reject a file that its Restore reads (see AfterArchive). */
+  afterArchive?: SnapshotError;
+}
+
+/**
  * Reads a whole gzip'd snapshot with the rules of the reference's Verify: the archive rules of
  * {@link readArchive}, every gzip member valid, and no decompressed byte after the end of the
- * tar. `onState` receives state.bin's bytes as they are read (before the verdict). Returns the
- * metadata; throws SnapshotError with the reason.
+ * tar (or, with `afterArchive`, as the reference's Parse and Restore read it). `onState`
+ * receives state.bin's bytes as they are read (before the verdict). Returns the metadata;
+ * throws SnapshotError with the reason.
  */
 export async function readSnapshot(
   input: ByteInput,
@@ -80,9 +98,10 @@ export async function readSnapshot(
     onState?: (chunk: Uint8Array) => Promise<void> | void;
     /** `onState` keeps no chunk once its promise resolves (so decoded memory can be reused). */
     onStateReleases?: boolean;
+    afterArchive?: AfterArchive;
   },
   engines?: Engines,
-): Promise<SnapshotInfo> {
+): Promise<ReadResult> {
   const e = engines ?? (await getEngines(opts.engine));
   const archiveHash = opts.checksum === false ? undefined : e.hash.create();
   let archiveSize = 0;
@@ -114,25 +133,46 @@ export async function readSnapshot(
     } catch (err) {
       throw wrapError(err, 'failed to read snapshot file');
     }
-    // concludeGzipRead: the rest of the gzip stream must be valid and hold no data.
-    let extra = 0;
-    for (;;) {
-      const rest = await decompressed.read(1 << 20);
-      if (rest === null) break;
-      extra += rest.length;
-    }
-    if (extra > 0) {
-      throw new SnapshotError('TRAILING_DATA', `${extra} unread uncompressed bytes remain`);
+    const mode = opts.afterArchive ?? 'verify';
+    let afterArchive: SnapshotError | undefined;
+    if (mode === 'ignore') {
+      await decompressed.cancel();
+      await src.cancel();
+    } else {
+      try {
+        await concludeGzipRead(decompressed);
+      } catch (err) {
+        if (mode === 'verify') throw err;
+        afterArchive = wrapError(err, 'after the end of the archive');
+        while ((await src.read(1 << 20)) !== null) {}
+      }
     }
     return {
       ...info,
       archiveSize,
       checksum: archiveHash ? `sha-256=${toBase64(await archiveHash.digest())}` : '',
       engines: { hash: e.hash.name, inflate: e.inflate.name },
+      ...(afterArchive && { afterArchive }),
     };
   } catch (err) {
     await src.cancel().catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * The reference's concludeGzipRead: the rest of the gzip stream must be valid and hold no data.
+ * @throws SnapshotError 'TRAILING_DATA' when it holds some; the gzip layer's errors.
+ */
+async function concludeGzipRead(decompressed: ByteReader): Promise<void> {
+  let extra = 0;
+  for (;;) {
+    const rest = await decompressed.read(1 << 20);
+    if (rest === null) break;
+    extra += rest.length;
+  }
+  if (extra > 0) {
+    throw new SnapshotError('TRAILING_DATA', `${extra} unread uncompressed bytes remain`);
   }
 }
 
@@ -171,21 +211,33 @@ export function inspect(input: ByteInput, opts: InspectOptions = {}): Promise<Sn
   return readSnapshot(input, opts);
 }
 
+export interface ParseOptions extends ReadOptions {
+  /**
+   * Also read the gzip stream after the end of the tar and hold it to {@link verify}'s rules (the
+   * reference's Parse does not): a damaged trailer or bytes after the archive then fail parse too.
+   */
+  strict?: boolean;
+}
+
 /**
  * Reads a snapshot and streams state.bin to `output` (≈ the reference's Parse), with
  * backpressure. The output receives bytes before the archive has been fully checked: on a
  * verdict of invalid, `output` is aborted and the promise rejects. On success `output` is closed.
+ * Like Parse, it reads up to the end of the tar and no further (unless `strict`): what follows in
+ * the input (a damaged gzip trailer, bytes after the archive), which {@link verify} rejects, is
+ * not read.
  */
 export async function parse(
   input: ByteInput,
   output: ByteOutput,
-  opts: ReadOptions = {},
+  opts: ParseOptions = {},
 ): Promise<SnapshotMeta> {
   const sink = sinkOf(output);
   try {
     const { meta } = await readSnapshot(input, {
       ...opts,
       checksum: false,
+      afterArchive: opts.strict ? 'verify' : 'ignore',
       onState: (c) => sink.write(c),
       onStateReleases: sink.releasesChunks === true,
     });

@@ -18,7 +18,7 @@ import {
   write,
   writeToTempFile,
 } from 'raftsnap';
-import { memorySink, pseudoRandom, records, sha256hex } from './support/bytes.js';
+import { concat, memorySink, pseudoRandom, records, sha256hex } from './support/bytes.js';
 import { listDir, withTempDir } from './support/temp.js';
 
 const state = pseudoRandom(200_000, 21);
@@ -152,11 +152,30 @@ test('a corrupt or truncated archive never reaches raft.restore', async () => {
     corrupt[corrupt.length >> 1] ^= 0x10;
     await assert.rejects(restore(corrupt, spy, { dir }), isSnapshotError);
     await assert.rejects(
-      restore(bytes.subarray(0, bytes.length - 3), spy, { dir }),
+      restore(bytes.subarray(0, bytes.length >> 1), spy, { dir }),
       isSnapshotError,
     );
     assert.equal(calls, 0);
     assert.deepEqual(target.state, new Uint8Array([9]));
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test("restore and writeToTempFile read up to the end of the tar, as the reference's Restore and WriteToTempFile", async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 500n));
+    const badCrc = bytes.slice();
+    badCrc[bytes.length - 8] ^= 1;
+    // A damaged trailer or bytes after the archive: verify rejects, the reference restores.
+    for (const damaged of [badCrc, concat(bytes, new TextEncoder().encode('junk after it'))]) {
+      await assert.rejects(verify(damaged), isSnapshotError);
+      const t = await writeToTempFile(damaged, { dir });
+      assert.equal(sha256hex(await readFile(t.path)), sha256hex(state));
+      await t.cleanup();
+      const target = new MemoryRaft(new Uint8Array([9]), 2n);
+      assert.equal((await restore(damaged, target, { dir })).index, 500n);
+      assert.equal(sha256hex(target.state), sha256hex(state));
+    }
     assert.deepEqual(await listDir(dir), []);
   });
 });

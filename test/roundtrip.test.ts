@@ -183,5 +183,27 @@ for (const engine of ENGINES) {
       const withEmptyMember = concat(bytes, new Uint8Array(gzipSync(new Uint8Array(0))));
       assert.deepEqual(await verify(withEmptyMember, { engine }), meta);
     });
+
+    // The reference's Parse (like its WriteToTempFile and Restore) stops at the end of the tar;
+    // only Verify goes on to the end of the gzip stream (concludeGzipRead).
+    test('parse reads up to the end of the tar, as the reference does (strict: as verify does)', async () => {
+      const { bytes } = await archive(meta, state, { engine });
+      const { gzipSync } = await import('node:zlib');
+      const badCrc = bytes.slice();
+      badCrc[bytes.length - 8] ^= 1;
+      const cases: [Uint8Array, RegExp][] = [
+        [concat(bytes, new Uint8Array(gzipSync(new Uint8Array(512)))), /512 unread uncompressed/],
+        [concat(bytes, new TextEncoder().encode('not a gzip member')), /gzip: invalid header$/],
+        [badCrc, /gzip: invalid checksum$/],
+        [bytes.subarray(0, bytes.length - 3), /unexpected EOF$/],
+      ];
+      for (const [archiveBytes, verifyError] of cases) {
+        await assert.rejects(verify(archiveBytes, { engine }), verifyError);
+        await assert.rejects(readBack(archiveBytes, { engine, strict: true }), verifyError);
+        const back = await readBack(archiveBytes, { engine });
+        assert.deepEqual(back.meta, meta);
+        assert.equal(sha256hex(back.state), sha256hex(state));
+      }
+    });
   });
 }

@@ -18,8 +18,8 @@ import {
   ioError,
   removeFile,
 } from '../node/files.js';
-import { inspect, type NodeInput } from '../node/snapshot.js';
-import type { ReadOptions, SnapshotInfo } from '../snapshot.js';
+import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
+import type { ReadOptions, ReadResult, SnapshotInfo } from '../snapshot.js';
 import { type Env, envBool, envDurationMs, envString, resolveToken } from './env.js';
 import { HttpClient, iterateStream, parseAddr, type RequestBody, type TlsOptions } from './http.js';
 import { type VerifiedStream, verifiedStream } from './verified-stream.js';
@@ -84,6 +84,12 @@ export interface ProductRestoreOptions extends ReadOptions {
   query?: Record<string, string>;
   /** Directory for the temporary copy of a stream input (default: the OS temporary directory). */
   dir?: string;
+  /**
+   * Told, before the upload, when the archive is whole but the gzip stream after its end is not
+   * (a damaged trailer, bytes after the archive): the products restore with the reference's
+   * Restore, which never reads that far, so the snapshot is sent; `verify` rejects such a file.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** A product's snapshot API. */
@@ -106,8 +112,10 @@ export interface SnapshotService {
   saveFile(path: string, opts?: SaveOptions): Promise<SnapshotInfo>;
   /**
    * Restores a snapshot archive (a path, or any byte input) into the cluster. The archive is
-   * verified completely here first (with `sealer`, the sealed sums too); if it is invalid the
-   * promise rejects with the SnapshotError saying why and nothing is sent. Then it is streamed to
+   * verified completely here first (with `sealer`, the sealed sums too); if the product would
+   * refuse it the promise rejects with the SnapshotError saying why and nothing is sent (a
+   * damaged gzip stream after the end of the archive, which the product does not read, is only
+   * reported to `onWarning`). Then it is streamed to
    * the product's restore endpoint (re-sent as is when redirected); should the bytes change after
    * verification, the upload is cut short so that the server refuses it. Resolves with the
    * snapshot's metadata once the server has restored it.
@@ -233,9 +241,15 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       }
     },
     async restore(input, opts = {}) {
-      const { force = false, query, dir, ...readOpts } = opts;
+      const { force = false, query, dir, onWarning, ...readOpts } = opts;
       const prepared = await prepare(input, readOpts, dir);
       try {
+        const after = prepared.info.afterArchive;
+        if (after) {
+          onWarning?.(
+            `${after.message}; sending it all the same: the product's restore reads the archive only up to its end (raftsnap verify rejects the file)`,
+          );
+        }
         const { method, path: p } = spec.restore(force);
         const res = await client.request({
           method,
@@ -254,13 +268,14 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
 }
 
 interface Prepared {
-  info: SnapshotInfo;
+  info: ReadResult;
   body: RequestBody;
   cleanup(): Promise<void>;
 }
 
 /**
- * Verifies `input` completely and makes it re-openable: a path or in-memory bytes are read again
+ * Verifies `input` completely (what only the reference's Verify would reject comes back in
+ * `info.afterArchive`) and makes it re-openable: a path or in-memory bytes are read again
  * for each send; a stream is copied to a temporary file (mode 0600) as it is verified.
  */
 async function prepare(
@@ -270,7 +285,7 @@ async function prepare(
 ): Promise<Prepared> {
   const none = async () => {};
   if (typeof input === 'string') {
-    const info = await inspect(input, opts);
+    const info = await inspectForRestore(input, opts);
     let size: number;
     try {
       size = await fileSize(input);
@@ -290,7 +305,7 @@ async function prepare(
     input instanceof ArrayBuffer ||
     (typeof Blob !== 'undefined' && input instanceof Blob)
   ) {
-    const info = await inspect(input, opts);
+    const info = await inspectForRestore(input, opts);
     return { info, body: checkedBody(() => bytesOf(input), info), cleanup: none };
   }
   let file: Awaited<ReturnType<typeof createTempFile>>;
@@ -306,7 +321,7 @@ async function prepare(
     }
   };
   try {
-    const info = await inspect(spool(), opts);
+    const info = await inspectForRestore(spool(), opts);
     await file.close();
     const path = file.path;
     return {

@@ -153,7 +153,9 @@ export const restoreCmd: Command = {
   help: `Usage: raftsnap restore --to consul|vault|nomad|openbao [options] [--force] FILE
 
 Verifies FILE completely first (with --seal-key-file, the sealed sums too); only then streams it
-to the product's restore endpoint. Nothing is sent when verification fails.
+to the product's restore endpoint. Nothing is sent when verification fails. A file whose archive
+is whole but whose gzip stream is damaged after it (which the product's restore never reads) is
+sent with a warning; raftsnap verify rejects such a file.
 
 ${CONNECTION_HELP}
   --force             Vault/OpenBao: use snapshot-force (a snapshot from another cluster)
@@ -177,13 +179,20 @@ Examples:
       `restoring to ${product}`,
     );
     const start = Date.now();
-    const meta = await service.restore(file, {
-      sealer,
-      force: p.options.has('force'),
-      engine: engineOf(p),
-      onProgress: progress.update,
-    });
-    progress.done();
+    const warnings: string[] = [];
+    let meta: Awaited<ReturnType<typeof service.restore>>;
+    try {
+      meta = await service.restore(file, {
+        sealer,
+        force: p.options.has('force'),
+        engine: engineOf(p),
+        onProgress: progress.update,
+        onWarning: (m) => warnings.push(m),
+      });
+    } finally {
+      progress.done();
+      for (const m of warnings) process.stderr.write(`warning: ${file}: ${m}\n`);
+    }
     const secs = (Date.now() - start) / 1000;
     if (p.options.has('json')) {
       process.stdout.write(

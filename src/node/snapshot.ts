@@ -11,8 +11,10 @@ import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
   type InspectOptions,
+  type ParseOptions,
   parse as portableParse,
   type ReadOptions,
+  type ReadResult,
   readSnapshot,
   type SnapshotInfo,
   throwIfAborted,
@@ -77,11 +79,24 @@ export async function inspect(input: NodeInput, opts: InspectOptions = {}): Prom
   return readSnapshot(r.input, withTotal(opts, r.total));
 }
 
+/**
+ * Reads a snapshot as a product's restore will (the reference's Restore: up to the end of the
+ * tar), and, to its end, as `inspect` does: what only Verify would reject comes back as
+ * `afterArchive` (see AfterArchive 'report'). For checking a file before it is restored.
+ */
+export async function inspectForRestore(
+  input: NodeInput,
+  opts: ReadOptions = {},
+): Promise<ReadResult> {
+  const r = await resolveInput(input);
+  return readSnapshot(r.input, { ...withTotal(opts, r.total), afterArchive: 'report' });
+}
+
 /** Parses a snapshot from a path or any byte input into `output`; see the portable `parse`. */
 export async function parse(
   input: NodeInput,
   output: ByteOutput,
-  opts: ReadOptions = {},
+  opts: ParseOptions = {},
 ): Promise<SnapshotMeta> {
   const r = await resolveInput(input);
   return portableParse(r.input, output, withTotal(opts, r.total));
@@ -99,9 +114,11 @@ export interface TempState {
 }
 
 /**
- * Reads and fully verifies a snapshot, storing state.bin in a temporary file
- * (≈ WriteToTempFile[WithSealer]). On any failure the temporary file is removed and the promise
- * rejects with SnapshotError; on success the caller owns the file and must call `cleanup()`.
+ * Reads and verifies a snapshot as the reference's WriteToTempFile[WithSealer] does, storing
+ * state.bin in a temporary file: the whole archive, up to the end of the tar (what follows it,
+ * which `verify` also checks, is not read, as the reference does not). On any failure the
+ * temporary file is removed and the promise rejects with SnapshotError; on success the caller
+ * owns the file and must call `cleanup()`.
  */
 export async function writeToTempFile(
   input: NodeInput,
@@ -119,6 +136,7 @@ export async function writeToTempFile(
     ({ meta } = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
       checksum: false,
+      afterArchive: 'ignore',
       onState: (c) => file.write(c),
       onStateReleases: true,
     }));
@@ -149,8 +167,8 @@ export interface RestoreOptions extends ReadOptions {
 }
 
 /**
- * Verifies the snapshot completely into a temporary file and only then feeds it to
- * `raft.restore` (≈ Restore[WithSealer]); a corrupt archive never reaches Raft. The temporary
+ * Verifies the snapshot into a temporary file as {@link writeToTempFile} does and only then
+ * feeds it to `raft.restore` (≈ Restore[WithSealer]); a corrupt archive never reaches Raft. The temporary
  * file is removed on every path. Rejects with SnapshotError: the verification's reason, 'RAFT'
  * when Raft fails, 'ABORTED' on timeout or abort.
  */

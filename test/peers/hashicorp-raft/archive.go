@@ -180,11 +180,12 @@ func checkSums(list []byte, digests map[string][]byte) error {
 	return nil
 }
 
-// readArchive reads and fully checks a gzip'd archive from r, copying state.bin to state as it
-// goes, and returns the metadata. Only meta.json, state.bin, SHA256SUMS and SHA256SUMS.sealed
-// are allowed; the hash list (and, with a sealer, the sealed list) must match; the gzip stream
-// is read to its end and must hold no data after the tar. With a sealer the sealed list is
-// mandatory and must verify too; with a nil sealer SHA256SUMS.sealed is read and ignored.
+// readArchive reads and checks a gzip'd archive from r as the products' restore does, copying
+// state.bin to state as it goes, and returns the metadata. Only meta.json, state.bin, SHA256SUMS
+// and SHA256SUMS.sealed are allowed; the hash list (and, with a sealer, the sealed list) must
+// match. Reading stops at the end of the tar, as in the products (what follows in the gzip
+// stream is not read). With a sealer the sealed list is mandatory and must verify too; with a
+// nil sealer SHA256SUMS.sealed is read and ignored.
 func readArchive(r io.Reader, state io.Writer, s *sealer) (*raft.SnapshotMeta, error) {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
@@ -243,13 +244,6 @@ func readArchive(r io.Reader, state io.Writer, s *sealer) (*raft.SnapshotMeta, e
 	}
 	if err := checkSums(sums, digests); err != nil {
 		return nil, fmt.Errorf("failed checking integrity of snapshot: %v", err)
-	}
-	n, err := io.Copy(io.Discard, gz)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the rest of the gzip stream: %v", err)
-	}
-	if n > 0 {
-		return nil, fmt.Errorf("%d unread uncompressed bytes remain", n)
 	}
 	return &meta, nil
 }
