@@ -4,7 +4,7 @@
  */
 import { type EngineChoice, type Engines, getEngines } from './engines/registry.js';
 import type { HashState } from './engines/sha256.js';
-import { SnapshotError, wrapError } from './errors.js';
+import { isSnapshotError, SnapshotError, wrapError } from './errors.js';
 import { type ArchiveInfo, readArchive, writeArchive } from './format/archive.js';
 import { CrcLedger } from './format/crc-ledger.js';
 import { openGunzip } from './format/gzip.js';
@@ -81,7 +81,10 @@ export type AfterArchive = 'verify' | 'ignore' | 'report';
 
 /** What {@link readSnapshot} found; `afterArchive` only in its 'report' mode. */
 export interface ReadResult extends SnapshotInfo {
-  /** Why the reference's Verify would reject a file that its Restore reads (see AfterArchive). */
+  /**
+   * Why the reference's Verify would reject a file that its Restore reads (see AfterArchive): the
+   * error Verify reports.
+   */
   afterArchive?: SnapshotError;
 }
 
@@ -143,7 +146,7 @@ export async function readSnapshot(
         await concludeGzipRead(decompressed);
       } catch (err) {
         if (mode === 'verify') throw err;
-        afterArchive = wrapError(err, 'after the end of the archive');
+        afterArchive = isSnapshotError(err) ? err : wrapError(err, 'after the end of the archive');
         while ((await src.read(1 << 20)) !== null) {}
       }
     }

@@ -42,11 +42,25 @@ test('verify --json prints the meta as the reference encodes it', () => {
 
 test('verify: an invalid archive exits 1 with "error: <reason>" on stderr', () => {
   const bytes = readFileSync(realRaft);
-  bytes[bytes.length - 10] ^= 1;
+  bytes[bytes.length >> 1] ^= 1;
   const r = run(['verify', '-'], bytes);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^error: .+\n$/);
+});
+
+test('verify and inspect: a whole archive with a damaged gzip tail fails, with a note that it restores', () => {
+  const bytes = readFileSync(realRaft);
+  bytes[bytes.length - 8] ^= 1; // the trailer's CRC-32
+  for (const cmd of ['verify', 'inspect']) {
+    const r = run([cmd, '-'], bytes);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(
+      r.stderr,
+      'error: gzip: invalid checksum\nnote: the archive itself is whole and its sums match; only the gzip stream after it is damaged. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.\n',
+    );
+  }
 });
 
 test('verify reads standard input for "-"', () => {

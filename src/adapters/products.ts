@@ -247,7 +247,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
         const after = prepared.info.afterArchive;
         if (after) {
           onWarning?.(
-            `${after.message}; sending it all the same: the product's restore reads the archive only up to its end (raftsnap verify rejects the file)`,
+            `after the end of the archive: ${after.message}; sending it all the same: the product's restore reads the archive only up to its end (raftsnap verify rejects the file)`,
           );
         }
         const { method, path: p } = spec.restore(force);

@@ -6,9 +6,9 @@ import { decodeMeta, encodeMeta } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
 import { fileSize, ioError } from '../node/files.js';
-import { createFile, extract, inspect } from '../node/snapshot.js';
+import { createFile, extract } from '../node/snapshot.js';
 import { parseArgs, UsageError } from './args.js';
-import { common, engineOf, inputOf, positional, sealerOf } from './common.js';
+import { common, engineOf, inputOf, positional, sealerOf, verifiedInfo } from './common.js';
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
 import { progressReporter } from './progress.js';
 
@@ -46,7 +46,8 @@ const verifyCmd: Command = {
 Checks a gzip'd snapshot archive exactly as hashicorp/raft-snapshot's Verify does: entry names,
 size limits, SHA256SUMS, gzip checksums, nothing after the archive. With --seal-key-file, the
 SHA256SUMS.sealed list is opened with the AES-256-GCM key (64 hex characters) and checked too.
-FILE may be - for standard input.
+When only the gzip stream after a whole archive is damaged, a note says so: a restore does not
+read that far and accepts the file. FILE may be - for standard input.
 
   --json             print the metadata as the reference encodes it (Go field names, exact integers)
   --seal-key-file K  key file for sealed archives
@@ -65,7 +66,7 @@ Examples:
     const sealer = await sealerOf(p);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'verifying');
     try {
-      const info = await inspect(inputOf(file), {
+      const info = await verifiedInfo(inputOf(file), {
         checksum: false,
         sealer,
         engine: engineOf(p),
@@ -106,7 +107,7 @@ Examples:
     const [file] = positional(p, 1, 'FILE');
     const sealer = await sealerOf(p);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'reading');
-    const info = await inspect(inputOf(file), {
+    const info = await verifiedInfo(inputOf(file), {
       sealer,
       engine: engineOf(p),
       onProgress: progress.update,

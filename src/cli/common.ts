@@ -3,8 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import type { EngineChoice } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
 import { ioError } from '../node/files.js';
-import type { NodeInput } from '../node/snapshot.js';
+import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
 import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
+import type { InspectOptions } from '../snapshot.js';
 import { type Parsed, UsageError } from './args.js';
 
 export const common = {
@@ -55,4 +56,36 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
 /** FILE, or standard input for "-". */
 export function inputOf(file: string): NodeInput {
   return file === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : file;
+}
+
+const notes = new WeakMap<object, string>();
+
+/** Attaches a note to `err`, which the CLI prints as `note: …` after the error line. */
+export function withNote<E extends object>(err: E, note: string): E {
+  notes.set(err, note);
+  return err;
+}
+
+/** The note attached to `err` by {@link withNote}, if any. */
+export function noteOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? notes.get(err) : undefined;
+}
+
+/**
+ * Verifies FILE as the reference's Verify does, like `inspect`; when only the gzip stream after
+ * the archive is wrong, the error says so in a note: products (and `raftsnap restore`) restore
+ * such a file, as they never read that far.
+ */
+export async function verifiedInfo(
+  input: NodeInput,
+  opts: InspectOptions,
+): Promise<Awaited<ReturnType<typeof inspectForRestore>>> {
+  const info = await inspectForRestore(input, opts);
+  if (info.afterArchive) {
+    throw withNote(
+      info.afterArchive,
+      'the archive itself is whole and its sums match; only the gzip stream after it is damaged. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.',
+    );
+  }
+  return info;
 }

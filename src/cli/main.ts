@@ -8,6 +8,7 @@ import { isSnapshotError, SnapshotError } from '../errors.js';
 import { firstHashThreadStarted } from '../node/hash-thread.js';
 import { UsageError } from './args.js';
 import { type Command, commands, usage } from './commands.js';
+import { noteOf } from './common.js';
 
 // The pipelines keep many short-lived objects in flight (zlib streams, promises), and on large
 // states V8 grows its young generation as the run goes on (11 MiB more RSS after some 15 s of
@@ -81,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
         ? err.message
         : String(err);
     process.stderr.write(`error: ${msg}\n`);
+    const note = noteOf(err);
+    if (note !== undefined) process.stderr.write(`note: ${note}\n`);
     if (isSnapshotError(err) && err.code === 'INVALID_ARGUMENT') return 2;
     if (!(err instanceof SnapshotError) && !isSnapshotError(err) && process.env.RAFTSNAP_DEBUG) {
       process.stderr.write(`${(err as Error).stack}\n`);

@@ -82,11 +82,11 @@ export async function inspect(input: NodeInput, opts: InspectOptions = {}): Prom
 /**
  * Reads a snapshot as a product's restore will (the reference's Restore: up to the end of the
  * tar), and, to its end, as `inspect` does: what only Verify would reject comes back as
- * `afterArchive` (see AfterArchive 'report'). For checking a file before it is restored.
+ * `afterArchive` (see AfterArchive 'report'), so that a caller can say whether the file restores.
  */
 export async function inspectForRestore(
   input: NodeInput,
-  opts: ReadOptions = {},
+  opts: InspectOptions = {},
 ): Promise<ReadResult> {
   const r = await resolveInput(input);
   return readSnapshot(r.input, { ...withTotal(opts, r.total), afterArchive: 'report' });
