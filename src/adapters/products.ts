@@ -115,10 +115,10 @@ export interface SnapshotService {
    * verified completely here first (with `sealer`, the sealed sums too); if the product would
    * refuse it the promise rejects with the SnapshotError saying why and nothing is sent (a
    * damaged gzip stream after the end of the archive, which the product does not read, is only
-   * reported to `onWarning`). Then it is streamed to
-   * the product's restore endpoint (re-sent as is when redirected); should the bytes change after
-   * verification, the upload is cut short so that the server refuses it. Resolves with the
-   * snapshot's metadata once the server has restored it.
+   * reported to `onWarning`). Then it is streamed to the product's restore endpoint (re-sent as
+   * is when redirected); should the bytes change after verification, the upload is cut short so
+   * that the server refuses it. Resolves with the snapshot's metadata once the server has
+   * restored it.
    */
   restore(input: NodeInput, opts?: ProductRestoreOptions): Promise<SnapshotMeta>;
 }

@@ -5,7 +5,7 @@ import { SnapshotError } from '../errors.js';
 import { ioError } from '../node/files.js';
 import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
 import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
-import type { InspectOptions } from '../snapshot.js';
+import type { InspectOptions, SnapshotInfo } from '../snapshot.js';
 import { type Parsed, UsageError } from './args.js';
 
 export const common = {
@@ -76,10 +76,7 @@ export function noteOf(err: unknown): string | undefined {
  * the archive is wrong, the error says so in a note: products (and `raftsnap restore`) restore
  * such a file, as they never read that far.
  */
-export async function verifiedInfo(
-  input: NodeInput,
-  opts: InspectOptions,
-): Promise<Awaited<ReturnType<typeof inspectForRestore>>> {
+export async function verifiedInfo(input: NodeInput, opts: InspectOptions): Promise<SnapshotInfo> {
   const info = await inspectForRestore(input, opts);
   if (info.afterArchive) {
     throw withNote(
