@@ -217,7 +217,18 @@ test('an invalid snapshot: the reason', async () => {
     text,
     /INTEGRITY: failed to read snapshot file: failed checking integrity of snapshot: hash check failed for "state\.bin"/,
   );
+  assert.match(text, /would refuse to restore this archive/);
   await screenshot('invalid');
+});
+
+test('a whole archive whose gzip trailer is damaged: invalid, and a restore would accept it', async () => {
+  const bytes = await readFile(fixture('reference-written', 'real-raft-1000-entries.snap'));
+  bytes[bytes.length - 8] ^= 1; // the trailer's CRC-32
+  assert.equal(await choose({ name: 'damaged-trailer.snap', buffer: bytes }), 'invalid');
+  const text = await resultText();
+  assert.match(text, /GZIP: gzip: invalid checksum/);
+  assert.match(text, /only the gzip stream after it is damaged/);
+  assert.match(text, /would accept this file/);
 });
 
 test('a sealed snapshot: valid with its key, invalid with another', async () => {

@@ -159,7 +159,11 @@ function showValid(file: File, info: SnapshotInfo, keyed: boolean, ms: number): 
   );
 }
 
-function showInvalid(file: File, err: unknown): void {
+/**
+ * Shows why `file` does not verify. `restorable`: the archive itself is whole (a restore, which
+ * reads no further than the archive, accepts it) and only the gzip stream after it is damaged.
+ */
+function showInvalid(file: File, err: unknown, restorable: boolean): void {
   if (isSnapshotError(err) && err.code === 'ABORTED') {
     show('idle', el('h2', {}, 'Cancelled'), fileLine(file));
     return;
@@ -174,8 +178,24 @@ function showInvalid(file: File, err: unknown): void {
     el(
       'p',
       { class: 'file' },
-      'The reference (Consul, Vault, Nomad) would refuse to restore this archive.',
+      restorable
+        ? 'The archive itself is whole and its sums match; only the gzip stream after it is damaged. Consul, Vault, Nomad and OpenBao read no further than the archive when they restore, so they would accept this file; their verify refuses it.'
+        : 'Consul, Vault, Nomad and OpenBao would refuse to restore this archive.',
     ),
+  );
+}
+
+/**
+ * Whether verify failed only after the end of the archive, which a restore does not read: as in
+ * the reference's Verify, every error met while reading the archive says "failed to read
+ * snapshot file: …" or "failed to decompress snapshot: …", and only those of the gzip stream
+ * after it come bare.
+ */
+function afterArchive(err: unknown): boolean {
+  return (
+    isSnapshotError(err) &&
+    ['GZIP', 'TRUNCATED', 'TRAILING_DATA'].includes(err.code) &&
+    !err.message.startsWith('failed to ')
   );
 }
 
@@ -246,7 +266,7 @@ async function check(file: File): Promise<void> {
     if (running !== ctl) return;
     progressText.textContent =
       isSnapshotError(err) && err.code === 'ABORTED' ? 'Cancelled' : 'Stopped at the error';
-    showInvalid(file, err);
+    showInvalid(file, err, afterArchive(err));
   } finally {
     if (running === ctl) {
       cancel.hidden = true;
