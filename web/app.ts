@@ -179,7 +179,7 @@ function showInvalid(file: File, err: unknown, restorable: boolean): void {
       'p',
       { class: 'file' },
       restorable
-        ? 'The archive itself is whole and its sums match; only the gzip stream after it is damaged. Consul, Vault, Nomad and OpenBao read no further than the archive when they restore, so they would accept this file; their verify refuses it.'
+        ? 'The archive itself is whole and its sums match; only the gzip stream after it is damaged. Consul, Vault, Nomad and OpenBao read no further than the archive when they restore, so they would accept this file, though a verify (raftsnap verify, the reference Verify) refuses it.'
         : 'Consul, Vault, Nomad and OpenBao would refuse to restore this archive.',
     ),
   );
