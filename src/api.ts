@@ -19,6 +19,7 @@ export {
   type CommonOptions,
   type InspectOptions,
   inspect,
+  isAfterArchiveError,
   type ParseOptions,
   type Progress,
   parse,

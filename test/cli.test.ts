@@ -49,11 +49,16 @@ test('verify: an invalid archive exits 1 with "error: <reason>" on stderr', () =
   assert.match(r.stderr, /^error: .+\n$/);
 });
 
-test('verify and inspect: a whole archive with a damaged gzip tail fails, with a note that it restores', () => {
+test('verify, inspect, extract: a whole archive with a damaged gzip tail fails, with a note that it restores', () => {
   const bytes = readFileSync(realRaft);
   bytes[bytes.length - 8] ^= 1; // the trailer's CRC-32
-  for (const cmd of ['verify', 'inspect']) {
-    const r = run([cmd, '-'], bytes);
+  const dir = join(tmpdir(), `raftsnap-cli-x-${process.pid}`);
+  for (const args of [
+    ['verify', '-'],
+    ['inspect', '-'],
+    ['extract', '-', dir],
+  ]) {
+    const r = run(args, bytes);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.equal(
@@ -61,6 +66,8 @@ test('verify and inspect: a whole archive with a damaged gzip tail fails, with a
       'error: gzip: invalid checksum\nnote: the archive itself is whole and its sums match; only the gzip stream after it is damaged. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.\n',
     );
   }
+  assert.equal(existsSync(join(dir, 'state.bin')), false);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('verify reads standard input for "-"', () => {

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   aesGcmSealer,
+  isAfterArchiveError,
   isSnapshotError,
   parse,
   type SnapshotMeta,
@@ -198,12 +199,21 @@ for (const engine of ENGINES) {
         [bytes.subarray(0, bytes.length - 3), /unexpected EOF$/],
       ];
       for (const [archiveBytes, verifyError] of cases) {
-        await assert.rejects(verify(archiveBytes, { engine }), verifyError);
+        await assert.rejects(
+          verify(archiveBytes, { engine }),
+          (err) => verifyError.test(String(err)) && isAfterArchiveError(err),
+        );
         await assert.rejects(readBack(archiveBytes, { engine, strict: true }), verifyError);
         const back = await readBack(archiveBytes, { engine });
         assert.deepEqual(back.meta, meta);
         assert.equal(sha256hex(back.state), sha256hex(state));
       }
+      // Inside the archive: not such an error, and parse fails too.
+      const corrupt = bytes.slice();
+      corrupt[bytes.length >> 1] ^= 0x10;
+      const err = await verify(corrupt, { engine }).catch((e: unknown) => e);
+      assert.ok(isSnapshotError(err) && !isAfterArchiveError(err), String(err));
+      await assert.rejects(readBack(corrupt, { engine }), isSnapshotError);
     });
   });
 }

@@ -9,6 +9,7 @@
 import {
   aesGcmSealer,
   inspect,
+  isAfterArchiveError,
   isSnapshotError,
   parseKeyHex,
   type Sealer,
@@ -185,20 +186,6 @@ function showInvalid(file: File, err: unknown, restorable: boolean): void {
   );
 }
 
-/**
- * Whether verify failed only after the end of the archive, which a restore does not read: as in
- * the reference's Verify, every error met while reading the archive says "failed to read
- * snapshot file: …" or "failed to decompress snapshot: …", and only those of the gzip stream
- * after it come bare.
- */
-function afterArchive(err: unknown): boolean {
-  return (
-    isSnapshotError(err) &&
-    ['GZIP', 'TRUNCATED', 'TRAILING_DATA'].includes(err.code) &&
-    !err.message.startsWith('failed to ')
-  );
-}
-
 /** How often the progress is redrawn while a file streams through. */
 const PROGRESS_INTERVAL_MS = 50;
 
@@ -266,7 +253,7 @@ async function check(file: File): Promise<void> {
     if (running !== ctl) return;
     progressText.textContent =
       isSnapshotError(err) && err.code === 'ABORTED' ? 'Cancelled' : 'Stopped at the error';
-    showInvalid(file, err, afterArchive(err));
+    showInvalid(file, err, isAfterArchiveError(err));
   } finally {
     if (running === ctl) {
       cancel.hidden = true;

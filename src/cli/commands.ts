@@ -6,9 +6,9 @@ import { decodeMeta, encodeMeta } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
 import { fileSize, ioError } from '../node/files.js';
-import { createFile, extract } from '../node/snapshot.js';
+import { createFile, extract, inspect } from '../node/snapshot.js';
 import { parseArgs, UsageError } from './args.js';
-import { common, engineOf, inputOf, positional, sealerOf, verifiedInfo } from './common.js';
+import { common, engineOf, inputOf, noteIfRestorable, positional, sealerOf } from './common.js';
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
 import { progressReporter } from './progress.js';
 
@@ -66,11 +66,13 @@ Examples:
     const sealer = await sealerOf(p);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'verifying');
     try {
-      const info = await verifiedInfo(inputOf(file), {
+      const info = await inspect(inputOf(file), {
         checksum: false,
         sealer,
         engine: engineOf(p),
         onProgress: progress.update,
+      }).catch((err) => {
+        throw noteIfRestorable(err);
       });
       progress.done();
       if (p.options.has('json')) {
@@ -107,10 +109,12 @@ Examples:
     const [file] = positional(p, 1, 'FILE');
     const sealer = await sealerOf(p);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'reading');
-    const info = await verifiedInfo(inputOf(file), {
+    const info = await inspect(inputOf(file), {
       sealer,
       engine: engineOf(p),
       onProgress: progress.update,
+    }).catch((err) => {
+      throw noteIfRestorable(err);
     });
     progress.done();
     const m = info.meta;
@@ -185,6 +189,8 @@ Examples:
       sealer,
       engine: engineOf(p),
       onProgress: progress.update,
+    }).catch((err) => {
+      throw noteIfRestorable(err);
     });
     progress.done();
     if (p.options.has('json')) {

@@ -3,9 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import type { EngineChoice } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
 import { ioError } from '../node/files.js';
-import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
+import type { NodeInput } from '../node/snapshot.js';
 import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
-import type { InspectOptions, SnapshotInfo } from '../snapshot.js';
+import { isAfterArchiveError } from '../snapshot.js';
 import { type Parsed, UsageError } from './args.js';
 
 export const common = {
@@ -72,17 +72,15 @@ export function noteOf(err: unknown): string | undefined {
 }
 
 /**
- * Verifies FILE as the reference's Verify does, like `inspect`; when only the gzip stream after
- * the archive is wrong, the error says so in a note: products (and `raftsnap restore`) restore
- * such a file, as they never read that far.
+ * Adds a note to an error that verify found only after the end of a whole archive: products (and
+ * `raftsnap restore`) restore such a file, as they never read that far. Returns `err`.
  */
-export async function verifiedInfo(input: NodeInput, opts: InspectOptions): Promise<SnapshotInfo> {
-  const info = await inspectForRestore(input, opts);
-  if (info.afterArchive) {
-    throw withNote(
-      info.afterArchive,
+export function noteIfRestorable(err: unknown): unknown {
+  if (isAfterArchiveError(err)) {
+    withNote(
+      err as object,
       'the archive itself is whole and its sums match; only the gzip stream after it is damaged. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.',
     );
   }
-  return info;
+  return err;
 }
