@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import {
   extract,
@@ -239,10 +239,17 @@ test('extract writes meta.json and state.bin only for a valid archive', async ()
 
     const bad = bytes.slice();
     bad[bad.length - 50] ^= 4;
-    const badOut = `${dir}/bad`;
+    // The directories extract made are gone again; one that was there stays, empty.
+    const badOut = `${dir}/bad/nested`;
     await assert.rejects(extract(bad, badOut), isSnapshotError);
-    assert.deepEqual(await listDir(badOut), []);
-    assert.ok(!existsSync(`${badOut}/state.bin`));
+    assert.ok(!existsSync(`${dir}/bad`));
+    await assert.rejects(extract(bad, out), isSnapshotError);
+    assert.deepEqual(await listDir(out), ['meta.json', 'state.bin']);
+    assert.equal(sha256hex(await readFile(`${out}/state.bin`)), sha256hex(state));
+    await assert.rejects(extract(bad, `${dir}/empty`), isSnapshotError);
+    await mkdir(`${dir}/empty`);
+    await assert.rejects(extract(bad, `${dir}/empty`), isSnapshotError);
+    assert.deepEqual(await listDir(`${dir}/empty`), []);
   });
 });
 

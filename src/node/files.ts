@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { SnapshotError } from '../errors.js';
 import type { ByteSink } from '../io/input.js';
@@ -246,19 +246,37 @@ export async function createTempFile(dir = tmpdir()): Promise<FileWriter> {
 }
 
 /**
+ * Creates `dir` and its missing parents. Returns an undo that removes the directories this call
+ * created, deepest first, stopping at one that is not empty (someone else wrote there).
+ */
+export async function makeDirs(dir: string): Promise<() => Promise<void>> {
+  const first = await mkdir(dir, { recursive: true });
+  return async () => {
+    if (first === undefined) return;
+    const top = resolve(first);
+    for (let d = resolve(dir); ; d = dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return;
+      }
+      if (d === top || dirname(d) === d) return;
+    }
+  };
+}
+
+/**
  * Opens an atomic writer for `dest`: bytes go to a temporary file next to it (mode 0600 unless
  * `mode` says otherwise); `close()` fsyncs and renames it over `dest`; `abort()` removes it, so
- * `dest` is never seen half-written. Creates the directory when `mkdirs` is set. Rejects (code
- * EISDIR) when `dest` is a directory.
+ * `dest` is never seen half-written. Rejects (code EISDIR) when `dest` is a directory.
  */
 export async function createAtomicFile(
   dest: string,
-  opts: { mode?: number; mkdirs?: boolean } = {},
+  opts: { mode?: number } = {},
 ): Promise<FileWriter> {
   const dir = dirname(dest);
   // Found now rather than by the rename, after the whole file was written.
   if ((await stat(dest).catch(() => undefined))?.isDirectory()) throw isDirectory(dest);
-  if (opts.mkdirs) await mkdir(dir, { recursive: true });
   const path = join(dir, tempName(`.${basename(dest)}`));
   const fh = await open(path, 'wx', opts.mode ?? 0o600);
   return new HandleWriter(

@@ -31,6 +31,7 @@ import {
   fileSize,
   fileStream,
   ioError,
+  makeDirs,
   removeFile,
 } from './files.js';
 import { PREWARM_MIN, prewarmHashThread } from './hash-thread.js';
@@ -240,7 +241,8 @@ async function restoreWithDeadline(
 /**
  * Verifies the snapshot and writes DIR/meta.json (Go's encoding of the metadata) and
  * DIR/state.bin, creating DIR if needed. Nothing appears in DIR unless the whole archive
- * verified: both files are written to temporary files and renamed at the end.
+ * verified: both files are written to temporary files and renamed at the end; on failure the
+ * directories this call created are removed again.
  */
 export async function extract(
   input: NodeInput,
@@ -248,10 +250,13 @@ export async function extract(
   opts: ReadOptions = {},
 ): Promise<SnapshotMeta> {
   const r = await resolveInput(input);
+  let undoDirs: () => Promise<void> = async () => {};
   let state: FileWriter;
   try {
-    state = await createAtomicFile(join(dir, 'state.bin'), { mkdirs: true });
+    undoDirs = await makeDirs(dir);
+    state = await createAtomicFile(join(dir, 'state.bin'));
   } catch (err) {
+    await undoDirs();
     throw ioError(err, `cannot write to ${dir}`);
   }
   await cleanStaleTemps(dir);
@@ -265,6 +270,7 @@ export async function extract(
     }));
   } catch (err) {
     await state.abort(err);
+    await undoDirs();
     throw err;
   }
   let metaFile: FileWriter | undefined;
@@ -276,6 +282,7 @@ export async function extract(
   } catch (err) {
     await metaFile?.abort(err);
     await state.abort(err);
+    await undoDirs();
     throw ioError(err, `cannot write to ${dir}`);
   }
   return meta;
