@@ -145,13 +145,13 @@ export async function readSnapshot(
       try {
         await concludeGzipRead(decompressed);
       } catch (err) {
+        // What the gzip stream holds after the archive; not a failure to read the input.
+        if (!isSnapshotError(err) || !AFTER_ARCHIVE_CODES.includes(err.code)) throw err;
         if (mode === 'verify') {
-          if (isSnapshotError(err) && ['GZIP', 'TRUNCATED', 'TRAILING_DATA'].includes(err.code)) {
-            afterArchiveErrors.add(err);
-          }
+          afterArchiveErrors.add(err);
           throw err;
         }
-        afterArchive = isSnapshotError(err) ? err : wrapError(err, 'after the end of the archive');
+        afterArchive = err;
         while ((await src.read(1 << 20)) !== null) {}
       }
     }
@@ -168,6 +168,8 @@ export async function readSnapshot(
   }
 }
 
+/** The codes of the errors that the gzip stream after the end of the tar can give. */
+const AFTER_ARCHIVE_CODES: readonly string[] = ['GZIP', 'TRUNCATED', 'TRAILING_DATA'];
 const afterArchiveErrors = new WeakSet<object>();
 
 /**
