@@ -92,7 +92,13 @@ test('--help for every command exits 0 with examples', () => {
 });
 
 test('verify --seal-key-file: the right key passes, another key fails, the key never shows', () => {
-  assert.equal(run(['verify', '--seal-key-file', keyFile, sealed]).code, 0);
+  const keyed = run(['verify', '--seal-key-file', keyFile, sealed]);
+  assert.equal(keyed.code, 0);
+  assert.match(keyed.stdout, /, sealed sums verified\n$/);
+  // Without a key the sealed list is not opened, as in the reference's Verify; the summary says so.
+  const unkeyed = run(['verify', sealed]);
+  assert.equal(unkeyed.code, 0);
+  assert.match(unkeyed.stdout, /, SHA256SUMS\.sealed not checked \(no --seal-key-file\)\n$/);
   withTempDirSync((dir) => {
     const key = readFileSync(keyFile, 'utf8').trim();
     const wrong = `${key[0] === '0' ? '1' : '0'}${key.slice(1)}`;

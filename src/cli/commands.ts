@@ -40,6 +40,12 @@ Commands:
 Run 'raftsnap <command> --help' for a command's options and examples.
 Exit codes: 0 success, 1 invalid snapshot or failed operation, 2 usage error.`;
 
+/** What verify's summary says of SHA256SUMS.sealed. */
+function sealedNote(sealed: boolean, keyed: boolean): string {
+  if (keyed) return ', sealed sums verified';
+  return sealed ? ', SHA256SUMS.sealed not checked (no --seal-key-file)' : '';
+}
+
 const verifyCmd: Command = {
   help: `Usage: raftsnap verify FILE [--seal-key-file KEY] [--json] [--quiet]
 
@@ -80,7 +86,7 @@ Examples:
       } else {
         const m = info.meta;
         process.stdout.write(
-          `Snapshot verified: index ${m.index}, term ${m.term}, state ${humanBytes(info.stateSize)}${sealer ? ', sealed sums verified' : ''}\n`,
+          `Snapshot verified: index ${m.index}, term ${m.term}, state ${humanBytes(info.stateSize)}${sealedNote(info.sealed, sealer !== undefined)}\n`,
         );
       }
       return 0;
