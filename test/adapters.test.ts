@@ -681,6 +681,15 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     assert.throws(() => consul({ addr: 'unix:///var/run/consul.sock', env: {} }), {
       code: 'INVALID_ARGUMENT',
     });
+    // An address that is not a URL is shown as given, without what could be credentials.
+    assert.throws(() => consul({ addr: 'not a url', env: {} }), {
+      code: 'INVALID_ARGUMENT',
+      message: 'invalid address "not a url": expected scheme://host[:port] or host:port',
+    });
+    assert.throws(() => nomad({ addr: 'http://user:s3cret@bad host:1', env: {} }), {
+      code: 'INVALID_ARGUMENT',
+      message: 'invalid address "http://…@bad host:1": expected scheme://host[:port] or host:port',
+    });
     assert.throws(
       () => consul({ env: { CONSUL_HTTP_TOKEN_FILE: '/nonexistent/token' } }),
       (err: unknown) => {

@@ -153,6 +153,14 @@ export function safeUrl(u: URL | string): string {
   }
 }
 
+/** An address that is not a URL, for a message: anything up to an "@" (credentials) is cut. */
+function withoutCredentials(addr: string): string {
+  const at = addr.lastIndexOf('@');
+  if (at < 0) return addr;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(addr)?.[0] ?? '';
+  return `${scheme}…@${addr.slice(at + 1)}`;
+}
+
 /**
  * Parses a product address: `scheme://host[:port][/prefix]`, or `host:port` (then
  * `defaultScheme`). Throws SnapshotError('INVALID_ARGUMENT') for anything else (including unix
@@ -168,7 +176,10 @@ export function parseAddr(addr: string, defaultScheme: 'http' | 'https' = 'http'
   try {
     url = new URL(withScheme);
   } catch {
-    throw new SnapshotError('INVALID_ARGUMENT', `invalid address ${JSON.stringify(safeUrl(a))}`);
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `invalid address ${JSON.stringify(withoutCredentials(a))}: expected scheme://host[:port] or host:port`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new SnapshotError(
