@@ -82,6 +82,15 @@ test('usage errors exit 2: no file, unknown option, unknown command', () => {
   assert.equal(run([]).code, 2);
 });
 
+test('version and --version print the package version', () => {
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  for (const arg of ['version', '--version']) {
+    const r = run([arg]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `raftsnap ${version}\n`);
+  }
+});
+
 test('--help for every command exits 0 with examples', () => {
   for (const cmd of ['verify', 'inspect', 'extract', 'create']) {
     const r = run([cmd, '--help']);

@@ -36,6 +36,7 @@ Commands:
   inspect  FILE                      show a snapshot's metadata, sizes and checksum
   extract  FILE DIR                  write DIR/meta.json and DIR/state.bin after verifying
   create   --meta M --state S -o OUT write a snapshot archive from metadata and state
+  version                            print raftsnap's version (also --version)
 
 Run 'raftsnap <command> --help' for a command's options and examples.
 Exit codes: 0 success, 1 invalid snapshot or failed operation, 2 usage error.`;

@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${cmd ? cmd.help : usage}\n`);
     return name === undefined ? 2 : 0;
   }
-  if (name === '--version') {
+  if (name === '--version' || name === 'version') {
     const { readFileSync } = await import('node:fs');
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
     process.stdout.write(`raftsnap ${pkg.version}\n`);
