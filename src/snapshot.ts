@@ -147,10 +147,8 @@ export async function readSnapshot(
       } catch (err) {
         // What the gzip stream holds after the archive; not a failure to read the input.
         if (!isSnapshotError(err) || !AFTER_ARCHIVE_CODES.includes(err.code)) throw err;
-        if (mode === 'verify') {
-          afterArchiveErrors.add(err);
-          throw err;
-        }
+        afterArchiveErrors.add(err);
+        if (mode === 'verify') throw err;
         afterArchive = err;
         while ((await src.read(1 << 20)) !== null) {}
       }

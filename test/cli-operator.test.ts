@@ -28,6 +28,14 @@ function run(args: string[], env: Record<string, string> = {}) {
   return runCli(args, { env });
 }
 
+/** Saves a snapshot from `product` (the cluster's leader) to DIR/NAME; returns its path. */
+function savedTo(dir: string, product: string, name: string): string {
+  const out = join(dir, name);
+  const r = run(['save', '--from', product, '--addr', leaderUrl, '--token', TOKEN, out]);
+  assert.equal(r.code, 0, r.stderr);
+  return out;
+}
+
 function noSecret(r: { stdout: string; stderr: string }) {
   assert.ok(
     !r.stdout.includes(TOKEN) && !r.stderr.includes(TOKEN),
@@ -157,11 +165,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
 
   test('restore --to consul: verified first, then restored; every node holds the keys', async () => {
     await withTempDir(async (dir) => {
-      const out = join(dir, 'c.snap');
-      assert.equal(
-        run(['save', '--from', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]).code,
-        0,
-      );
+      const out = savedTo(dir, 'consul', 'c.snap');
       const before = await cluster.dump((await cluster.waitLeader()).id);
       await cluster.putKeys({ 'after-save': 'x' });
       const r = run(['restore', '--to', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]);
@@ -174,11 +178,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
 
   test('restore --to vault --force uses snapshot-force', async () => {
     await withTempDir(async (dir) => {
-      const out = join(dir, 'v.snap');
-      assert.equal(
-        run(['save', '--from', 'vault', '--addr', leaderUrl, '--token', TOKEN, out]).code,
-        0,
-      );
+      const out = savedTo(dir, 'vault', 'v.snap');
       const r = run([
         'restore',
         '--to',
@@ -201,11 +201,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
   // a damaged gzip trailer after it does not stop them, so it does not stop raftsnap either.
   test('restore of a whole archive whose gzip trailer is damaged: sent with a warning', async () => {
     await withTempDir(async (dir) => {
-      const out = join(dir, 'c.snap');
-      assert.equal(
-        run(['save', '--from', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]).code,
-        0,
-      );
+      const out = savedTo(dir, 'consul', 'c.snap');
       const bytes = readFileSync(out);
       bytes[bytes.length - 8] ^= 1; // the CRC-32 in the trailer
       writeFileSync(out, bytes);
@@ -229,11 +225,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
 
   test('a corrupt file is refused before anything reaches the server', async () => {
     await withTempDir(async (dir) => {
-      const out = join(dir, 'c.snap');
-      assert.equal(
-        run(['save', '--from', 'nomad', '--addr', leaderUrl, '--token', TOKEN, out]).code,
-        0,
-      );
+      const out = savedTo(dir, 'nomad', 'c.snap');
       const bytes = readFileSync(out);
       bytes[bytes.length >> 1] ^= 0x08;
       writeFileSync(out, bytes);

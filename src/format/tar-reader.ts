@@ -342,18 +342,29 @@ export class TarReader {
     try {
       if (this.sparse !== null) return await this.readSparse(max);
       const chunk = await this.readPhysical(max);
-      if (chunk === null && this.endUnchecked) {
-        // Go's regFileReader returns whatever error came with the entry's last bytes; the
-        // source tells it here, when those bytes ended its chunk.
-        this.endUnchecked = false;
-        const err = await this.src.errorWithLastChunk();
-        if (err !== undefined) throw err;
-      }
+      // Go's regFileReader returns whatever error came with the entry's last bytes.
+      if (chunk === null) await this.checkDataEnd();
       return chunk;
     } catch (e) {
       this.err = e as Error;
       throw e;
     }
+  }
+
+  /**
+   * Once the current entry's physical data has all been read (and only the first time): throws
+   * the error that came with its last bytes, if any (see ByteReader.errorWithLastChunk).
+   */
+  private async checkDataEnd(): Promise<void> {
+    if (!this.endUnchecked || this.remBig !== null || this.rem !== 0) return;
+    this.endUnchecked = false;
+    await this.throwErrorWithLastChunk();
+  }
+
+  /** Throws the error that came with the bytes just read, if the source says one did. */
+  private async throwErrorWithLastChunk(): Promise<void> {
+    const err = await this.src.errorWithLastChunk();
+    if (err !== undefined) throw err;
   }
 
   /** Go's regFileReader.Read: up to `max` bytes of the physical data, null when exhausted. */
@@ -382,13 +393,9 @@ export class TarReader {
   /** Go's sparseFileReader.Read, one data or hole fragment at a time. */
   private async readSparse(max: number): Promise<Uint8Array | null> {
     const sp = this.sparse!;
-    if (this.endUnchecked && this.remBig === null && this.rem === 0) {
-      // The last data fragment ended the physical data: Go's tryReadFull returns the error that
-      // came with those bytes, and the read stops there (no hole after them is returned).
-      this.endUnchecked = false;
-      const err = await this.src.errorWithLastChunk();
-      if (err !== undefined) throw err;
-    }
+    // When the last data fragment ended the physical data, Go's tryReadFull returns the error
+    // that came with those bytes, and the read stops there (no hole after them is returned).
+    await this.checkDataEnd();
     const last = sp.holes[sp.holes.length - 1];
     const logicalRemaining = last.offset + last.length - sp.pos;
     if (logicalRemaining === 0n) {
@@ -561,12 +568,8 @@ export class TarReader {
       got += chunk.length;
     }
     if (got > MAX_SPECIAL_FILE_SIZE) throw new SnapshotError('TAR', ERR_FIELD_TOO_LONG);
-    if (this.endUnchecked && this.remBig === null && this.rem === 0) {
-      // Go's io.ReadAll returns an error that came with the last bytes, before they are parsed.
-      this.endUnchecked = false;
-      const err = await this.src.errorWithLastChunk();
-      if (err !== undefined) throw err;
-    }
+    // Go's io.ReadAll returns an error that came with the last bytes, before they are parsed.
+    await this.checkDataEnd();
     return buf;
   }
 
@@ -601,8 +604,7 @@ export class TarReader {
       if (b.length < BLOCK_SIZE) throw errUnexpectedEOF();
       blk.set(b);
       // Go's mustReadFull keeps an error that came with the block's last bytes: it fails Next.
-      const err = await this.src.errorWithLastChunk();
-      if (err !== undefined) throw err;
+      await this.throwErrorWithLastChunk();
       if (!parseGNUSparseArray(blk, 0, GNU_SPARSE_EXT_ENTRIES, spd)) throw errHeader();
       extended = blk[OFF_GNU_EXT_ISEXTENDED] > 0;
     }
@@ -652,8 +654,7 @@ export class TarReader {
       const b = (await this.src.readFull(BLOCK_SIZE)).slice();
       if (b.length < BLOCK_SIZE) throw errUnexpectedEOF();
       // Go's mustReadFull keeps an error that came with the block's last bytes: it fails Next.
-      const err = await this.src.errorWithLastChunk();
-      if (err !== undefined) throw err;
+      await this.throwErrorWithLastChunk();
       if (this.remBig === null) this.rem -= BLOCK_SIZE;
       else this.remBig -= BigInt(BLOCK_SIZE);
       for (let i = 0; i < BLOCK_SIZE && tokens < needed; i++) {

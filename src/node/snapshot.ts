@@ -169,9 +169,9 @@ export interface RestoreOptions extends ReadOptions {
 
 /**
  * Verifies the snapshot into a temporary file as {@link writeToTempFile} does and only then
- * feeds it to `raft.restore` (≈ Restore[WithSealer]); a corrupt archive never reaches Raft. The temporary
- * file is removed on every path. Rejects with SnapshotError: the verification's reason, 'RAFT'
- * when Raft fails, 'ABORTED' on timeout or abort.
+ * feeds it to `raft.restore` (≈ Restore[WithSealer]); a corrupt archive never reaches Raft. The
+ * temporary file is removed on every path. Rejects with SnapshotError: the verification's
+ * reason, 'RAFT' when Raft fails, 'ABORTED' on timeout or abort.
  */
 export async function restore(
   input: NodeInput,
