@@ -228,7 +228,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
         file = await createAtomicFile(dest);
       } catch (err) {
         await stream.cancel(err).catch(() => {});
-        throw ioError(err, `cannot write ${dest}`);
+        throw ioError(err, 'cannot write', dest);
       }
       try {
         for await (const chunk of iterateStream(stream)) await file.write(chunk);
@@ -290,7 +290,7 @@ async function prepare(
     try {
       size = await fileSize(input);
     } catch (err) {
-      throw ioError(err, `cannot read ${input}`);
+      throw ioError(err, 'cannot read', input);
     }
     if (size !== info.archiveSize) {
       throw new SnapshotError(

@@ -8,7 +8,7 @@ import { nodeEngines } from '../node/engines.js';
 import { fileSize, ioError } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
 import { parseArgs, UsageError } from './args.js';
-import { common, engineOf, inputOf, noteIfRestorable, positional, sealerOf } from './common.js';
+import { common, engineOf, inputOf, positional, sealerOf, verifying } from './common.js';
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
 import { progressReporter } from './progress.js';
 
@@ -73,14 +73,14 @@ Examples:
     const sealer = await sealerOf(p);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'verifying');
     try {
-      const info = await inspect(inputOf(file), {
-        checksum: false,
-        sealer,
-        engine: engineOf(p),
-        onProgress: progress.update,
-      }).catch((err) => {
-        throw noteIfRestorable(err);
-      });
+      const info = await verifying(
+        inspect(inputOf(file), {
+          checksum: false,
+          sealer,
+          engine: engineOf(p),
+          onProgress: progress.update,
+        }),
+      );
       progress.done();
       if (p.options.has('json')) {
         process.stdout.write(new TextDecoder().decode(encodeMeta(info.meta)));
@@ -116,13 +116,13 @@ Examples:
     const [file] = positional(p, 1, 'FILE');
     const sealer = await sealerOf(p);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'reading');
-    const info = await inspect(inputOf(file), {
-      sealer,
-      engine: engineOf(p),
-      onProgress: progress.update,
-    }).catch((err) => {
-      throw noteIfRestorable(err);
-    });
+    const info = await verifying(
+      inspect(inputOf(file), {
+        sealer,
+        engine: engineOf(p),
+        onProgress: progress.update,
+      }),
+    );
     progress.done();
     const m = info.meta;
     if (p.options.has('json')) {
@@ -192,13 +192,13 @@ Examples:
       p.options.has('quiet') || p.options.has('json'),
       'extracting',
     );
-    const meta = await extract(inputOf(file), dir, {
-      sealer,
-      engine: engineOf(p),
-      onProgress: progress.update,
-    }).catch((err) => {
-      throw noteIfRestorable(err);
-    });
+    const meta = await verifying(
+      extract(inputOf(file), dir, {
+        sealer,
+        engine: engineOf(p),
+        onProgress: progress.update,
+      }),
+    );
     progress.done();
     if (p.options.has('json')) {
       process.stdout.write(`${exactJson({ dir, meta: metaObject(meta) })}\n`);
@@ -253,12 +253,12 @@ Examples:
     try {
       metaBytes = await readFile(metaPath);
     } catch (err) {
-      throw ioError(err, `cannot read ${metaPath}`);
+      throw ioError(err, 'cannot read', metaPath);
     }
     try {
       stateSize = await fileSize(statePath);
     } catch (err) {
-      throw ioError(err, `cannot read ${statePath}`);
+      throw ioError(err, 'cannot read', statePath);
     }
     let meta: ReturnType<typeof decodeMeta>;
     try {

@@ -44,7 +44,7 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
       );
     }
   } catch (err) {
-    throw ioError(err, `cannot read key file ${path}`);
+    throw ioError(err, 'cannot read key file', path);
   }
   try {
     return aesGcmSealer(parseKeyHex(text));
@@ -58,29 +58,26 @@ export function inputOf(file: string): NodeInput {
   return file === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : file;
 }
 
-const notes = new WeakMap<object, string>();
-
-/** Attaches a note to `err`, which the CLI prints as `note: …` after the error line. */
-export function withNote<E extends object>(err: E, note: string): E {
-  notes.set(err, note);
-  return err;
-}
-
-/** The note attached to `err` by {@link withNote}, if any. */
-export function noteOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? notes.get(err) : undefined;
-}
+/** Errors of verify, inspect and extract that a restore would not meet (see {@link verifying}). */
+const restorable = new WeakSet<object>();
 
 /**
- * Adds a note to an error that verify found only after the end of a whole archive: products (and
- * `raftsnap restore`) restore such a file, as they never read that far. Returns `err`.
+ * Awaits a read under verify's rules (verify, inspect, extract) and rethrows its error. An error
+ * found only after the end of a whole archive is marked, so that {@link noteOf} explains it:
+ * products (and `raftsnap restore`) restore such a file, as they never read that far.
  */
-export function noteIfRestorable(err: unknown): unknown {
-  if (isAfterArchiveError(err)) {
-    withNote(
-      err as object,
-      'the archive itself is whole and its sums match; only the gzip stream after it is damaged. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.',
-    );
+export async function verifying<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isAfterArchiveError(err)) restorable.add(err as object);
+    throw err;
   }
-  return err;
+}
+
+/** The `note:` line the CLI prints after the error line of `err`, if it has one. */
+export function noteOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && restorable.has(err)
+    ? 'the archive itself is whole and its sums match; only the gzip stream after it is damaged. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.'
+    : undefined;
 }

@@ -345,8 +345,13 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Turns a Node file-system error into SnapshotError('IO') with what to do next. */
-export function ioError(err: unknown, what: string): SnapshotError {
+/**
+ * Turns a Node file-system error into SnapshotError('IO') with what to do next. The message is
+ * `what` (an action: "cannot read"), then `path` when given (the file the action is on), then
+ * the reason. A directory found where a file is wanted is named when it is not `path` itself
+ * (extract's `DIR/state.bin`).
+ */
+export function ioError(err: unknown, what: string, path?: string): SnapshotError {
   const e = err as NodeJS.ErrnoException;
   const hint: Record<string, string> = {
     ENOSPC: 'the disk is full; free space or choose another directory',
@@ -354,14 +359,12 @@ export function ioError(err: unknown, what: string): SnapshotError {
     EROFS: 'the file system is read-only; choose a writable directory',
     ENOENT: 'no such file or directory',
     EEXIST: 'the file already exists',
-  };
-  let reason = (e?.code && hint[e.code]) || (e?.message ?? String(err));
-  if (e?.code === 'EISDIR') {
-    // Name the directory when it is not the path the message is about (extract's DIR/state.bin).
-    reason =
-      e.path === undefined || what.endsWith(` ${e.path}`)
+    EISDIR:
+      e?.path === undefined || e.path === path
         ? 'it is a directory; give the path of a file'
-        : `${e.path} is a directory`;
-  }
-  return new SnapshotError('IO', `${what}: ${reason}`, { cause: err });
+        : `${e.path} is a directory`,
+  };
+  const reason = (e?.code && hint[e.code]) || (e?.message ?? String(err));
+  const subject = path === undefined ? what : `${what} ${path}`;
+  return new SnapshotError('IO', `${subject}: ${reason}`, { cause: err });
 }

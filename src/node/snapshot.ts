@@ -50,7 +50,7 @@ export async function resolveInput(
     // Read through reused buffers: the reader is done with each chunk when it asks for the next.
     return { input: fileChunksReused(input), total };
   } catch (err) {
-    throw ioError(err, `cannot read ${input}`);
+    throw ioError(err, 'cannot read', input);
   }
 }
 
@@ -64,7 +64,7 @@ async function openReused(path: string): Promise<ByteInput> {
   try {
     await fileSize(path);
   } catch (err) {
-    throw ioError(err, `cannot read ${path}`);
+    throw ioError(err, 'cannot read', path);
   }
   return fileChunksReused(path);
 }
@@ -257,7 +257,7 @@ export async function extract(
     state = await createAtomicFile(join(dir, 'state.bin'));
   } catch (err) {
     await undoDirs();
-    throw ioError(err, `cannot write to ${dir}`);
+    throw ioError(err, 'cannot write to', dir);
   }
   await cleanStaleTemps(dir);
   let meta: SnapshotMeta;
@@ -283,7 +283,7 @@ export async function extract(
     await metaFile?.abort(err);
     await state.abort(err);
     await undoDirs();
-    throw ioError(err, `cannot write to ${dir}`);
+    throw ioError(err, 'cannot write to', dir);
   }
   return meta;
 }
@@ -306,7 +306,7 @@ export async function createFile(
   try {
     file = await createAtomicFile(out);
   } catch (err) {
-    throw ioError(err, `cannot write ${out}`);
+    throw ioError(err, 'cannot write', out);
   }
   return writeSnapshot(meta, r.input, file, opts);
 }
