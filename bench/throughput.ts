@@ -413,6 +413,13 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
     log(`  note: ${notes.at(-1)}`);
   }
   if (!haveGnuTime) notes.push('peak RSS polled from /proc/<pid>/status VmHWM (no /usr/bin/time)');
+  const caCost = extraCaCertsCost();
+  if (caCost !== undefined) {
+    notes.push(
+      `NODE_EXTRA_CA_CERTS is set, and Node ${process.version} reads those certificates as it starts: \`node -e 0\` took ${caCost.with} ms with it and ${caCost.without} ms without (medians of 5), so every Node row pays some ${caCost.with - caCost.without} ms that the Go rows do not (Node 22 and later read them only when a TLS connection needs them)`,
+    );
+    log(`  note: ${notes.at(-1)}`);
+  }
 
   let goBinary: string | undefined;
   if (go) {
@@ -611,6 +618,29 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
 // ---------------------------------------------------------------------------------------------
 // reporting
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The start-up time of a bare Node process with NODE_EXTRA_CA_CERTS as set and without it (ms,
+ * medians of 5, interleaved), or undefined when it is not set. Node 20 parses that file (and its
+ * own root certificates) before any JavaScript runs; later versions wait for the first TLS use.
+ */
+function extraCaCertsCost(): { with: number; without: number } | undefined {
+  if (!process.env.NODE_EXTRA_CA_CERTS) return undefined;
+  const without = { ...process.env };
+  delete without.NODE_EXTRA_CA_CERTS;
+  const times: { with: number[]; without: number[] } = { with: [], without: [] };
+  for (let i = 0; i < 5; i++) {
+    for (const [key, env] of [
+      ['with', process.env],
+      ['without', without],
+    ] as const) {
+      const t = performance.now();
+      execFileSync(process.execPath, ['-e', '0'], { env });
+      times[key].push(performance.now() - t);
+    }
+  }
+  return { with: Math.round(median(times.with)), without: Math.round(median(times.without)) };
+}
 
 function cpuModel(): string {
   try {
