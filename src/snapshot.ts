@@ -116,13 +116,14 @@ export async function readSnapshot(
     }
   }
   const src = new ByteReader(hashed());
+  let decompressed: ByteReader | undefined;
   try {
     // Decoded memory is reused when nothing keeps state chunks: the tar reader and the hashes
     // are done with a chunk when they ask for the next.
     const reuseOutput = !opts.onState || opts.onStateReleases === true;
     // state.bin's CRC-32 may come from its hash (a hashing thread CRCs what it hashes).
     const ledger = new CrcLedger(e.crc32);
-    const decompressed = new ByteReader(
+    decompressed = new ByteReader(
       await openGunzip(src, { inflate: e.inflate, crc32: e.crc32, reuseOutput, ledger }),
     );
     let info: ArchiveInfo;
@@ -161,6 +162,9 @@ export async function readSnapshot(
       ...(afterArchive && { afterArchive }),
     };
   } catch (err) {
+    // Both, so that the gzip reader's engine is closed and a decode it started ahead of the
+    // failure settles handled.
+    await decompressed?.cancel().catch(() => {});
     await src.cancel().catch(() => {});
     throw err;
   }

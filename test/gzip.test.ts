@@ -377,3 +377,30 @@ describe('an error that arrives with the last bytes of an entry (engines decodin
     });
   }
 });
+
+test('a read that fails in the tar layer closes the gzip reader: no decode started ahead is left unhandled', async () => {
+  // Stored DEFLATE blocks, so that the first 64 KiB slice decodes to a tar whose first entry is
+  // refused, while the next slice (already handed to an engine decoding off this thread) holds
+  // a block header with an invalid type.
+  const tw = new TarWriter();
+  const data = pseudoRandom(300 * 1024, 3);
+  const tar = concat(tw.header('unexpected.bin', data.length, new Date(0)), data, tw.end());
+  const gz = new Uint8Array(gzipSync(tar, { level: 0 }));
+  const second = 10 + 5 + (gz[11] | (gz[12] << 8));
+  assert.ok(second > 64 * 1024 && second < 128 * 1024, `second stored block at ${second}`);
+  gz[second] = 0b110; // BTYPE 11: invalid
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    for (const engine of ENGINES) {
+      await assert.rejects(verify(gz, { engine }), {
+        message: 'failed to read snapshot file: unexpected file "unexpected.bin" in snapshot',
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
