@@ -393,10 +393,28 @@ export async function write(
       cause: err,
     });
   }
+  let result: WriteResult;
   try {
-    return await writeSnapshot(snap.meta, snap.data, output, opts);
-  } finally {
+    result = await writeSnapshot(snap.meta, snap.data, output, opts);
+  } catch (err) {
+    await closeRaftSnapshot(snap).catch(() => {});
+    throw err;
+  }
+  await closeRaftSnapshot(snap);
+  return result;
+}
+
+/**
+ * Closes an open Raft snapshot (once). Rejects with SnapshotError('RAFT') when its `close`
+ * fails; callers that already have an error ignore this one, so it never hides theirs.
+ */
+export async function closeRaftSnapshot(snap: { close(): Promise<void> | void }): Promise<void> {
+  try {
     await snap.close();
+  } catch (err) {
+    throw new SnapshotError('RAFT', `raft error when closing snapshot: ${messageOf(err)}`, {
+      cause: err,
+    });
   }
 }
 

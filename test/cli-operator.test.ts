@@ -254,7 +254,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
       const left = await listDir(dir);
       assert.ok(!left.includes('k.snap'));
       assert.ok(
-        left.every((n) => /^\.k\.snap\.raftsnap-\d+-[0-9a-f]{12}\.tmp$/.test(n)),
+        left.every((n) => /^\.k\.snap\.raftsnap-[0-9a-f]{8}-\d+-[0-9a-f]{12}\.tmp$/.test(n)),
         left.join(','),
       );
       const r = run(['save', '--from', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]);
@@ -317,7 +317,7 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
         `extract was killed mid-way but state.bin exists: ${left}`,
       );
       assert.ok(
-        left.every((n) => /^\.(state\.bin|meta\.json)\.raftsnap-\d+-[0-9a-f]{12}\.tmp$/.test(n)),
+        left.every((n) => /^\.(state\.bin|meta\.json)\.raftsnap-[0-9a-f]{8}-\d+-[0-9a-f]{12}\.tmp$/.test(n)),
         left.join(','),
       );
       // The next run in that directory removes what the killed one left.

@@ -3,10 +3,15 @@
  * corrupt archive, with timeouts and aborts), extract, and that no temporary file outlives its owner.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  cleanStaleTemps,
   extract,
   isSnapshotError,
   MemoryRaft,
@@ -66,6 +71,41 @@ test('Snapshot.create closes the Raft snapshot and leaves no file when writing f
     };
     await assert.rejects(Snapshot.create(raft, { dir }), /disk read error in the FSM/);
     assert.equal(closed, 1);
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test("a Raft snapshot whose close fails: RAFT error and no file after a good write; the write's own error otherwise", async () => {
+  await withTempDir(async (dir) => {
+    const failingClose = (data: () => AsyncIterable<Uint8Array>): Raft => ({
+      async snapshot() {
+        const { meta } = await new MemoryRaft(state).snapshot();
+        return {
+          meta,
+          data: data(),
+          close: () => {
+            throw new Error('snapshot store lock lost');
+          },
+        };
+      },
+      restore: async () => {},
+    });
+    const good = failingClose(async function* () {
+      yield state;
+    });
+    const closing = {
+      code: 'RAFT',
+      message: 'raft error when closing snapshot: snapshot store lock lost',
+    };
+    await assert.rejects(Snapshot.create(good, { dir }), closing);
+    assert.deepEqual(await listDir(dir), []);
+    await assert.rejects(write(good, memorySink().stream), closing);
+    const bad = failingClose(async function* () {
+      yield state.subarray(0, 1000);
+      throw new Error('disk read error in the FSM');
+    });
+    await assert.rejects(Snapshot.create(bad, { dir }), /disk read error in the FSM/);
+    await assert.rejects(write(bad, memorySink().stream), /disk read error in the FSM/);
     assert.deepEqual(await listDir(dir), []);
   });
 });
@@ -205,6 +245,47 @@ test('a restore that exceeds timeoutMs fails cleanly, aborting Raft and removing
   });
 });
 
+test('restore closes the state file however Raft ends: stopping early, failing, or after a timeout', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(pseudoRandom(3 << 20, 9), 500n));
+    /** The files this process holds open in `dir` (deleted ones included). */
+    const openInDir = async () => {
+      const links = await Promise.all(
+        (await readdir('/proc/self/fd')).map((fd) =>
+          readlink(`/proc/self/fd/${fd}`).catch(() => ''),
+        ),
+      );
+      return links.filter((l) => l.startsWith(dir));
+    };
+    const readOneChunk = async (data: ReadableStream<Uint8Array>) => {
+      const reader = data.getReader();
+      assert.ok(!(await reader.read()).done);
+    };
+    const rafts: [string, Raft['restore']][] = [
+      ['returns after one chunk', async (_meta, data) => readOneChunk(data)],
+      [
+        'fails after one chunk',
+        async (_meta, data) => {
+          await readOneChunk(data);
+          throw new Error('disk trouble');
+        },
+      ],
+      // Holds its reader and never finishes: the timeout ends the restore.
+      [
+        'hangs after one chunk',
+        async (_meta, data) => readOneChunk(data).then(() => new Promise(() => {})),
+      ],
+    ];
+    for (const [what, restoreFn] of rafts) {
+      const raft: Raft = { snapshot: () => new MemoryRaft().snapshot(), restore: restoreFn };
+      await restore(bytes, raft, { dir, timeoutMs: 300 }).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(await openInDir(), [], what);
+      assert.deepEqual(await listDir(dir), [], what);
+    }
+  });
+});
+
 test('an aborted restore rejects with ABORTED and leaves no temp file', async () => {
   await withTempDir(async (dir) => {
     const bytes = await archiveOf(new MemoryRaft(state, 500n));
@@ -250,6 +331,60 @@ test('extract writes meta.json and state.bin only for a valid archive', async ()
     await mkdir(`${dir}/empty`);
     await assert.rejects(extract(bad, `${dir}/empty`), isSnapshotError);
     assert.deepEqual(await listDir(`${dir}/empty`), []);
+  });
+});
+
+test('extract whose state.bin fails at its last write leaves no meta.json either (full disk)', async () => {
+  await withTempDir(async (dir) => {
+    // A 600 KiB state fits in the writer's first buffer: nothing reaches the disk before the
+    // final flush, which a tmpfs with 128 KiB free refuses. meta.json (a few hundred bytes)
+    // would fit, and must still not appear on its own.
+    const big = pseudoRandom(600 * 1024, 11);
+    const file = `${dir}/in.snap`;
+    await writeFile(file, await archiveOf(new MemoryRaft(big, 7n)));
+    const mnt = `${dir}/mnt`;
+    await mkdir(mnt);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+    assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
+    try {
+      await writeFile(`${mnt}/filler`, new Uint8Array(1024 * 1024 - 128 * 1024));
+      await assert.rejects(extract(file, `${mnt}/out`), (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'IO', String(err));
+        assert.match(err.message, /^cannot write to .*\/out: the disk is full/);
+        return true;
+      });
+      assert.deepEqual(await listDir(mnt), ['filler']);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
+
+test('cleanStaleTemps removes what dead writers left: from this host at once, from others after an hour', async () => {
+  await withTempDir(async (dir) => {
+    const here = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const other = here === '00000000' ? '11111111' : '00000000';
+    // PID 1 always runs; the largest PID Linux can issue is 2^22 and none runs there here.
+    const dead = 4194304;
+    assert.throws(() => process.kill(dead, 0));
+    const name = (host: string, pid: number) => `.o.snap.raftsnap-${host}-${pid}-0123456789ab.tmp`;
+    const files = {
+      deadHere: name(here, dead),
+      mine: name(here, process.pid),
+      aliveHere: name(here, 1),
+      freshOther: name(other, dead),
+      oldOther: name(other, 1),
+      unrelated: 'o.snap',
+    };
+    for (const f of Object.values(files)) await writeFile(join(dir, f), 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(dir, files.oldOther), twoHoursAgo, twoHoursAgo);
+    const removed = await cleanStaleTemps(dir);
+    assert.deepEqual(removed.sort(), [join(dir, files.deadHere), join(dir, files.oldOther)].sort());
+    assert.deepEqual(
+      await listDir(dir),
+      [files.aliveHere, files.freshOther, files.mine, files.unrelated].sort(),
+    );
   });
 });
 

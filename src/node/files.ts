@@ -3,10 +3,10 @@
  * outlive their owner, and atomic outputs (a temporary file in the destination's directory,
  * fsync'd, then renamed over the destination only on success).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { SnapshotError } from '../errors.js';
@@ -15,7 +15,7 @@ import type { ByteSink } from '../io/input.js';
 /** Chunk size for file reads. */
 const READ_CHUNK = 256 * 1024;
 
-/** Streams the file at `path` (1 MiB chunks); with a known `total` size for progress. */
+/** Streams the file at `path` in 256 KiB chunks. */
 export function fileInput(path: string): AsyncIterable<Uint8Array> {
   return createReadStream(path, { highWaterMark: READ_CHUNK });
 }
@@ -81,17 +81,30 @@ export async function* fileChunksReused(path: string): AsyncGenerator<Uint8Array
   }
 }
 
-/** A Web ReadableStream of the file at `path`. */
-export function fileStream(path: string): ReadableStream<Uint8Array> {
+/**
+ * A Web ReadableStream of the file at `path`. Aborting `signal` closes the file even while a
+ * reader holds the stream (which then errors).
+ */
+export function fileStream(path: string, signal?: AbortSignal): ReadableStream<Uint8Array> {
   return Readable.toWeb(
-    createReadStream(path, { highWaterMark: READ_CHUNK }),
+    createReadStream(path, { highWaterMark: READ_CHUNK, signal }),
   ) as ReadableStream<Uint8Array>;
 }
 
-/** Size of the file at `path` in bytes; rejects (code EISDIR) for a directory. */
-export async function fileSize(path: string): Promise<number> {
+/**
+ * Size of the file at `path` in bytes; rejects (code EISDIR) for a directory. With `regular`,
+ * also rejects anything else that is not a regular file (a pipe, a device, a socket): for
+ * writers that must state the size before the bytes, as a tar header does, where such a file's
+ * size (0 for a pipe) would be wrong.
+ */
+export async function fileSize(path: string, opts: { regular?: boolean } = {}): Promise<number> {
   const info = await stat(path);
   if (info.isDirectory()) throw isDirectory(path);
+  if (opts.regular && !info.isFile()) {
+    throw new Error(
+      'not a regular file: the size of a pipe or device is not known before it is read; save it to a file first',
+    );
+  }
   return info.size;
 }
 
@@ -103,8 +116,15 @@ function isDirectory(path: string): Error {
 /** Marker in the names of raftsnap's temporary files, so stale ones are recognisable. */
 export const TEMP_MARK = '.raftsnap-';
 
+/**
+ * This host in temporary file names: 8 hex digits of the SHA-256 of its hostname. A PID means
+ * something only on the host (and in the PID namespace) that issued it: containers sharing a
+ * backup volume each have their own hostname, and their PIDs overlap.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
 function tempName(prefix: string): string {
-  return `${prefix}${TEMP_MARK}${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  return `${prefix}${TEMP_MARK}${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
 }
 
 /** An open file being written; see {@link createTempFile} and {@link createAtomicFile}. */
@@ -112,6 +132,12 @@ export interface FileWriter extends ByteSink {
   readonly path: string;
   /** Bytes taken so far (copied for writing or written). */
   readonly bytes: number;
+  /**
+   * Writes the rest, fsyncs and closes the file, without what `close` does last (an atomic
+   * file's rename), so that several files can all be on disk before any of them appears. A
+   * failure aborts the file (it is removed) and rejects. `close` or `abort` must follow.
+   */
+  settle(): Promise<void>;
 }
 
 /** Size of each of the writer's buffers; a full one is written with one positioned write. */
@@ -130,14 +156,17 @@ const SYNC_EVERY = 64 * 1024 * 1024;
  * once unless {@link WRITES_IN_FLIGHT} full buffers are still being written (backpressure), so
  * the caller may reuse the chunk as soon as the promise resolves and a thread pool busy with
  * compression does not stall the producer. Every {@link SYNC_EVERY} bytes a datasync starts in
- * the background (one at a time). A failed write or sync fails the next `write` or `close`.
- * `close` writes the rest, fsyncs and closes; `abort` waits for the writes and the sync under
+ * the background (one at a time). A failed write or sync fails the next `write`, `settle` or
+ * `close`. `settle` writes the rest, fsyncs and closes the handle; `close` settles and then
+ * completes the file (an atomic file's rename); `abort` waits for the writes and the sync under
  * way, closes and removes.
  */
 class HandleWriter implements FileWriter {
   bytes = 0;
   readonly releasesChunks = true;
   private closed = false;
+  /** Set once {@link settle} succeeded: the handle is closed, the file is whole on disk. */
+  private settled = false;
   private buf: Uint8Array = new Uint8Array(WRITE_BUFFER);
   private fill = 0;
   private position = 0;
@@ -201,9 +230,9 @@ class HandleWriter implements FileWriter {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  async settle(): Promise<void> {
+    if (this.closed) throw new Error('settle after close or abort');
+    if (this.settled) return;
     try {
       if (this.fill) await this.flush();
       while (this.writing.length) await this.writing.shift();
@@ -212,19 +241,26 @@ class HandleWriter implements FileWriter {
       await this.fh.sync();
       await this.fh.close();
     } catch (err) {
-      await Promise.allSettled([...this.writing.splice(0), this.syncing]);
-      await this.fh.close().catch(() => {});
-      await this.onAbort();
+      await this.abort();
       throw err;
     }
+    this.settled = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.settle();
+    this.closed = true;
     await this.onClose();
   }
 
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.writing.splice(0), this.syncing]);
-    await this.fh.close().catch(() => {});
+    if (!this.settled) {
+      await Promise.allSettled([...this.writing.splice(0), this.syncing]);
+      await this.fh.close().catch(() => {});
+    }
     await this.onAbort();
   }
 }
@@ -313,9 +349,15 @@ export async function removeFile(path: string): Promise<void> {
   await rm(path, { force: true });
 }
 
+/** How long a temporary file from another host must have been untouched to count as stale. */
+const FOREIGN_STALE_MS = 60 * 60 * 1000;
+
 /**
- * Removes temporary files that raftsnap left in `dir` for `dest` from processes that no longer
- * run (e.g. after kill -9). Returns the paths removed.
+ * Removes the temporary files that raftsnap runs killed before they finished (kill -9, a lost
+ * pod) left in `dir`, and returns their paths. A file is stale when its writer cannot be running:
+ * it was written on this host by a process that no longer runs, or, from another host (or
+ * container), it has not changed for an hour (a running writer changes its file continually).
+ * Best effort: a file that cannot be removed (another user's, say) is left where it is.
  */
 export async function cleanStaleTemps(dir: string): Promise<string[]> {
   let names: string[];
@@ -326,12 +368,21 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const m = /\.raftsnap-(\d+)-[0-9a-f]{12}\.tmp$/.exec(name);
+    const m = /\.raftsnap-([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp$/.exec(name);
     if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || processAlive(pid)) continue;
-    await removeFile(join(dir, name));
-    removed.push(join(dir, name));
+    const path = join(dir, name);
+    try {
+      if (m[1] === HOST_TAG) {
+        const pid = Number(m[2]);
+        if (pid === process.pid || processAlive(pid)) continue;
+      } else if (Date.now() - (await stat(path)).mtimeMs < FOREIGN_STALE_MS) {
+        continue;
+      }
+      await rm(path);
+      removed.push(path);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
   }
   return removed;
 }

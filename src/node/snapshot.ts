@@ -10,6 +10,7 @@ import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
 import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
+  closeRaftSnapshot,
   type InspectOptions,
   type ParseOptions,
   parse as portableParse,
@@ -179,11 +180,14 @@ export async function restore(
   opts: RestoreOptions = {},
 ): Promise<SnapshotMeta> {
   const temp = await writeToTempFile(input, opts);
+  // Closes the state file however Raft ends: done, failed, stopped early or abandoned.
+  const closeState = new AbortController();
   try {
     throwIfAborted(opts.signal);
-    await restoreWithDeadline(raft, temp.meta, temp.stream(), opts);
+    await restoreWithDeadline(raft, temp.meta, fileStream(temp.path, closeState.signal), opts);
     return temp.meta;
   } finally {
+    closeState.abort();
     await temp.cleanup();
   }
 }
@@ -233,7 +237,6 @@ async function restoreWithDeadline(
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    if (ctl.signal.aborted) await data.cancel().catch(() => {});
     run.catch(() => {});
   }
 }
@@ -277,8 +280,12 @@ export async function extract(
   try {
     metaFile = await createAtomicFile(join(dir, 'meta.json'));
     await metaFile.write(encodeMeta(meta));
-    await metaFile.close();
+    // Both on disk before either is renamed into DIR: a failed last write or fsync of one
+    // leaves neither behind.
+    await state.settle();
+    await metaFile.settle();
     await state.close();
+    await metaFile.close();
   } catch (err) {
     await metaFile?.abort(err);
     await state.abort(err);
@@ -330,7 +337,8 @@ export class Snapshot {
 
   /**
    * Takes a snapshot of `raft` into a temporary archive file. The Raft snapshot is closed exactly
-   * once on every path; on failure no file remains and the promise rejects with SnapshotError.
+   * once on every path; on failure no file remains and the promise rejects with SnapshotError
+   * (the write's error, else 'RAFT' when closing the Raft snapshot failed).
    */
   static async create(raft: Raft, opts: WriteOptions & { dir?: string } = {}): Promise<Snapshot> {
     let snap: Awaited<ReturnType<Raft['snapshot']>>;
@@ -345,6 +353,7 @@ export class Snapshot {
         },
       );
     }
+    let written: Snapshot;
     try {
       let file: FileWriter;
       try {
@@ -353,10 +362,18 @@ export class Snapshot {
         throw ioError(err, 'failed to create snapshot file');
       }
       const result = await writeSnapshot(snap.meta, snap.data, file, opts);
-      return new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
-    } finally {
-      await snap.close();
+      written = new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
+    } catch (err) {
+      await closeRaftSnapshot(snap).catch(() => {});
+      throw err;
     }
+    try {
+      await closeRaftSnapshot(snap);
+    } catch (err) {
+      await written.close();
+      throw err;
+    }
+    return written;
   }
 
   /** Size of the archive in bytes. */
