@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pseudoRandom, sha256hex } from './support/bytes.js';
-import { runCli } from './support/cli.js';
+import { cliPath, runCli } from './support/cli.js';
 import { fixture, repoRoot } from './support/fixtures.js';
 import { listDir, withTempDir } from './support/temp.js';
 
@@ -267,6 +267,56 @@ test('a directory where a file is wanted is named as such, before anything is wr
     );
     assert.deepEqual(await listDir(dir), ['blocked', 'x']);
     assert.deepEqual(await listDir(blocked), ['state.bin']);
+  });
+});
+
+test('create refuses a state that is not a regular file (its size would be wrong), writing nothing', async () => {
+  await withTempDir(async (dir) => {
+    assert.equal(run(['extract', realRaft, join(dir, 'x')]).code, 0);
+    const fifo = join(dir, 'pipe');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    for (const state of [fifo, '/dev/null']) {
+      const r = run([
+        'create',
+        '--meta',
+        join(dir, 'x', 'meta.json'),
+        '--state',
+        state,
+        '-o',
+        join(dir, 'o.snap'),
+      ]);
+      assert.equal(r.code, 1, state);
+      assert.equal(
+        r.stderr,
+        `error: cannot read ${state}: not a regular file: the size of a pipe or device is not known before it is read; save it to a file first\n`,
+      );
+    }
+    assert.deepEqual(await listDir(dir), ['pipe', 'x']);
+  });
+});
+
+test('on a terminal, every command clears its progress line before an error', async () => {
+  await withTempDir(async (dir) => {
+    // Cut inside the state: the progress line is up when the error comes.
+    const whole = readFileSync(realRaft);
+    const cut = join(dir, 'cut.snap');
+    writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+    for (const args of [
+      ['verify', cut],
+      ['inspect', cut],
+      ['extract', cut, join(dir, 'x')],
+    ]) {
+      // script(1) runs the command on a pseudo-terminal, where progress is shown.
+      const line = [process.execPath, cliPath, ...args].join(' ');
+      const r = spawnSync('script', ['-qec', line, '/dev/null'], { encoding: 'utf8' });
+      assert.equal(r.status, 1, `${args[0]}: ${r.stdout}`);
+      assert.match(
+        r.stdout,
+        /^\r\[[#-]+\] /,
+        `${args[0]} showed no progress: ${JSON.stringify(r.stdout)}`,
+      );
+      assert.match(r.stdout, /\r\u001b\[Kerror: failed to read snapshot file: /, args[0]);
+    }
   });
 });
 

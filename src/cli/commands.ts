@@ -98,15 +98,19 @@ Examples:
 };
 
 const inspectCmd: Command = {
-  help: `Usage: raftsnap inspect FILE [--json] [--verbose] [--seal-key-file KEY]
+  help: `Usage: raftsnap inspect FILE [--json] [--verbose] [--seal-key-file KEY] [--quiet]
 
 Verifies the archive and shows its metadata in the manner of 'consul snapshot inspect': ID, Size,
 Index, Term, Version, ConfigurationIndex, servers, state size, archive size and checksum, and
 whether it is sealed. FILE may be - for standard input.
 
-  --json       machine-readable output (exact integers)
-  --verbose    also show the engines used
-  --engine E   auto, wasm or native
+  --json             machine-readable output (exact integers)
+  --verbose          also show the engines used
+  --seal-key-file K  key file for sealed archives: SHA256SUMS.sealed is checked too
+  --engine E         auto, wasm or native hot-path engines
+  --quiet, -q        no progress
+
+Exit codes: 0 valid, 1 invalid (reason on stderr), 2 usage error.
 
 Examples:
   raftsnap inspect backup.snap
@@ -181,6 +185,13 @@ const extractCmd: Command = {
 Verifies the archive completely, then writes DIR/meta.json (the metadata as the reference encodes
 it) and DIR/state.bin, creating DIR if needed. Nothing is left in DIR when the archive is invalid.
 
+  --json             print { dir, meta } as JSON (exact integers)
+  --seal-key-file K  key file for sealed archives: SHA256SUMS.sealed is checked too
+  --engine E         auto, wasm or native hot-path engines
+  --quiet, -q        no progress
+
+Exit codes: 0 extracted, 1 invalid or not written (reason on stderr), 2 usage error.
+
 Examples:
   raftsnap extract backup.snap ./restored
   raftsnap extract --seal-key-file vault.key backup.snap ./restored`,
@@ -213,7 +224,7 @@ Examples:
 
 const createCmd: Command = {
   hashThreads: false,
-  help: `Usage: raftsnap create --meta META.json --state STATE -o OUT [--seal-key-file KEY] [--level 0-9]
+  help: `Usage: raftsnap create --meta META.json --state STATE -o OUT [--seal-key-file KEY] [--level 0-9] [--json] [--quiet]
 
 Writes a gzip'd snapshot archive from Raft metadata (META.json in the reference's JSON form, as
 'raftsnap extract' writes it; its Size is replaced by the size of STATE) and the FSM state file.
@@ -222,6 +233,11 @@ OUT is written atomically: a temporary file next to it, fsync'd, renamed only on
   --level N          gzip level 0-9 for every block (default: 6, as the Go tools, except
                      that blocks which look random, such as ciphertext, are stored)
   --seal-key-file K  also write SHA256SUMS.sealed with this AES-256-GCM key
+  --json             print { out, index, size, checksum, sealed } as JSON (exact integers)
+  --engine E         auto, wasm or native hot-path engines
+  --quiet, -q        no progress
+
+Exit codes: 0 written, 1 failed (reason on stderr; OUT untouched), 2 usage error.
 
 Examples:
   raftsnap create --meta restored/meta.json --state restored/state.bin -o new.snap
@@ -256,7 +272,7 @@ Examples:
       throw ioError(err, 'cannot read', metaPath);
     }
     try {
-      stateSize = await fileSize(statePath);
+      stateSize = await fileSize(statePath, { regular: true });
     } catch (err) {
       throw ioError(err, 'cannot read', statePath);
     }

@@ -9,6 +9,7 @@ import { firstHashThreadStarted } from '../node/hash-thread.js';
 import { UsageError } from './args.js';
 import { type Command, commands, usage } from './commands.js';
 import { noteOf } from './common.js';
+import { clearProgressLine } from './progress.js';
 
 // The pipelines keep many short-lived objects in flight (zlib streams, promises), and on large
 // states V8 grows its young generation as the run goes on (11 MiB more RSS after some 15 s of
@@ -72,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (err) {
+    clearProgressLine();
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n\n${cmd.help}\n`);
       return 2;

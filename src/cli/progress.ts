@@ -10,12 +10,23 @@ export interface ProgressReporter {
   done: () => void;
 }
 
+/** Whether a progress line is on the terminal now (at most one command runs per process). */
+let shown = false;
+
+/**
+ * Clears the progress line, if one is shown, so that what is printed next starts on a clean
+ * line; main calls it before an error. The reporter's `done` does the same.
+ */
+export function clearProgressLine(): void {
+  if (shown) process.stderr.write('\r\u001b[K');
+  shown = false;
+}
+
 export function progressReporter(quiet: boolean, verb: string): ProgressReporter {
   const tty = process.stderr.isTTY === true;
   if (quiet || !tty) return { update: () => {}, done: () => {} };
   const start = Date.now();
   let last = 0;
-  let shown = false;
   return {
     update(p) {
       const now = Date.now();
@@ -36,9 +47,6 @@ export function progressReporter(quiet: boolean, verb: string): ProgressReporter
       process.stderr.write(`\r${line}\u001b[K`);
       shown = true;
     },
-    done() {
-      if (shown) process.stderr.write('\r\u001b[K');
-      shown = false;
-    },
+    done: clearProgressLine,
   };
 }
