@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -163,6 +163,27 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
     }
   });
 
+  test('save onto a full disk (ENOSPC on a small tmpfs): the error names OUT, no file is left', async () => {
+    await withTempDir(async (dir) => {
+      const mnt = join(dir, 'mnt');
+      mkdirSync(mnt);
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mnt]);
+      assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
+      try {
+        const out = join(mnt, 'full.snap');
+        const r = run(['save', '--from', 'consul', '--addr', leaderUrl, '--token', TOKEN, out]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(
+          r.stderr,
+          `error: cannot write ${out}: the disk is full; free space or choose another directory\n`,
+        );
+        assert.deepEqual(await listDir(mnt), []);
+      } finally {
+        spawnSync('umount', [mnt]);
+      }
+    });
+  });
+
   test('restore --to consul: verified first, then restored; every node holds the keys', async () => {
     await withTempDir(async (dir) => {
       const out = savedTo(dir, 'consul', 'c.snap');
@@ -317,7 +338,9 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
         `extract was killed mid-way but state.bin exists: ${left}`,
       );
       assert.ok(
-        left.every((n) => /^\.(state\.bin|meta\.json)\.raftsnap-[0-9a-f]{8}-\d+-[0-9a-f]{12}\.tmp$/.test(n)),
+        left.every((n) =>
+          /^\.(state\.bin|meta\.json)\.raftsnap-[0-9a-f]{8}-\d+-[0-9a-f]{12}\.tmp$/.test(n),
+        ),
         left.join(','),
       );
       // The next run in that directory removes what the killed one left.

@@ -334,7 +334,7 @@ test('extract writes meta.json and state.bin only for a valid archive', async ()
   });
 });
 
-test('extract whose state.bin fails at its last write leaves no meta.json either (full disk)', async () => {
+test('extract onto a full disk: the error names DIR; a state.bin that fails at its last write leaves no meta.json either', async () => {
   await withTempDir(async (dir) => {
     // A 600 KiB state fits in the writer's first buffer: nothing reaches the disk before the
     // final flush, which a tmpfs with 128 KiB free refuses. meta.json (a few hundred bytes)
@@ -351,6 +351,18 @@ test('extract whose state.bin fails at its last write leaves no meta.json either
       await assert.rejects(extract(file, `${mnt}/out`), (err: unknown) => {
         assert.ok(isSnapshotError(err) && err.code === 'IO', String(err));
         assert.match(err.message, /^cannot write to .*\/out: the disk is full/);
+        return true;
+      });
+      assert.deepEqual(await listDir(mnt), ['filler']);
+      // Larger than the free space by far: the disk fills while the archive is being read.
+      const large = `${dir}/large.snap`;
+      await writeFile(large, await archiveOf(new MemoryRaft(pseudoRandom(4 << 20, 12), 8n)));
+      await assert.rejects(extract(large, `${mnt}/out2`), (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'IO', String(err));
+        assert.match(
+          err.message,
+          /^failed to read snapshot file: failed to read or write snapshot data: cannot write to .*\/out2: the disk is full/,
+        );
         return true;
       });
       assert.deepEqual(await listDir(mnt), ['filler']);

@@ -230,10 +230,14 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
         await stream.cancel(err).catch(() => {});
         throw ioError(err, 'cannot write', dest);
       }
+      // A failure of the file (a full disk) names it; the download's own errors pass as they are.
+      const fileError = (err: unknown) => {
+        throw ioError(err, 'cannot write', dest);
+      };
       try {
-        for await (const chunk of iterateStream(stream)) await file.write(chunk);
+        for await (const chunk of iterateStream(stream)) await file.write(chunk).catch(fileError);
         const result = await info;
-        await file.close();
+        await file.close().catch(fileError);
         return result;
       } catch (err) {
         await file.abort(err);

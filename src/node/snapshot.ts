@@ -139,7 +139,10 @@ export async function writeToTempFile(
       ...withTotal(opts, r.total),
       checksum: false,
       afterArchive: 'ignore',
-      onState: (c) => file.write(c),
+      onState: (c) =>
+        file.write(c).catch((err) => {
+          throw ioError(err, 'cannot write', file.path);
+        }),
       onStateReleases: true,
     }));
     await file.close();
@@ -268,7 +271,10 @@ export async function extract(
     ({ meta } = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
       checksum: false,
-      onState: (c) => state.write(c),
+      onState: (c) =>
+        state.write(c).catch((err) => {
+          throw ioError(err, 'cannot write to', dir);
+        }),
       onStateReleases: true,
     }));
   } catch (err) {
