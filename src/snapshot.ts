@@ -15,7 +15,10 @@ import { type ByteInput, type ByteOutput, bytesOf, sinkOf } from './io/input.js'
 import type { Raft } from './raft.js';
 import type { Sealer } from './sealer.js';
 
-/** Progress of a long operation: `bytes` of the archive so far, of `total` when known. */
+/**
+ * Progress of a long operation: `bytes` read so far (of the archive when reading, of the state
+ * when writing), of `total` when known.
+ */
 export interface Progress {
   bytes: number;
   total?: number;
@@ -26,7 +29,7 @@ export interface CommonOptions {
   engine?: EngineChoice;
   /** Aborts the operation; it then rejects with SnapshotError('ABORTED'). */
   signal?: AbortSignal;
-  /** Called as the archive streams through (after each chunk). */
+  /** Called as the input streams through, once for each chunk as it is taken. */
   onProgress?: (p: Progress) => void;
 }
 
@@ -54,9 +57,11 @@ export async function* tracked(
   throwIfAborted(signal);
   for await (const chunk of bytesOf(input)) {
     throwIfAborted(signal);
-    yield chunk;
+    // Before the chunk is handed on: a consumer that stops after its last byte (a writer takes
+    // exactly the state's size) does not come back for the next one.
     bytes += chunk.length;
     onProgress?.({ bytes, total });
+    yield chunk;
   }
 }
 
@@ -276,9 +281,10 @@ export interface WriteOptions extends CommonOptions {
   /** Adds SHA256SUMS.sealed sealed with this sealer. */
   sealer?: Sealer;
   /**
-   * gzip level 0-9, applied to every block. The default is level 6 (as Go's
-   * gzip.DefaultCompression), except that where the engine compresses in blocks (Node, Deno,
-   * Bun) a block whose bytes look random (ciphertext, compressed media) is stored as it is.
+   * gzip level 0-9, applied to every block. The default (also -1, zlib's name for it) is level
+   * 6 (as Go's gzip.DefaultCompression), except that where the engine compresses in blocks
+   * (Node, Deno, Bun) a block whose bytes look random (ciphertext, compressed media) is stored
+   * as it is.
    */
   level?: number;
   /** Modification time of the tar entries (default: now). */
@@ -293,11 +299,17 @@ export interface WriteResult {
   bytes: number;
 }
 
-/** Checks a gzip level argument; throws SnapshotError('INVALID_ARGUMENT'). */
+/**
+ * Checks a gzip level argument and returns it, -1 for the default (see WriteOptions.level);
+ * throws SnapshotError('INVALID_ARGUMENT').
+ */
 export function checkLevel(level: number | undefined): number {
   if (level === undefined) return -1;
   if (!Number.isInteger(level) || level < -1 || level > 9) {
-    throw new SnapshotError('INVALID_ARGUMENT', `compression level must be 0-9, got ${level}`);
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `compression level must be 0-9 (or -1 for the default), got ${level}`,
+    );
   }
   return level;
 }
@@ -366,8 +378,12 @@ export async function writeSnapshot(
         result = r;
       },
     )) {
+      // Also here, not only between state chunks: an empty state has none, and the sums and
+      // the sealing come after the last.
+      throwIfAborted(opts.signal);
       await sink.write(chunk);
     }
+    throwIfAborted(opts.signal);
     await sink.close();
     return result!;
   } catch (err) {

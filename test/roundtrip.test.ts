@@ -217,3 +217,45 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+test('writeSnapshot honours its signal with an empty state and after the last state chunk', async () => {
+  const meta = { ...zeroMeta(), index: 3n, term: 1n };
+  const aborted = AbortSignal.abort(new Error('stop'));
+  const empty = memorySink();
+  await assert.rejects(
+    writeSnapshot({ ...meta, size: 0n }, new Uint8Array(0), empty.stream, { signal: aborted }),
+    (err: unknown) => isSnapshotError(err) && err.code === 'ABORTED',
+  );
+  assert.equal(empty.closed(), false);
+  // Aborted once every state byte was read: the sums are still to come.
+  const state = pseudoRandom(100_000, 4);
+  const ctl = new AbortController();
+  const late = memorySink();
+  await assert.rejects(
+    writeSnapshot({ ...meta, size: BigInt(state.length) }, state, late.stream, {
+      signal: ctl.signal,
+      onProgress: (p) => {
+        if (p.bytes === state.length) ctl.abort(new Error('stop'));
+      },
+    }),
+    (err: unknown) => isSnapshotError(err) && err.code === 'ABORTED',
+  );
+  assert.equal(late.closed(), false);
+});
+
+test('writeSnapshot level: 0-9, or -1 for the default (the same archive as no level); anything else is refused', async () => {
+  const state = pseudoRandom(50_000, 6);
+  const meta = { ...zeroMeta(), index: 3n, term: 1n, size: BigInt(state.length) };
+  const bytesAt = async (level?: number) => {
+    const sink = memorySink();
+    await writeSnapshot(meta, state, sink.stream, { level });
+    return sha256hex(sink.bytes());
+  };
+  assert.equal(await bytesAt(-1), await bytesAt(undefined));
+  for (const level of [-2, 10, 1.5, Number.NaN]) {
+    await assert.rejects(writeSnapshot(meta, state, memorySink().stream, { level }), {
+      code: 'INVALID_ARGUMENT',
+      message: `failed to write snapshot file: compression level must be 0-9 (or -1 for the default), got ${level}`,
+    });
+  }
+});

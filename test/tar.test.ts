@@ -1673,6 +1673,13 @@ describe('TarWriter: Go 1.19 tar.Writer bytes', () => {
     assert.throws(() => w.header('a\0b', 1, 0n), {
       message: 'archive/tar: cannot encode header: invalid PAX record: "path = a\\x00b"',
     });
+    // Quoted as Go's %q quotes them: separators and unassigned code points escaped.
+    assert.throws(() => w.header('a\u2028\0b', 1, 0n), {
+      message: 'archive/tar: cannot encode header: invalid PAX record: "path = a\\u2028\\x00b"',
+    });
+    assert.throws(() => w.header('é\0\u{10ffff}', 1, 0n), {
+      message: 'archive/tar: cannot encode header: invalid PAX record: "path = é\\x00\\U0010ffff"',
+    });
     assert.throws(() => w.header('x'.repeat(MiB), 1, 0n), {
       message: 'archive/tar: header field too long',
     });

@@ -44,8 +44,10 @@ export interface ArchiveInfo {
  * SnapshotError: 'UNEXPECTED_FILE' for any other entry name; 'TOO_LARGE' when meta.json or a
  * sums file reaches 8192 bytes; 'META' when meta.json does not decode; 'SEAL' when the sealed
  * sums do not open; 'INTEGRITY' when a hash list is malformed, lists an unknown file, misses a
- * file or disagrees; 'TAR'/'TRUNCATED'/'GZIP' from the layers below. Messages follow the
- * reference ("failed to read snapshot metadata: ...", "failed checking integrity of snapshot: ...").
+ * file or disagrees; 'TAR'/'TRUNCATED'/'GZIP' (or 'ABORTED') from the layers below. An error
+ * thrown by `onState` keeps its code when it is a SnapshotError and becomes 'IO' otherwise.
+ * Messages follow the reference ("failed to read snapshot metadata: ...", "failed checking
+ * integrity of snapshot: ...", "failed to read or write snapshot data: ...").
  */
 export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Promise<ArchiveInfo> {
   const metaHash = opts.hash.create();

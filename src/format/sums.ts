@@ -11,10 +11,6 @@ import { SnapshotError } from '../errors.js';
 import { decodeRune } from './go-json.js';
 import { goQuoteString } from './go-quote.js';
 
-/** Names of the files a snapshot archive's hash lists cover, in the order raftsnap writes them. */
-export const HASHED_FILES = ['meta.json', 'state.bin'] as const;
-export type HashedFile = (typeof HASHED_FILES)[number];
-
 const HEX = '0123456789abcdef';
 
 /** Lower-case hexadecimal of `bytes`. */

@@ -10,6 +10,7 @@
  * (WebAssembly) when there is one, else the pure codec, with the same bytes.
  */
 import { SnapshotError } from '../errors.js';
+import { goQuote } from './go-quote.js';
 import {
   BLOCK_SIZE,
   blockPadding,
@@ -130,49 +131,6 @@ export function joinPath(...elems: string[]): string {
   return buf === '' ? '' : cleanPath(buf);
 }
 
-/** Go's %q (strconv.Quote) for the messages of Go's header errors (printability approximated). */
-function goQuote(s: string): string {
-  let out = '"';
-  const bytes = byteStringToBytes(s);
-  let i = 0;
-  while (i < bytes.length) {
-    const c = bytes[i];
-    let cp = -1;
-    let len = 1;
-    if (c < 0x80) cp = c;
-    else {
-      len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-      if (len > 0 && i + len <= bytes.length) {
-        const str = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-        try {
-          const d = str.decode(bytes.subarray(i, i + len));
-          cp = d.codePointAt(0)!;
-          if (d.length !== (cp > 0xffff ? 2 : 1)) cp = -1;
-        } catch {
-          cp = -1;
-        }
-      }
-      if (cp < 0) len = 1;
-    }
-    if (cp < 0) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if (cp === 0x22) out += '\\"';
-    else if (cp === 0x5c) out += '\\\\';
-    else if (cp >= 0x20 && cp < 0x7f) out += String.fromCharCode(cp);
-    else if (cp === 7) out += '\\a';
-    else if (cp === 8) out += '\\b';
-    else if (cp === 12) out += '\\f';
-    else if (cp === 10) out += '\\n';
-    else if (cp === 13) out += '\\r';
-    else if (cp === 9) out += '\\t';
-    else if (cp === 11) out += '\\v';
-    else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else if (cp < 0xa0 || cp === 0xad) out += `\\u${cp.toString(16).padStart(4, '0')}`;
-    else out += String.fromCodePoint(cp);
-    i += len;
-  }
-  return `${out}"`;
-}
-
 function headerError(why: string): SnapshotError {
   return invalid(`archive/tar: cannot encode header: ${why}`);
 }
@@ -227,7 +185,9 @@ export class TarWriter {
     }
     const path = pax.get(PAX_PATH);
     if (path?.includes('\0')) {
-      throw headerError(`invalid PAX record: ${goQuote(`${PAX_PATH} = ${path}`)}`);
+      throw headerError(
+        `invalid PAX record: ${goQuote(byteStringToBytes(`${PAX_PATH} = ${path}`))}`,
+      );
     }
 
     const fields = { typeflag, name: nameBS, mode: MODE, size: sz, mtime: sec ?? 0n };
