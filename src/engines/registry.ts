@@ -62,7 +62,8 @@ function envChoice(): EngineChoice | undefined {
 
 /**
  * Resolves the engines for `choice` (default: RAFTSNAP_ENGINE, else `auto`). Engines are
- * created once per choice and reused.
+ * created once per choice and reused; a choice whose creation failed (a WebAssembly module that
+ * did not instantiate, say) is tried afresh by the next call.
  */
 export function getEngines(choice?: EngineChoice): Promise<Engines> {
   const c = choice ?? envChoice() ?? 'auto';
@@ -72,6 +73,9 @@ export function getEngines(choice?: EngineChoice): Promise<Engines> {
   if (!e) {
     e = provider(c);
     cache.set(c, e);
+    e.catch(() => {
+      if (cache.get(c) === e) cache.delete(c);
+    });
   }
   return e;
 }

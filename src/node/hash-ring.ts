@@ -5,7 +5,8 @@
  *
  * The feeder copies bytes into the ring and advances WRITTEN; the hashing thread hashes them and
  * advances READ. Both counters count bytes modulo 2^32, so `(WRITTEN - READ) | 0` is the fill
- * level. Every change the feeder makes bumps SIGNAL, which the hashing thread sleeps on.
+ * level. The hashing thread sleeps on SIGNAL when it has nothing to do; the feeder bumps it to
+ * wake the thread (see SLEEPING for when).
  *
  * The hashing thread can also keep a CRC-32 of the bytes, in runs: the feeder asks for a cut at
  * a byte count by writing it to the next CUT_AT slot, whether to CRC the run after it to the same
@@ -29,7 +30,7 @@ export const HASH_RING = {
   WRITTEN: 0,
   /** Bytes hashed out of the ring (modulo 2^32). */
   READ: 1,
-  /** Bumped by the feeder after every change; the hashing thread waits on it. */
+  /** Bumped by the feeder to wake the hashing thread, which waits on it while it sleeps. */
   SIGNAL: 2,
   /** Digests requested so far: the hashing thread finishes a hash when it has hashed every byte. */
   REQUESTED: 3,

@@ -73,6 +73,14 @@ export function hashThreadMain(
         continue;
       }
       if (Atomics.load(control, L.REQUESTED) !== finished) {
+        // The feeder writes its last bytes (and cuts) before it asks for the digest, but they may
+        // have come after WRITTEN was read above: look again, now that the request is seen.
+        if (
+          Atomics.load(control, L.WRITTEN) !== read ||
+          Atomics.load(control, L.CUTS_REQUESTED) !== cutsDone
+        ) {
+          continue;
+        }
         digestArea.set(hash.digest());
         Atomics.store(control, L.DIGEST_CRC, crc | 0);
         hash = createHash('sha256');
@@ -96,10 +104,12 @@ export function hashThreadMain(
       }
       Atomics.wait(control, L.SIGNAL, signal);
     }
-  } catch {
+  } catch (err) {
     Atomics.store(control, L.FAILED, 1);
     Atomics.notify(control, L.READ);
     Atomics.notify(control, L.FINISHED);
     Atomics.notify(control, L.CUTS_DONE);
+    // Ends the thread with an 'error' event that carries the reason to the feeder's message.
+    throw err;
   }
 }

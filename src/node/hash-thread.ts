@@ -1,8 +1,8 @@
 /**
  * SHA-256 by node:crypto on worker threads, so that hashing runs on another core while the main
- * thread reads, inflates and parses: on a verify of a large archive the two hashes (state.bin and
- * the archive itself) cost about as much as the inflate, and overlapping them takes that time off
- * the wall clock.
+ * thread reads, inflates and parses: on a verify of a large archive, hashing state.bin costs about
+ * as much as the inflate, and overlapping the two takes that time off the wall clock. (The
+ * archive's own hash, of unknown length, stays on the calling thread.)
  *
  * A hash whose caller expects at least {@link OFFLOAD_MIN} bytes takes a hashing thread from a
  * small pool; `update` then copies into that thread's shared ring (src/node/hash-ring.ts) and
@@ -422,6 +422,7 @@ class ThreadedHash implements HashState, CrcSource {
 
   constructor(thread: HashThread) {
     thread.begin();
+    offloaded++;
     this.thread = thread;
     abandoned.register(this, thread, this);
     if (zlibCrc32) this.crc = this;
@@ -486,6 +487,13 @@ class ThreadedHash implements HashState, CrcSource {
 /** Hashing threads alive now (idle or hashing): for diagnostics and tests. */
 export function hashThreadCount(): number {
   return alive;
+}
+
+let offloaded = 0;
+
+/** Hashes begun on a hashing thread so far in this process: for diagnostics and tests. */
+export function offloadedHashCount(): number {
+  return offloaded;
 }
 
 /**
