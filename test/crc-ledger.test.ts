@@ -19,7 +19,7 @@ import { ByteReader } from '../src/io/byte-reader.js';
 import { bytesOf } from '../src/io/input.js';
 import { nodeHash } from '../src/node/node-hash.js';
 import '../src/node/index.js';
-import { OFFLOAD_MIN, threadedHash } from '../src/node/hash-thread.js';
+import { OFFLOAD_MIN, offloadedHashCount, threadedHash } from '../src/node/hash-thread.js';
 import { collect, concat, pseudoRandom, records } from './support/bytes.js';
 
 const crc = (b: Uint8Array, c = 0) => zlibCrc32(b, c) >>> 0;
@@ -236,7 +236,9 @@ describe('verify with state.bin CRC on the hashing thread', () => {
   test('a large archive verifies; with its trailer CRC changed it is "gzip: invalid checksum"', async () => {
     const tar = await tarPromise;
     const gz = new Uint8Array(gzipSync(tar));
+    const offloaded = offloadedHashCount();
     assert.equal((await verify(gz)).index, 77n);
+    assert.equal(offloadedHashCount(), offloaded + 1, 'state.bin was hashed on a thread');
     await assert.rejects(verify(flipTrailerCrc(gz)), (err: unknown) => {
       assert.ok(isSnapshotError(err));
       assert.equal(err.code, 'GZIP');
@@ -252,7 +254,9 @@ describe('verify with state.bin CRC on the hashing thread', () => {
       .slice(1)
       .map((end, i) => new Uint8Array(gzipSync(tar.subarray(cuts[i], end))));
     const gz = concat(...members);
+    const offloaded = offloadedHashCount();
     assert.equal((await verify(gz)).index, 77n);
+    assert.equal(offloadedHashCount(), offloaded + 1, 'state.bin was hashed on a thread');
     await assert.rejects(
       verify(flipTrailerCrc(gz, members[0].length + members[1].length)),
       /gzip: invalid checksum/,

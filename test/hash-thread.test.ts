@@ -18,6 +18,7 @@ import {
   hashThreadCount,
   hashThreadsAvailable,
   OFFLOAD_MIN,
+  offloadedHashCount,
   threadedHash,
 } from '../src/node/hash-thread.js';
 import { nodeHash } from '../src/node/node-hash.js';
@@ -95,7 +96,9 @@ describe('hashing threads', () => {
       yield state;
     }
     const tar = await collect(writeArchive(meta, once(), { hash: nodeHash }));
+    const offloaded = offloadedHashCount();
     assert.equal((await verify(gzipSync(tar))).index, 9n);
+    assert.equal(offloadedHashCount(), offloaded + 1, 'state.bin was hashed on a thread');
     // meta.json's header and blocks, then state.bin's header, then the state.
     const stateAt = 512 + Math.ceil(encodeMeta(meta).length / 512) * 512 + 512;
     assert.deepEqual(tar.subarray(stateAt, stateAt + 64), state.subarray(0, 64));
@@ -120,7 +123,9 @@ describe('hashing threads', () => {
     await warm.update(new Uint8Array(1));
     await warm.digest();
     const threads = hashThreadCount();
+    const offloaded = offloadedHashCount();
     await assert.rejects(verify(gz.subarray(0, gz.length >> 1)), /unexpected EOF/);
+    assert.equal(offloadedHashCount(), offloaded + 1, 'the verify took a thread');
     const next = threadedHash.create(OFFLOAD_MIN);
     assert.equal(hashThreadCount(), threads, 'the rejected verify still held its thread');
     await next.update(new Uint8Array(1));
@@ -195,7 +200,8 @@ describe('hashing threads', () => {
       await h.update(new Uint8Array(1 << 20));
       const started = hashThreadCount();
       h = undefined;
-      for (let i = 0; i < 50 && hashThreadCount() === started; i++) {
+      // Up to 10 s: collection and the thread's end can be slow on a loaded machine.
+      for (let i = 0; i < 500 && hashThreadCount() === started; i++) {
         globalThis.gc();
         await new Promise((r) => setTimeout(r, 20));
       }

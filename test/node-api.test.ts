@@ -1,6 +1,11 @@
 /**
  * The Node API over a Raft: Snapshot.create/close, writeToTempFile/cleanup, restore (never with a
  * corrupt archive, with timeouts and aborts), extract, and that no temporary file outlives its owner.
+ *
+ * The Rafts here are MemoryRaft and small hand-written ones: they fail on cue (a snapshot stream
+ * that breaks, a close that throws, a restore that stops reading or never ends), which a real
+ * Raft cannot be made to do. test/raft-dr.test.ts runs the same API against a real
+ * hashicorp/raft cluster.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -261,10 +266,11 @@ test('restore closes the state file however Raft ends: stopping early, failing, 
       const reader = data.getReader();
       assert.ok(!(await reader.read()).done);
     };
-    const rafts: [string, Raft['restore']][] = [
-      ['returns after one chunk', async (_meta, data) => readOneChunk(data)],
+    const rafts: [string, string, Raft['restore']][] = [
+      ['returns after one chunk', 'restored', async (_meta, data) => readOneChunk(data)],
       [
         'fails after one chunk',
+        'RAFT',
         async (_meta, data) => {
           await readOneChunk(data);
           throw new Error('disk trouble');
@@ -273,13 +279,21 @@ test('restore closes the state file however Raft ends: stopping early, failing, 
       // Holds its reader and never finishes: the timeout ends the restore.
       [
         'hangs after one chunk',
+        'ABORTED',
         async (_meta, data) => readOneChunk(data).then(() => new Promise(() => {})),
       ],
     ];
-    for (const [what, restoreFn] of rafts) {
+    for (const [what, outcome, restoreFn] of rafts) {
       const raft: Raft = { snapshot: () => new MemoryRaft().snapshot(), restore: restoreFn };
-      await restore(bytes, raft, { dir, timeoutMs: 300 }).catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const got = await restore(bytes, raft, { dir, timeoutMs: 300 }).then(
+        () => 'restored',
+        (err: unknown) => (isSnapshotError(err) ? err.code : String(err)),
+      );
+      assert.equal(got, outcome, what);
+      // Closing is asynchronous: give it up to 2 s.
+      for (const end = Date.now() + 2000; (await openInDir()).length > 0 && Date.now() < end; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       assert.deepEqual(await openInDir(), [], what);
       assert.deepEqual(await listDir(dir), [], what);
     }

@@ -174,7 +174,7 @@ describe('disaster recovery on a real hashicorp/raft cluster', { timeout: 120_00
     await withTempDir(async (dir) => {
       const started = Date.now();
       await assert.rejects(
-        restore(archive, raftOverBridge(target.httpUrl, { restoreDelayMs: 5000 }), {
+        restore(archive, raftOverBridge(target.httpUrl, { restoreDelayMs: 1500 }), {
           timeoutMs: 300,
           dir,
         }),
@@ -188,7 +188,8 @@ describe('disaster recovery on a real hashicorp/raft cluster', { timeout: 120_00
       assert.ok(Date.now() - started < 3000, 'the deadline was honoured');
       assert.deepEqual(await readdir(dir), [], 'no temporary file left');
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // Past the bridge's delay, when a restore that was still coming would have happened.
+    await new Promise((r) => setTimeout(r, 2500));
     const after = await restoreCounts(freshB);
     assert.equal(after.requests, before.requests + 1, 'the request reached the bridge');
     assert.equal(after.restores, before.restores, 'but nothing was restored');

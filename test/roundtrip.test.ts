@@ -160,7 +160,8 @@ for (const engine of ENGINES) {
     test('sealed: every tampered byte is rejected with the key, or changes nothing', async () => {
       const key = pseudoRandom(32, 5);
       const small = pseudoRandom(200, 6);
-      const { bytes } = await archive(baseMeta(small.length), small, {
+      const smallMeta = baseMeta(small.length);
+      const { bytes } = await archive(smallMeta, small, {
         engine,
         sealer: aesGcmSealer(key),
       });
@@ -169,6 +170,7 @@ for (const engine of ENGINES) {
         bad[at] ^= 0x20;
         try {
           const back = await readBack(bad, { engine, sealer: aesGcmSealer(key) });
+          assert.deepEqual(back.meta, smallMeta);
           assert.deepEqual(back.state, small);
         } catch (err) {
           assert.ok(isSnapshotError(err), String(err));
