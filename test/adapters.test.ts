@@ -5,10 +5,10 @@
  * environment.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -321,6 +321,29 @@ describe('product adapters against a real hashicorp/raft cluster', {
     }
   });
 
+  test('restore from a pipe (a FIFO another process writes, as <(gpg -d …) gives): spooled, verified, restored', async () => {
+    await withTempDir(async (dir) => {
+      const leader = await cluster.waitLeader();
+      const svc = consul({ addr: leader.httpUrl, token: TOKEN });
+      const file = join(dir, 'c.snap');
+      const info = await svc.saveFile(file);
+      const saved = { ...state };
+      await change('before-pipe-restore');
+      await cluster.waitForState(state);
+      const fifo = join(dir, 'pipe');
+      await promisify(execFile)('mkfifo', [fifo]);
+      const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', file, fifo]);
+      const before = await counts();
+      const meta = await svc.restore(fifo, { dir });
+      assert.equal(meta.index, info.meta.index);
+      state = saved;
+      await cluster.waitForState(state, ['n1', 'n2', 'n3']);
+      assert.equal((await counts()).restores, before.restores + 1);
+      assert.equal(writer.exitCode ?? (await new Promise((r) => writer.once('exit', r))), 0);
+      assert.deepEqual((await readdir(dir)).sort(), ['c.snap', 'pipe'], 'no temporary file left');
+    });
+  });
+
   test('a restore that outlasts timeoutMs fails with a timeout, and nothing is restored', async () => {
     await withTempDir(async (dir) => {
       const leader = await cluster.waitLeader();
@@ -546,6 +569,120 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
+  test('TLS: the server name holds across a redirect to another host; each certificate failure says what to set', async () => {
+    await withTempDir(async (dir) => {
+      const certFile = join(dir, 'named.pem');
+      const keyFile = join(dir, 'named.key');
+      // A certificate for the name vault.test only (openssl: installed by .ci/run).
+      await promisify(execFile)('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=vault.test',
+        '-addext',
+        'subjectAltName=DNS:vault.test',
+      ]);
+      const tls = { cert: await readFile(certFile), key: await readFile(keyFile) };
+      const archive = await smallArchive();
+      const active = https.createServer(tls, (_req, res) => {
+        res.setHeader('Digest', `sha-256=${createHash('sha256').update(archive).digest('base64')}`);
+        res.end(archive);
+      });
+      const activePort = await listen(active);
+      // A standby at 127.0.0.1 that sends clients to the active node by another host name.
+      const standby = https.createServer(tls, (req, res) => {
+        res.writeHead(307, { Location: `https://localhost:${activePort}${req.url}` });
+        res.end();
+      });
+      const standbyPort = await listen(standby);
+      const mtls = https.createServer(
+        { ...tls, requestCert: true, rejectUnauthorized: true },
+        (_q, res) => res.end(),
+      );
+      const mtlsPort = await listen(mtls);
+      try {
+        const base = { token: TOKEN, caFile: certFile, env: {} };
+        const bytes = await readAll(
+          await vault({
+            ...base,
+            addr: `https://127.0.0.1:${standbyPort}`,
+            tlsServerName: 'vault.test',
+          }).save(),
+        );
+        assert.equal((await verify(bytes)).index, 9n);
+        await rejectsHttp(
+          vault({ ...base, addr: `https://127.0.0.1:${activePort}` }).save(),
+          'tls',
+          /is not issued for 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\): use an address with a name the certificate holds, or set VAULT_TLS_SERVER_NAME or the tlsServerName option to one$/,
+        );
+        await rejectsHttp(
+          vault({
+            ...base,
+            addr: `https://127.0.0.1:${mtlsPort}`,
+            tlsServerName: 'vault.test',
+          }).save(),
+          'tls',
+          /refused the connection for want of a client certificate it trusts \(\w+\): set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY/,
+        );
+      } finally {
+        await close(standby);
+        await close(active);
+        await close(mtls);
+      }
+    });
+  });
+
+  test('a 301 names where it points; a server that never accepts the connection times out as "cannot connect"', async () => {
+    const moved = http.createServer((req, res) => {
+      res.writeHead(301, { Location: `https://vault.example:8200${req.url}` });
+      res.end();
+    });
+    const port = await listen(moved);
+    // A listening socket that accepts nothing, its backlog full: connecting to it hangs.
+    const blackhole = spawn('python3', [
+      '-c',
+      [
+        'import socket, sys, time',
+        's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+        'fill = [socket.socket() for _ in range(4)]',
+        '[c.setblocking(False) or c.connect_ex(s.getsockname()) for c in fill]',
+        'print(s.getsockname()[1], flush=True); time.sleep(60)',
+      ].join('\n'),
+    ]);
+    try {
+      await rejectsHttp(
+        vault({ addr: `http://127.0.0.1:${port}`, token: TOKEN, env: {} }).save(),
+        'redirect',
+        /redirects to https:\/\/vault\.example:8200\/v1\/sys\/storage\/raft\/snapshot with 301, which is not followed \(only 307 and 308 keep the method and body\): use that address \(VAULT_ADDR or the addr option\)$/,
+      );
+      const hole = await new Promise<string>((resolve, reject) => {
+        blackhole.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        blackhole.once('error', reject);
+      });
+      const started = Date.now();
+      await rejectsHttp(
+        vault({ addr: `http://127.0.0.1:${hole}`, token: TOKEN, timeoutMs: 500, env: {} }).save(),
+        'timeout',
+        /^cannot connect to Vault at http:\/\/127\.0\.0\.1:\d+\/v1\/sys\/storage\/raft\/snapshot within 500 ms \(check VAULT_ADDR or the addr option\)$/,
+      );
+      assert.ok(Date.now() - started < 5000, 'the timeout covered connecting');
+    } finally {
+      blackhole.kill();
+      await close(moved);
+    }
+  });
+
   test('restore uploads exactly the verified file, and cuts the upload short if it changes', async () => {
     const { writeSnapshot, zeroMeta } = await import('raftsnap');
     // A few MiB stored (level 0), so the upload spans many reused read buffers.
@@ -736,6 +873,54 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           /answered 500 when saving the snapshot: boom: no leader/,
         );
         assert.equal(seen, TOKEN);
+      } finally {
+        await close(srv);
+      }
+    });
+  });
+
+  test("Vault's ~/.vault-token when no variable gives a token; VAULT_CAPATH, a directory of CAs", async () => {
+    await withTempDir(async (dir) => {
+      const { cert, key } = await selfSignedCert(dir);
+      const archive = await smallArchive();
+      let seen: string | undefined;
+      const srv = https.createServer({ cert, key }, (req, res) => {
+        seen = req.headers['x-vault-token'] as string | undefined;
+        res.setHeader('Digest', `sha-256=${createHash('sha256').update(archive).digest('base64')}`);
+        res.end(archive);
+      });
+      const port = await listen(srv);
+      try {
+        const home = join(dir, 'home');
+        const cas = join(dir, 'cas');
+        await mkdir(home);
+        await mkdir(cas);
+        await writeFile(
+          join(home, '.vault-token'),
+          `${TOKEN}
+`,
+        );
+        await writeFile(
+          join(cas, 'other.pem'),
+          (await selfSignedCert(await mkdtemp(join(dir, 'x-')))).cert,
+        );
+        await writeFile(join(cas, 'ours.pem'), cert);
+        const env = { VAULT_ADDR: `https://127.0.0.1:${port}`, VAULT_CAPATH: cas, HOME: home };
+        assert.equal((await verify(await readAll(await vault({ env }).save()))).index, 9n);
+        assert.equal(seen, TOKEN);
+        // VAULT_TOKEN comes first; OpenBao has no such file.
+        await readAll(await vault({ env: { ...env, VAULT_TOKEN: `${TOKEN}-env` } }).save());
+        assert.equal(seen, `${TOKEN}-env`);
+        await readAll(
+          await openbao({ env: { BAO_ADDR: env.VAULT_ADDR, BAO_CAPATH: cas, HOME: home } }).save(),
+        );
+        assert.equal(seen, undefined);
+        // Without the CA directory the certificate is not trusted.
+        await rejectsHttp(
+          vault({ env: { ...env, VAULT_CAPATH: undefined } }).save(),
+          'tls',
+          /not trusted/,
+        );
       } finally {
         await close(srv);
       }

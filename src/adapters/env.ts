@@ -3,7 +3,8 @@
  * NOMAD_SKIP_VERIFY, BAO_CACERT, …) with the same value syntax: Go's strconv.ParseBool for
  * booleans and Go durations (or plain seconds) for timeouts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SnapshotError } from '../errors.js';
 
 /** An environment: a name → value map (default: process.env). */
@@ -67,25 +68,33 @@ export function envDurationMs(env: Env, name: string): number | undefined {
 
 /**
  * The token from the option, else the variable `name`, else the file named by `fileVar` (its
- * content trimmed, as CONSUL_HTTP_TOKEN_FILE). Throws SnapshotError('INVALID_ARGUMENT') when that
- * file cannot be read (the message names the file, never its content).
+ * content trimmed, as CONSUL_HTTP_TOKEN_FILE), else `homeFile` in the HOME directory when it
+ * exists (Vault's ~/.vault-token, which `vault login` writes). Throws
+ * SnapshotError('INVALID_ARGUMENT') when a token file cannot be read (the message names the
+ * file, never its content).
  */
 export function resolveToken(
   option: string | undefined,
   env: Env,
   name: string,
   fileVar?: string,
+  homeFile?: string,
 ): string | undefined {
   if (option !== undefined) return option === '' ? undefined : option;
   const v = envString(env, name);
   if (v !== undefined) return v;
-  const file = fileVar ? envString(env, fileVar) : undefined;
+  let file = fileVar ? envString(env, fileVar) : undefined;
+  const home = envString(env, 'HOME');
+  if (file === undefined && homeFile && home && existsSync(join(home, homeFile))) {
+    file = join(home, homeFile);
+  }
   if (file === undefined) return undefined;
   try {
     const t = readFileSync(file, 'utf8').trim();
     return t === '' ? undefined : t;
   } catch (err) {
-    throw new SnapshotError('INVALID_ARGUMENT', `cannot read the token file ${file} (${fileVar})`, {
+    const from = envString(env, fileVar ?? '') === file ? ` (${fileVar})` : '';
+    throw new SnapshotError('INVALID_ARGUMENT', `cannot read the token file ${file}${from}`, {
       cause: err,
     });
   }

@@ -5,9 +5,10 @@
  * for GET/PUT/POST with the body and the token re-sent (never from https to http), and errors
  * that say what went wrong and what to check — without ever containing a secret.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { join } from 'node:path';
 import { isSnapshotError, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
 
@@ -59,6 +60,8 @@ export class HttpError extends SnapshotError {
 export interface TlsOptions {
   /** PEM file of the CA(s) to trust instead of the system's. */
   caFile?: string;
+  /** A directory of PEM CA files (each file in it) to trust instead; `caFile` wins when both are set. */
+  caPath?: string;
   /** PEM client certificate and key files for mutual TLS. */
   certFile?: string;
   keyFile?: string;
@@ -86,8 +89,21 @@ export interface HttpClientOptions extends TlsOptions {
   maxRedirects?: number;
   /** Names the server in messages, e.g. 'Consul'. */
   service?: string;
-  /** Hints used in messages: where the address, token and CA come from. */
-  hints?: { addr?: string; token?: string; caCert?: string; skipVerify?: string };
+  /**
+   * Hints used in messages: the environment variables that set the address, token, CA, client
+   * certificate and key, TLS server name and timeout, and the one that skips verification (with
+   * its value, e.g. `VAULT_SKIP_VERIFY=true`).
+   */
+  hints?: {
+    addr?: string;
+    token?: string;
+    caCert?: string;
+    skipVerify?: string;
+    clientCert?: string;
+    clientKey?: string;
+    tlsServerName?: string;
+    timeout?: string;
+  };
 }
 
 /** A request body that can be sent again from its start (for redirects). */
@@ -228,11 +244,27 @@ export class HttpClient {
       }
     };
     return {
-      ca: read(this.opts.caFile, 'CA certificate'),
+      ca: this.opts.caFile ? read(this.opts.caFile, 'CA certificate') : this.caDirectory(),
       cert: read(this.opts.certFile, 'client certificate'),
       key: read(this.opts.keyFile, 'client key'),
       rejectUnauthorized: !this.opts.tlsSkipVerify,
     };
+  }
+
+  /** Every file of the `caPath` directory (PEM CA certificates), or undefined without one. */
+  private caDirectory(): Buffer[] | undefined {
+    const dir = this.opts.caPath;
+    if (!dir) return undefined;
+    try {
+      const files = readdirSync(dir, { withFileTypes: true }).filter((d) => !d.isDirectory());
+      return files.map((d) => readFileSync(join(dir, d.name)));
+    } catch (err) {
+      throw new SnapshotError(
+        'INVALID_ARGUMENT',
+        `cannot read the CA certificate directory ${dir}: ${messageOf(err)}`,
+        { cause: err },
+      );
+    }
   }
 
   /** Replaces every configured secret in `s`. */
@@ -305,7 +337,7 @@ export class HttpClient {
       if (status >= 200 && status < 300) return this.response(res, clientReq, url, state);
       const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
       clientReq.destroy();
-      throw this.statusError(status, text, url, req);
+      throw this.statusError(status, text, url, req, locationOf(res.headers.location, url));
     }
   }
 
@@ -339,8 +371,8 @@ export class HttpClient {
       let options: https.RequestOptions = { method: req.method, headers, agent: false };
       if (isHttps) {
         options = { ...options, ...(this.tls ?? this.tlsOptions()) };
-        if (this.opts.tlsServerName && url.host === this.base.host)
-          options.servername = this.opts.tlsServerName;
+        // On every hop, redirects to another host included, as the products' own clients do.
+        if (this.opts.tlsServerName) options.servername = this.opts.tlsServerName;
       }
       let settled = false;
       let clientReq: http.ClientRequest;
@@ -375,10 +407,25 @@ export class HttpClient {
       }
       req.signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs > 0) {
-        clientReq.setTimeout(timeoutMs, () => {
+        const expire = () => {
           state.timedOut = true;
           clientReq.destroy(new Error('timeout'));
+        };
+        // Until the connection is up (name lookup, TCP): the socket's own inactivity timer
+        // starts only once it is connected, so an address that drops packets would otherwise
+        // hang for minutes.
+        const connecting = setTimeout(expire, timeoutMs);
+        const connected = () => {
+          state.connected = true;
+          clearTimeout(connecting);
+        };
+        clientReq.once('socket', (socket) => {
+          if (socket.connecting) socket.once('connect', connected);
+          else connected();
         });
+        clientReq.once('close', () => clearTimeout(connecting));
+        // From then on: the TLS handshake, the wait for the response, every pause.
+        clientReq.setTimeout(timeoutMs, expire);
       }
       // Errors after the response arrived surface through the response body.
       clientReq.on('error', fail);
@@ -510,7 +557,7 @@ export class HttpClient {
     if (state.timedOut) {
       return this.error(
         'timeout',
-        `no data from ${where} for ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms (after ${received} bytes of the response)`,
+        `no data from ${where} for ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms (after ${received} bytes of the response; a slow disk here stalls it too)${this.timeoutHint()}`,
         { url, cause: err },
       );
     }
@@ -533,13 +580,25 @@ export class HttpClient {
     if (state.aborted)
       return this.error('aborted', `${req.what ?? 'request'} aborted`, { url, cause: err });
     if (state.timedOut) {
-      return this.error(
-        'timeout',
-        `no response from ${where} within ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms${what}`,
-        {
+      const ms = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
+      const addrHint = this.opts.hints?.addr
+        ? ` (check ${this.opts.hints.addr} or the addr option)`
+        : '';
+      if (!state.connected) {
+        return this.error('timeout', `cannot connect to ${where} within ${ms} ms${addrHint}`, {
           url,
           cause: err,
-        },
+        });
+      }
+      // A request with a body (a restore) may still be carried out by the server.
+      const pending =
+        req.body && state.bodyBytes > 0
+          ? `; the server may still complete the request: check before sending it again`
+          : '';
+      return this.error(
+        'timeout',
+        `no response from ${where} within ${ms} ms${what}${this.timeoutHint()}${pending}`,
+        { url, cause: err },
       );
     }
     if (state.bodyError !== undefined) {
@@ -592,6 +651,39 @@ export class HttpClient {
           },
         );
     }
+    if (
+      /CERTIFICATE_REQUIRED|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA|ALERT_CERTIFICATE_UNKNOWN/.test(
+        code,
+      )
+    ) {
+      // The server's alert about our side: it wants a client certificate it trusts.
+      const set =
+        hints.clientCert && hints.clientKey
+          ? `${hints.clientCert} and ${hints.clientKey} (or the certFile and keyFile options)`
+          : 'the certFile and keyFile options';
+      return this.error(
+        'tls',
+        `${where} refused the connection for want of a client certificate it trusts (${code}): set ${set}`,
+        { url, cause: err },
+      );
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      const name = hints.tlsServerName
+        ? `${hints.tlsServerName} or the tlsServerName option`
+        : 'the tlsServerName option';
+      return this.error(
+        'tls',
+        `the TLS certificate of ${where} is not issued for ${url.hostname} (${code}): use an address with a name the certificate holds, or set ${name} to one`,
+        { url, cause: err },
+      );
+    }
+    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+      return this.error(
+        'tls',
+        `the TLS certificate of ${where} ${code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet'} (${code}): renew it on the server, or check this machine's clock`,
+        { url, cause: err },
+      );
+    }
     if (isTlsCertError(code)) {
       const ca = hints.caCert
         ? `set ${hints.caCert} or the caFile option to its CA`
@@ -613,7 +705,13 @@ export class HttpClient {
     );
   }
 
-  private statusError(status: number, text: string, url: URL, req: HttpRequest): HttpError {
+  private statusError(
+    status: number,
+    text: string,
+    url: URL,
+    req: HttpRequest,
+    location?: URL,
+  ): HttpError {
     const where = `${this.service} at ${safeUrl(url)}`;
     const said = serverMessage(text);
     const tail = said ? `: ${this.redact(said)}` : '';
@@ -642,9 +740,10 @@ export class HttpClient {
       );
     }
     if (status >= 300 && status < 400) {
+      const to = location ? ` to ${safeUrl(location)}` : '';
       return this.error(
         'redirect',
-        `${where} answered ${status} (a redirect that is not followed)`,
+        `${where} redirects${to} with ${status}, which is not followed (only 307 and 308 keep the method and body): ${location ? 'use that address' : 'check the address'}${this.opts.hints?.addr ? ` (${this.opts.hints.addr} or the addr option)` : ''}`,
         { status, url },
       );
     }
@@ -653,6 +752,12 @@ export class HttpClient {
       status,
       url,
     });
+  }
+
+  /** What to say after a timeout: how to give the server longer. */
+  private timeoutHint(): string {
+    const env = this.opts.hints?.timeout;
+    return `; allow longer with ${env ? `${env} or ` : ''}the timeout option (0 for none)`;
   }
 
   private error(
@@ -671,9 +776,21 @@ export class HttpClient {
 interface AttemptState {
   timedOut: boolean;
   aborted: boolean;
+  /** The TCP connection was up (a timeout before it is a failure to connect). */
+  connected?: boolean;
   responded?: boolean;
   bodyBytes: number;
   bodyError?: unknown;
+}
+
+/** A redirect's Location resolved against `base`, when it is a valid URL. */
+function locationOf(loc: string | undefined, base: URL): URL | undefined {
+  if (!loc) return undefined;
+  try {
+    return new URL(loc, base);
+  } catch {
+    return undefined;
+  }
 }
 
 function isTlsCertError(code: string): boolean {

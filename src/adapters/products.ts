@@ -1,12 +1,14 @@
 /**
  * Snapshot save and restore against Consul, Vault, Nomad and OpenBao over their HTTP APIs, with
- * the addresses, tokens and TLS settings their own CLIs take from the environment.
+ * the addresses, tokens and TLS settings their own CLIs take from the environment (each factory
+ * lists its variables). Proxies (HTTPS_PROXY) are not used: the API is reached directly.
  *
  * `save` streams the archive and verifies it as it streams; `restore` verifies the archive
  * completely on this machine before a single byte is sent, so a corrupt or truncated file never
  * reaches the server.
  */
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { SnapshotError } from '../errors.js';
 import type { SnapshotMeta } from '../format/meta.js';
 import { bytesOf } from '../io/input.js';
@@ -14,6 +16,7 @@ import {
   createAtomicFile,
   createTempFile,
   fileChunksReused,
+  fileInput,
   fileSize,
   ioError,
   removeFile,
@@ -130,7 +133,10 @@ interface ProductSpec {
     addr: string;
     token: string;
     tokenFile?: string;
+    /** A file in the home directory holding the token when no variable gives one (Vault's ~/.vault-token). */
+    homeTokenFile?: string;
     caCert: string;
+    caPath: string;
     clientCert: string;
     clientKey: string;
     tlsServerName: string;
@@ -161,7 +167,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
   const ssl = v.ssl ? envBool(env, v.ssl) : undefined;
   const addrText = o.addr ?? envString(env, v.addr) ?? spec.defaultAddr;
   const base = parseAddr(addrText, ssl ? 'https' : 'http');
-  const token = resolveToken(o.token, env, v.token, v.tokenFile);
+  const token = resolveToken(o.token, env, v.token, v.tokenFile, v.homeTokenFile);
   let skip = o.tlsSkipVerify;
   if (skip === undefined && v.skipVerify) skip = envBool(env, v.skipVerify);
   if (skip === undefined && v.sslVerify) {
@@ -177,6 +183,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     headers,
     secrets: token !== undefined ? [token] : [],
     caFile: o.caFile ?? envString(env, v.caCert),
+    caPath: o.caPath ?? envString(env, v.caPath),
     certFile: o.certFile ?? envString(env, v.clientCert),
     keyFile: o.keyFile ?? envString(env, v.clientKey),
     tlsServerName: o.tlsServerName ?? envString(env, v.tlsServerName),
@@ -187,6 +194,10 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       addr: v.addr,
       token: v.token,
       caCert: v.caCert,
+      clientCert: v.clientCert,
+      clientKey: v.clientKey,
+      tlsServerName: v.tlsServerName,
+      timeout: v.timeout,
       skipVerify: v.skipVerify
         ? `${v.skipVerify}=true`
         : v.sslVerify
@@ -279,8 +290,10 @@ interface Prepared {
 
 /**
  * Verifies `input` completely (what only the reference's Verify would reject comes back in
- * `info.afterArchive`) and makes it re-openable: a path or in-memory bytes are read again
- * for each send; a stream is copied to a temporary file (mode 0600) as it is verified.
+ * `info.afterArchive`) and makes it re-openable: a regular file or in-memory bytes are read
+ * again for each send; a stream, or a path to a pipe or device (`<(gpg -d b.snap.gpg)`,
+ * /dev/stdin), which can be read only once, is copied to a temporary file (mode 0600) as it is
+ * verified.
  */
 async function prepare(
   input: NodeInput,
@@ -289,6 +302,14 @@ async function prepare(
 ): Promise<Prepared> {
   const none = async () => {};
   if (typeof input === 'string') {
+    let regular: boolean;
+    try {
+      await fileSize(input);
+      regular = (await stat(input)).isFile();
+    } catch (err) {
+      throw ioError(err, 'cannot read', input);
+    }
+    if (!regular) return prepare(fileInput(input), opts, dir);
     const info = await inspectForRestore(input, opts);
     let size: number;
     try {
@@ -378,7 +399,7 @@ function checkedBody(open: () => AsyncIterable<Uint8Array>, info: SnapshotInfo):
 /**
  * Consul: `GET/PUT /v1/snapshot` with X-Consul-Token. Environment: CONSUL_HTTP_ADDR (default
  * 127.0.0.1:8500), CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE, CONSUL_HTTP_SSL, CONSUL_CACERT,
- * CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY.
+ * CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY.
  * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
  */
 export function consul(opts: ConsulOptions = {}): SnapshotService {
@@ -393,6 +414,7 @@ export function consul(opts: ConsulOptions = {}): SnapshotService {
         token: 'CONSUL_HTTP_TOKEN',
         tokenFile: 'CONSUL_HTTP_TOKEN_FILE',
         caCert: 'CONSUL_CACERT',
+        caPath: 'CONSUL_CAPATH',
         clientCert: 'CONSUL_CLIENT_CERT',
         clientKey: 'CONSUL_CLIENT_KEY',
         tlsServerName: 'CONSUL_TLS_SERVER_NAME',
@@ -429,6 +451,8 @@ function vaultLike(
         addr: `${prefix}_ADDR`,
         token: `${prefix}_TOKEN`,
         caCert: `${prefix}_CACERT`,
+        caPath: `${prefix}_CAPATH`,
+        homeTokenFile: product === 'vault' ? '.vault-token' : undefined,
         clientCert: `${prefix}_CLIENT_CERT`,
         clientKey: `${prefix}_CLIENT_KEY`,
         tlsServerName: `${prefix}_TLS_SERVER_NAME`,
@@ -454,8 +478,9 @@ function vaultLike(
  * Vault (integrated storage): `GET /v1/sys/storage/raft/snapshot`, `POST …/snapshot` or, with
  * `force`, `POST …/snapshot-force`, with X-Vault-Token; a standby's 307 to the active node is
  * followed with the token. Environment: VAULT_ADDR (default https://127.0.0.1:8200),
- * VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,
- * VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY, VAULT_CLIENT_TIMEOUT.
+ * VAULT_TOKEN (else ~/.vault-token, where `vault login` leaves it), VAULT_NAMESPACE, VAULT_CACERT,
+ * VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY,
+ * VAULT_CLIENT_TIMEOUT.
  * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
  */
 export function vault(opts: VaultOptions = {}): SnapshotService {
@@ -464,7 +489,7 @@ export function vault(opts: VaultOptions = {}): SnapshotService {
 
 /**
  * OpenBao: Vault's API (X-Vault-Token, X-Vault-Namespace) with BAO_ variables: BAO_ADDR
- * (default https://127.0.0.1:8200), BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_CLIENT_CERT,
+ * (default https://127.0.0.1:8200), BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH, BAO_CLIENT_CERT,
  * BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY, BAO_CLIENT_TIMEOUT.
  */
 export function openbao(opts: VaultOptions = {}): SnapshotService {
@@ -474,7 +499,7 @@ export function openbao(opts: VaultOptions = {}): SnapshotService {
 /**
  * Nomad: `GET/PUT /v1/operator/snapshot` with X-Nomad-Token; the save's
  * `Digest: sha-256=…` header is checked against the bytes. Environment: NOMAD_ADDR (default
- * http://127.0.0.1:4646), NOMAD_TOKEN, NOMAD_REGION, NOMAD_CACERT, NOMAD_CLIENT_CERT,
+ * http://127.0.0.1:4646), NOMAD_TOKEN, NOMAD_REGION, NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT,
  * NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME, NOMAD_SKIP_VERIFY.
  * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
  */
@@ -491,6 +516,7 @@ export function nomad(opts: NomadOptions = {}): SnapshotService {
         addr: 'NOMAD_ADDR',
         token: 'NOMAD_TOKEN',
         caCert: 'NOMAD_CACERT',
+        caPath: 'NOMAD_CAPATH',
         clientCert: 'NOMAD_CLIENT_CERT',
         clientKey: 'NOMAD_CLIENT_KEY',
         tlsServerName: 'NOMAD_TLS_SERVER_NAME',

@@ -82,11 +82,18 @@ function serviceOf(p: Parsed, product: ProductName): SnapshotService {
 }
 
 const ENV_HELP = `Environment (as the products' own CLIs):
-  consul   CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_CACERT, CONSUL_HTTP_SSL_VERIFY
-  vault    VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, VAULT_SKIP_VERIFY
-  nomad    NOMAD_ADDR, NOMAD_TOKEN, NOMAD_CACERT, NOMAD_SKIP_VERIFY
-  openbao  BAO_ADDR, BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_SKIP_VERIFY
-Options override the environment. Tokens and keys are never printed.`;
+  consul   CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE, CONSUL_HTTP_SSL,
+           CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
+           CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY
+  vault    VAULT_ADDR, VAULT_TOKEN (else ~/.vault-token), VAULT_NAMESPACE, VAULT_CACERT,
+           VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, VAULT_TLS_SERVER_NAME,
+           VAULT_SKIP_VERIFY, VAULT_CLIENT_TIMEOUT
+  nomad    NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION, NOMAD_CACERT, NOMAD_CAPATH,
+           NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME, NOMAD_SKIP_VERIFY
+  openbao  BAO_ADDR, BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH, BAO_CLIENT_CERT,
+           BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY, BAO_CLIENT_TIMEOUT
+Options override the environment. Proxies (HTTPS_PROXY) are not used. Tokens and keys are
+never printed.`;
 
 const CONNECTION_HELP = `  --addr URL          the product's API address
   --token T           the API token (better: the environment variable)
