@@ -381,43 +381,48 @@ describe('product adapters against a real hashicorp/raft cluster', {
 
 // ---- unit level: local servers -----------------------------------------------------------------
 
-/** A self-signed certificate for 127.0.0.1: openssl if available, else built with node:crypto. */
-async function selfSignedCert(dir: string): Promise<{ cert: string; key: string; how: string }> {
+/**
+ * A self-signed ECDSA certificate made by openssl into `dir` (cert.pem, key.pem) for the subject
+ * alternative name `san` (e.g. `IP:127.0.0.1`, `DNS:vault.test`).
+ */
+async function opensslCert(dir: string, san: string): Promise<{ cert: string; key: string }> {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
+  const [, name] = san.split(':');
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    `subjectAltName=${san}`,
+  ]);
+  return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
+}
+
+/** A self-signed certificate for 127.0.0.1: openssl if available, else built with node:crypto. */
+async function selfSignedCert(dir: string): Promise<{ cert: string; key: string; how: string }> {
   if (process.env.RAFTSNAP_TEST_NO_OPENSSL !== '1') {
     try {
-      await promisify(execFile)('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ]);
-      return {
-        cert: await readFile(certFile, 'utf8'),
-        key: await readFile(keyFile, 'utf8'),
-        how: 'openssl',
-      };
+      return { ...(await opensslCert(dir, 'IP:127.0.0.1')), how: 'openssl' };
     } catch {
       // fall through to node:crypto
     }
   }
   const { cert, key } = cryptoSelfSigned();
-  await writeFile(certFile, cert);
-  await writeFile(keyFile, key);
+  await writeFile(join(dir, 'cert.pem'), cert);
+  await writeFile(join(dir, 'key.pem'), key);
   return { cert, key, how: 'node:crypto' };
 }
 
@@ -571,29 +576,9 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
 
   test('TLS: the server name holds across a redirect to another host; each certificate failure says what to set', async () => {
     await withTempDir(async (dir) => {
-      const certFile = join(dir, 'named.pem');
-      const keyFile = join(dir, 'named.key');
       // A certificate for the name vault.test only (openssl: installed by .ci/run).
-      await promisify(execFile)('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=vault.test',
-        '-addext',
-        'subjectAltName=DNS:vault.test',
-      ]);
-      const tls = { cert: await readFile(certFile), key: await readFile(keyFile) };
+      const tls = await opensslCert(dir, 'DNS:vault.test');
+      const certFile = join(dir, 'cert.pem');
       const archive = await smallArchive();
       const active = https.createServer(tls, (_req, res) => {
         res.setHeader('Digest', `sha-256=${createHash('sha256').update(archive).digest('base64')}`);
