@@ -724,7 +724,7 @@ export async function generateState(
       const n = Math.min(CHUNK, bytes - written);
       const chunk = e.buf.subarray(0, n);
       hash.update(chunk);
-      await fh.write(chunk, 0, n);
+      for (let off = 0; off < n; ) off += (await fh.write(chunk, off, n - off)).bytesWritten;
       written += n;
       e.buf.copyWithin(0, CHUNK, e.pos);
       e.pos -= CHUNK;

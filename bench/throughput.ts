@@ -115,6 +115,7 @@ export type ToolName =
   | 'zlib'
   | 'raftsnap'
   | 'raftsnap-wasm'
+  | 'raftsnap-l6'
   | 'raftsnap-portable'
   | 'pure-js';
 /** The operations timed. */
@@ -125,6 +126,7 @@ const TOOL_LABEL: Record<ToolName, string> = {
   zlib: 'node:zlib',
   raftsnap: 'raftsnap',
   'raftsnap-wasm': 'raftsnap --engine wasm',
+  'raftsnap-l6': 'raftsnap --level 6',
   'raftsnap-portable': 'raftsnap portable',
   'pure-js': 'pure JS',
 };
@@ -133,6 +135,7 @@ const TOOLS: readonly ToolName[] = [
   'zlib',
   'raftsnap',
   'raftsnap-wasm',
+  'raftsnap-l6',
   'raftsnap-portable',
   'pure-js',
 ];
@@ -458,8 +461,15 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
       });
     }
     if (haveCli) {
-      for (const tool of ['raftsnap', 'raftsnap-wasm'] as const) {
-        const engine = tool === 'raftsnap-wasm' ? ['--engine', 'wasm'] : [];
+      // --level 6 deflates every block as Go does, random-looking ones included: the
+      // like-for-like row where the default stores ciphertext.
+      for (const tool of ['raftsnap', 'raftsnap-wasm', 'raftsnap-l6'] as const) {
+        const engine =
+          tool === 'raftsnap-wasm'
+            ? ['--engine', 'wasm']
+            : tool === 'raftsnap-l6'
+              ? ['--level', '6']
+              : [];
         creates.push({
           tool,
           op: 'create',
@@ -523,7 +533,13 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
       log(`  ${label} run ${run}/${runs}: ${r.wallSeconds.toFixed(2)} s${cpu}${rss}`);
     };
 
-    for (let run = 1; run <= runs; run++) for (const job of creates) await runJob(job, run);
+    // Each round starts with another tool, so that none is always first (after other work, or on
+    // a cache still settling).
+    const rotated = (jobs: Job[], run: number) =>
+      jobs.map((_, i) => jobs[(i + run - 1) % jobs.length]);
+    for (let run = 1; run <= runs; run++) {
+      for (const job of rotated(creates, run)) await runJob(job, run);
+    }
 
     // Every verifier reads the same archive: the reference's when there is one.
     const reference = creates.find((j) => j.output && existsSync(j.output));
@@ -561,7 +577,9 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
     });
     verifies.push({ tool: 'pure-js', op: 'verify', argv: [node, pureJs, 'verify', archive] });
     verifies.push({ tool: 'zlib', op: 'inflate', argv: [node, zlibGunzip, archive] });
-    for (let run = 1; run <= runs; run++) for (const job of verifies) await runJob(job, run);
+    for (let run = 1; run <= runs; run++) {
+      for (const job of rotated(verifies, run)) await runJob(job, run);
+    }
 
     // Correctness: every archive passes the reference's verify and holds the generated state.
     for (const job of creates) {
