@@ -142,5 +142,14 @@ test('the export map gives every runtime an entry and its declarations, both pac
     for (const [k, v] of Object.entries(target)) checkOrder(v, `${path}.${k}`);
   };
   checkOrder(pkg.exports, 'exports');
+  // "raftsnap/node": the Node entry by name, whatever conditions a resolver uses (TypeScript's
+  // "bundler" resolution has no "node" condition, so "." gives it the portable declarations).
+  for (const conditions of [['import'], ['types', 'import'], ['node', 'import']]) {
+    const js = resolveExport('./node', conditions);
+    if (js !== './dist/src/node/index.js' && js !== './dist/src/node/index.d.ts') {
+      problems.push(`./node with ${conditions.join(',')}: resolves to ${js}`);
+    }
+  }
+  assert.equal(resolveExport('./node', ['types']), './dist/src/node/index.d.ts');
   assert.deepEqual(problems, []);
 });
