@@ -17,7 +17,8 @@ const TAG = 16;
 /**
  * AES-256-GCM sealer over WebCrypto: sealed = 12-byte random nonce ‖ ciphertext ‖ 16-byte tag,
  * no additional data. `key` is the 32 raw key bytes. Throws SnapshotError('INVALID_ARGUMENT')
- * for a key of another length; `open` rejects with SnapshotError('SEAL') on any mismatch.
+ * for a key of another length; `open` rejects with SnapshotError('SEAL') on any mismatch, and
+ * with SnapshotError('IO') where the runtime has no WebCrypto (a browser page over plain http).
  */
 export function aesGcmSealer(key: Uint8Array): Sealer {
   if (!(key instanceof Uint8Array) || key.length !== 32) {
@@ -26,7 +27,14 @@ export function aesGcmSealer(key: Uint8Array): Sealer {
   const raw = key.slice();
   let imported: Promise<CryptoKey> | undefined;
   const cryptoKey = () => {
-    imported ??= crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+    const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
+    if (!subtle) {
+      throw new SnapshotError(
+        'IO',
+        'WebCrypto (crypto.subtle) is not available here, so sealed sums cannot be opened; browsers offer it on https pages and localhost only',
+      );
+    }
+    imported ??= subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
     return imported;
   };
   return {
@@ -48,14 +56,17 @@ export function aesGcmSealer(key: Uint8Array): Sealer {
       if (sealed.length < NONCE + TAG) {
         throw new SnapshotError('SEAL', 'sealed data is too short');
       }
+      const k = await cryptoKey();
       try {
         const plain = await crypto.subtle.decrypt(
           { name: 'AES-GCM', iv: sealed.slice(0, NONCE) },
-          await cryptoKey(),
+          k,
           sealed.slice(NONCE),
         );
         return new Uint8Array(plain);
-      } catch {
+      } catch (err) {
+        // WebCrypto's word for a tag that does not match: a wrong key or altered data.
+        if ((err as { name?: string })?.name !== 'OperationError') throw err;
         throw new SnapshotError('SEAL', 'cipher: message authentication failed');
       }
     },

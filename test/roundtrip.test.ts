@@ -261,3 +261,24 @@ test('writeSnapshot level: 0-9, or -1 for the default (the same archive as no le
     });
   }
 });
+
+test('aesGcmSealer without WebCrypto (a browser page over plain http) says so instead of blaming the key', async () => {
+  const sealer = aesGcmSealer(pseudoRandom(32, 8));
+  const sealed = await sealer.seal(new TextEncoder().encode('sums'));
+  const own = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  assert.ok(own?.configurable, 'globalThis.crypto can be taken away for this test');
+  Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true });
+  try {
+    await assert.rejects(aesGcmSealer(pseudoRandom(32, 8)).open(sealed), {
+      code: 'IO',
+      message: /^WebCrypto \(crypto\.subtle\) is not available here/,
+    });
+  } finally {
+    Object.defineProperty(globalThis, 'crypto', own);
+  }
+  // With WebCrypto, a wrong key is the reference's message.
+  await assert.rejects(aesGcmSealer(pseudoRandom(32, 9)).open(sealed), {
+    code: 'SEAL',
+    message: 'cipher: message authentication failed',
+  });
+});

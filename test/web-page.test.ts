@@ -252,6 +252,7 @@ test('a sealed snapshot: valid with its key, invalid with another', async () => 
   await page.press('#key', 'Tab');
   assert.equal(await verdict(), 'invalid');
   assert.match(await resultText(), /SEAL: .*failed to open the sealed hashes/);
+  assert.match(await resultText(), /do not open with this key/);
 
   // A malformed key is refused without reading the file.
   await page.evaluate(() => {
@@ -261,6 +262,7 @@ test('a sealed snapshot: valid with its key, invalid with another', async () => 
   await page.press('#key', 'Tab');
   assert.equal(await verdict(), 'error');
   assert.match(await resultText(), /The key is not valid/);
+  assert.ok(await page.isHidden('#cancel'), 'no Cancel button for a check that is not running');
   await page.fill('#key', '');
 });
 

@@ -171,19 +171,27 @@ function showInvalid(file: File, err: unknown, restorable: boolean): void {
   }
   const message = err instanceof Error ? err.message : String(err);
   const code = isSnapshotError(err) ? err.code : 'ERROR';
+  // IO: this page could not read the file or lacks what it needs; the archive was not judged.
+  const judged = isSnapshotError(err) && err.code !== 'IO';
   show(
-    isSnapshotError(err) ? 'invalid' : 'error',
-    el('h2', {}, isSnapshotError(err) ? '✘ Invalid snapshot' : '✘ Could not check the file'),
+    judged ? 'invalid' : 'error',
+    el('h2', {}, judged ? '✘ Invalid snapshot' : '✘ Could not check the file'),
     fileLine(file),
     el('p', { class: 'reason' }, `${code}: ${message}`),
-    el(
-      'p',
-      { class: 'file' },
-      restorable
-        ? 'The archive itself is whole and its sums match; only the gzip stream after it is damaged. Consul, Vault, Nomad and OpenBao read no further than the archive when they restore, so they would accept this file, though a verify (raftsnap verify, the reference Verify) refuses it.'
-        : 'Consul, Vault, Nomad and OpenBao would refuse to restore this archive.',
-    ),
+    el('p', { class: 'file' }, verdictNote(err, judged, restorable)),
   );
+}
+
+/** What the error means for a restore of the file. */
+function verdictNote(err: unknown, judged: boolean, restorable: boolean): string {
+  if (!judged) return 'The file was not judged; nothing can be said about a restore of it.';
+  if (restorable) {
+    return 'The archive itself is whole and its sums match; only the gzip stream after it is damaged. Consul, Vault, Nomad and OpenBao read no further than the archive when they restore, so they would accept this file, though a verify (raftsnap verify, the reference Verify) refuses it.';
+  }
+  if (isSnapshotError(err) && err.code === 'SEAL') {
+    return 'The sealed sums do not open with this key: a wrong key, or a sealed list that was altered. Vault restores with its own key; check that this is the one it sealed with.';
+  }
+  return 'Consul, Vault, Nomad and OpenBao would refuse to restore this archive.';
 }
 
 /** How often the progress is redrawn while a file streams through. */
@@ -217,6 +225,10 @@ async function check(file: File): Promise<void> {
       keyInput.setCustomValidity('');
     } catch (err) {
       keyInput.setCustomValidity('64 hexadecimal characters');
+      // The check before this one (if any) was cancelled above: nothing is running now.
+      running = undefined;
+      cancel.hidden = true;
+      progressText.textContent = '';
       show(
         'error',
         el('h2', {}, '✘ The key is not valid'),
