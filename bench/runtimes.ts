@@ -21,7 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createFile, decodeMeta } from 'raftsnap';
-import { buildRunnerBundle, buildWorkerdShim, repoRoot } from '../test/runtimes/bundle.js';
+import { buildRunnerBundle, repoRoot } from '../test/runtimes/bundle.js';
 import {
   BLANK_PAGE,
   BUNDLE_DRIVER,
@@ -184,7 +184,6 @@ export async function benchRuntimes(
       inRuntime(() => inDeno(browserDir, 'bench', url, ['--allow-env=RAFTSNAP_ENGINE'])),
     bun: () => inRuntime(() => inBun(browserDir, 'bench', url)),
     workerd: () => inWorkerd(join(workerDir, 'bundle.mjs')),
-    'workerd-shim': async () => inWorkerd(await buildWorkerdShim(workerDir)),
     chromium: async () => {
       const browser = await launchChromium();
       try {
@@ -204,11 +203,6 @@ export async function benchRuntimes(
       id: 'deno-env',
       when: /NotCapable|--allow-env/,
       note: 'with --allow-env=RAFTSNAP_ENGINE: without it raftsnap throws reading process.env',
-    },
-    workerd: {
-      id: 'workerd-shim',
-      when: /Wasm code generation disallowed|fetch failed|internal error/,
-      note: '.wasm modules supplied by a test shim: workerd does not compile WebAssembly from bytes',
     },
   };
 

@@ -15,7 +15,6 @@ import { after, before, test } from 'node:test';
 import {
   buildBundle,
   buildRunnerBundle,
-  buildWorkerdShim,
   coreSize,
   describeSize,
   repoRoot,
@@ -31,6 +30,7 @@ import {
   inDeno,
   inNode,
   type LocalServer,
+  nodeEntryIn,
   nodeOfMajor,
   serve,
   withChromium,
@@ -112,6 +112,18 @@ test('Bun: browser bundle', async (t) => {
   assertConforms(await inBun<RunReport>(browserDir, 'run', casesUrl), (m) => t.diagnostic(m));
 });
 
+test('Deno: the Node entry its export condition gives (node:zlib, node:crypto)', async (t) => {
+  const report = await nodeEntryIn<RunReport>('deno', casesUrl);
+  assertConforms(report, (m) => t.diagnostic(m));
+  assert.deepEqual(report.engines, { hash: 'native', inflate: 'wasm' });
+});
+
+test('Bun: the Node entry its export condition gives (node:zlib, node:crypto)', async (t) => {
+  const report = await nodeEntryIn<RunReport>('bun', casesUrl);
+  assertConforms(report, (m) => t.diagnostic(m));
+  assert.deepEqual(report.engines, { hash: 'native', inflate: 'wasm' });
+});
+
 test('workerd (miniflare): worker bundle as a module worker', async (t) => {
   const report = await withWorkerd(join(workerDir, 'bundle.mjs'), async (post) => {
     const res = await post('/run', casesJson);
@@ -122,19 +134,6 @@ test('workerd (miniflare): worker bundle as a module worker', async (t) => {
   assertConforms(report, (m) => t.diagnostic(m));
   // Workers have a native streaming digest (crypto.DigestStream): SHA-256 goes there.
   assert.deepEqual(report.engines, { hash: 'native', inflate: 'wasm' });
-});
-
-test('workerd (miniflare): the same with the .wasm modules supplied (emulates a workerd build)', async (t) => {
-  // workerd only instantiates WebAssembly imported as .wasm modules; this shim supplies raftsnap's
-  // modules that way, so that the rest of the core is checked in workerd too.
-  const shim = await buildWorkerdShim(workerDir);
-  const report = await withWorkerd(shim, async (post) => {
-    const res = await post('/run', casesJson);
-    const text = await res.text();
-    assert.equal(res.status, 200, `the worker answered ${res.status}: ${text}`);
-    return JSON.parse(text) as RunReport;
-  });
-  assertConforms(report, (m) => t.diagnostic(m));
 });
 
 test('Chromium (headless): browser bundle on a page', async (t) => {

@@ -119,12 +119,25 @@ export const TEMP_MARK = '.raftsnap-';
 /**
  * This host in temporary file names: 8 hex digits of the SHA-256 of its hostname. A PID means
  * something only on the host (and in the PID namespace) that issued it: containers sharing a
- * backup volume each have their own hostname, and their PIDs overlap.
+ * backup volume each have their own hostname, and their PIDs overlap. Read when first needed
+ * (Deno asks for a permission to read the hostname; without it the name is taken as empty).
  */
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+let hostTagValue: string | undefined;
+function hostTag(): string {
+  if (hostTagValue === undefined) {
+    let name = '';
+    try {
+      name = hostname();
+    } catch {
+      // Not allowed here: every process of this runtime without the permission shares a tag.
+    }
+    hostTagValue = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  }
+  return hostTagValue;
+}
 
 function tempName(prefix: string): string {
-  return `${prefix}${TEMP_MARK}${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  return `${prefix}${TEMP_MARK}${hostTag()}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
 }
 
 /** An open file being written; see {@link createTempFile} and {@link createAtomicFile}. */
@@ -372,7 +385,7 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
     if (!m) continue;
     const path = join(dir, name);
     try {
-      if (m[1] === HOST_TAG) {
+      if (m[1] === hostTag()) {
         const pid = Number(m[2]);
         if (pid === process.pid || processAlive(pid)) continue;
       } else if (Date.now() - (await stat(path)).mtimeMs < FOREIGN_STALE_MS) {

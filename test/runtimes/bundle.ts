@@ -128,58 +128,6 @@ export async function buildRunnerBundle(target: Target, outDir: string): Promise
   return out;
 }
 
-/**
- * Emulates, for workerd, the worker build raftsnap needs there: workerd refuses to compile
- * WebAssembly from bytes ("Wasm code generation disallowed by embedder") and only instantiates
- * modules imported as `.wasm` files. This writes, beside the worker bundle in `workerDir`, the
- * package's WebAssembly modules (decoded from dist/src/wasm/generated/*.js) and `shim.mjs`, a
- * module worker that imports them as compiled modules, makes WebAssembly.compile/instantiate of
- * those exact bytes use them, then loads bundle.mjs. Returns the shim's path.
- *
- * Test-only: it shows what the rest of the core does in workerd until the package ships a
- * workerd entry that imports its .wasm files.
- */
-export async function buildWorkerdShim(workerDir: string): Promise<string> {
-  const generated = join(repoRoot, 'dist', 'src', 'wasm', 'generated');
-  const names: string[] = [];
-  for (const file of await readdir(generated)) {
-    if (!file.endsWith('.js')) continue;
-    const m = /wasmBase64\s*=\s*'([A-Za-z0-9+/=]+)'/.exec(
-      await readFile(join(generated, file), 'utf8'),
-    );
-    if (!m) continue;
-    const name = file.replace(/\.js$/, '');
-    await writeFile(join(workerDir, `shim-${name}.wasm`), Buffer.from(m[1], 'base64'));
-    names.push(name);
-  }
-  const shim = `${names.map((n, i) => `import m${i} from './shim-${n}.wasm';`).join('\n')}
-const modules = [${names.map((_, i) => `m${i}`).join(', ')}];
-const lengths = [${await Promise.all(names.map(async (n) => (await readFile(join(workerDir, `shim-${n}.wasm`))).length))}];
-const find = (bytes) => {
-  const n = bytes.byteLength;
-  const i = lengths.indexOf(n);
-  return i < 0 ? undefined : modules[i];
-};
-const instantiate = WebAssembly.instantiate.bind(WebAssembly);
-WebAssembly.compile = async (bytes) => {
-  const m = find(bytes);
-  if (!m) throw new WebAssembly.CompileError('not a raftsnap module');
-  return m;
-};
-WebAssembly.instantiate = async (source, imports) => {
-  if (source instanceof WebAssembly.Module) return instantiate(source, imports);
-  const module = find(source);
-  if (!module) throw new WebAssembly.CompileError('not a raftsnap module');
-  return { module, instance: await instantiate(module, imports) };
-};
-const worker = await import('./bundle.mjs');
-export default worker.default;
-`;
-  const path = join(workerDir, 'shim.mjs');
-  await writeFile(path, shim);
-  return path;
-}
-
 /** The size of the portable entry as a browser or worker would ship it. */
 export interface SizeReport {
   target: Target;

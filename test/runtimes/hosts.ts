@@ -229,6 +229,26 @@ export function inDeno<T>(
   });
 }
 
+/**
+ * Runs node-driver.js's `run-node` in Deno or Bun, unbundled from dist: `raftsnap` resolves by
+ * the package's export conditions (`deno`, `bun`), to the entry those runtimes get when an
+ * application imports it.
+ */
+export function nodeEntryIn<T>(runtime: 'deno' | 'bun', url: string): Promise<T> {
+  const args =
+    runtime === 'deno'
+      ? [
+          'run',
+          '--quiet',
+          '--no-prompt',
+          '--allow-net=127.0.0.1',
+          '--allow-env',
+          `--allow-read=${repoRoot}`,
+        ]
+      : [];
+  return runJson<T>(binary(runtime), [...args, NODE_DRIVER, 'run-node', url], { cwd: repoRoot });
+}
+
 /** Runs the bundle (with BUNDLE_DRIVER as driver.mjs in `dir`) in Bun. */
 export function inBun<T>(dir: string, mode: 'run' | 'bench', url: string): Promise<T> {
   return runJson<T>(binary('bun'), [join(dir, 'driver.mjs'), mode, url], { cwd: dir });

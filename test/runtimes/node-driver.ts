@@ -2,6 +2,8 @@
  * Runs the conformance cases, or a timed streaming verify, in a Node process from dist:
  *
  *     node dist/test/runtimes/node-driver.js run URL          cases, portable entry
+ *     node dist/test/runtimes/node-driver.js run-node URL     cases, the entry `raftsnap` resolves
+ *                                                             to (Node's; Deno and Bun run it too)
  *     node dist/test/runtimes/node-driver.js bench URL [KEY]  verify a fetched archive, portable entry
  *     node dist/test/runtimes/node-driver.js bench-node URL   the same with the Node entry
  *     node dist/test/runtimes/node-driver.js bench-node-file PATH   the Node entry reading a file
@@ -20,6 +22,8 @@ if (mode === undefined) {
     console.error('usage: node-driver.js run|bench|bench-node URL, or bench-node-file PATH');
     process.exitCode = 2;
   }
+} else if (mode === 'run-node') {
+  await main(await import('raftsnap'), ['run', ...rest]);
 } else if (mode === 'bench-node') {
   await main(await import('raftsnap'), ['bench', ...rest]);
 } else if (mode === 'bench-node-file') {
