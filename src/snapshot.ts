@@ -282,9 +282,10 @@ export interface WriteOptions extends CommonOptions {
   sealer?: Sealer;
   /**
    * gzip level 0-9, applied to every block. The default (also -1, zlib's name for it) is level
-   * 6 (as Go's gzip.DefaultCompression), except that where the engine compresses in blocks
-   * (Node, Deno, Bun) a block whose bytes look random (ciphertext, compressed media) is stored
-   * as it is.
+   * 6 (as Go's gzip.DefaultCompression), except that a block whose bytes look random
+   * (ciphertext, compressed media) is stored as it is (every engine compresses in blocks; the
+   * portable one leaves the level of its CompressionStream members to the runtime, which is 6
+   * in zlib-based ones).
    */
   level?: number;
   /** Modification time of the tar entries (default: now). */

@@ -10,8 +10,8 @@
  * start without the previous block's 32 KiB as context, which leaves the archive about 1 %
  * larger than one sequential stream on record-like data.
  *
- * Memory is bounded: at most `lanes + 1` blocks are held (being compressed or waiting for
- * their turn), each with its output.
+ * Memory is bounded: at most `lanes + 2` blocks are held (`lanes + 1` being compressed or
+ * waiting for their turn, one filling), each with its output.
  */
 import { encodeStored } from '../format/deflate-stored.js';
 import { gzipHeader, gzipTrailer } from '../format/gzip.js';

@@ -28,7 +28,11 @@ export interface Engines {
   gzip: GzipCompressor;
 }
 
-/** `auto` picks the fastest engine the runtime has; `wasm` and `native` force one. */
+/**
+ * `auto` picks the fastest engine the runtime has; `wasm` forces the WebAssembly kernels;
+ * `native` asks for the runtime's own where it has them (in the portable entry only Workers'
+ * streaming digest; elsewhere it gets WebAssembly).
+ */
 export type EngineChoice = 'auto' | 'wasm' | 'native';
 
 export type EngineProvider = (choice: EngineChoice) => Promise<Engines>;
