@@ -4,8 +4,10 @@
  * process of its own, so no other file sees it.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { type Engines, getEngines, registerEngines } from '../src/engines/registry.js';
+import { repoRoot } from './support/fixtures.js';
 
 test('engines are created once per choice; a failed creation is tried afresh by the next call', async () => {
   let created = 0;
@@ -19,4 +21,30 @@ test('engines are created once per choice; a failed creation is tried afresh by 
   assert.equal(await getEngines('wasm'), engines);
   assert.equal(await getEngines('wasm'), engines);
   assert.equal(created, 2);
+});
+
+test('a provider of lower rank (the portable entry loading after the Node entry) does not replace a higher one', async () => {
+  const node = { name: 'node' } as unknown as Engines;
+  const portable = { name: 'portable' } as unknown as Engines;
+  registerEngines(async () => node, 1);
+  registerEngines(async () => portable, 0);
+  assert.equal(await getEngines('auto'), node);
+  registerEngines(async () => portable, 1);
+  assert.equal(await getEngines('auto'), portable, 'equal rank replaces');
+});
+
+test('in one Node process, importing raftsnap/portable after raftsnap keeps the Node engines', () => {
+  const script = `
+    const node = await import('raftsnap');
+    await import('raftsnap/portable');
+    const { getEngines } = node;
+    const e = await getEngines('auto');
+    console.log(e.gzip.name ?? typeof e.gzip, e.hash.name);
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.trim(), /native$/);
 });

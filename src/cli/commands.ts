@@ -12,7 +12,7 @@ import { common, engineOf, inputOf, positional, sealerOf, verifying } from './co
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
 import { progressReporter } from './progress.js';
 
-registerEngines(nodeEngines);
+registerEngines(nodeEngines, 1);
 
 export interface Command {
   help: string;

@@ -38,11 +38,20 @@ export type EngineChoice = 'auto' | 'wasm' | 'native';
 export type EngineProvider = (choice: EngineChoice) => Promise<Engines>;
 
 let provider: EngineProvider | undefined;
+let providerRank = -1;
 const cache = new Map<EngineChoice, Promise<Engines>>();
 
-/** Installs the engine provider of the current runtime (entry points do this on import). */
-export function registerEngines(p: EngineProvider): void {
+/**
+ * Installs the engine provider of the current runtime (entry points do this on import). Both
+ * entries share this registry, and a process may load both (an application imports `raftsnap`,
+ * a dependency `raftsnap/portable`): the provider of higher `rank` stays, whichever loaded last,
+ * so that the Node entry's engines (rank 1) are not swapped for the portable ones (rank 0). One
+ * of equal rank replaces the one before.
+ */
+export function registerEngines(p: EngineProvider, rank = 0): void {
+  if (rank < providerRank) return;
   provider = p;
+  providerRank = rank;
   cache.clear();
 }
 

@@ -5,7 +5,8 @@
 import { registerEngines } from '../engines/registry.js';
 import { nodeEngines } from './engines.js';
 
-registerEngines(nodeEngines);
+// Rank 1: kept when the portable entry loads after this one in the same process.
+registerEngines(nodeEngines, 1);
 
 export * from '../adapters/index.js';
 export * from '../api.js';
