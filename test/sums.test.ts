@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeSums, verifySums } from '../src/format/sums.js';
+import fc from 'fast-check';
+import { encodeSums, SumsCheck, verifySums } from '../src/format/sums.js';
 
 const digest = new Uint8Array(32).fill(0xab);
 const other = new Uint8Array(32).fill(0xcd);
@@ -98,4 +99,83 @@ test('encodeSums writes "<hex>  <name>\\n" per file and verifySums accepts it', 
   const text = encodeSums(sums);
   assert.equal(new TextDecoder().decode(text), `${h}  meta.json\n${'cd'.repeat(32)}  state.bin\n`);
   assert.equal(outcome(text, sums), 'ok');
+});
+
+/** The verdict of SumsCheck on `text` pushed in the pieces `cuts` makes: 'ok' or the message. */
+function cutOutcome(text: Uint8Array, cuts: number[], digests: Map<string, Uint8Array>): string {
+  const check = new SumsCheck([...digests.keys()]);
+  let at = 0;
+  for (const cut of [...cuts.filter((c) => c < text.length)].sort((a, b) => a - b)) {
+    check.push(text.subarray(at, cut));
+    at = cut;
+  }
+  check.push(text.subarray(at));
+  try {
+    check.finish(digests);
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+test('SumsCheck: the verdict does not depend on how the list is cut into pieces', () => {
+  const a = new Uint8Array(32).fill(0xaa);
+  const b = new Uint8Array(32).fill(0xbb);
+  const digests = new Map([
+    ['meta.json', a],
+    ['state.bin', b],
+  ]);
+  const hex = (d: Uint8Array) => Buffer.from(d).toString('hex');
+  const line = fc.oneof(
+    fc.constant(`${hex(a)}  meta.json\n`),
+    fc.constant(`${hex(b)}  state.bin\n`),
+    fc.constant(`${hex(b)}  meta.json\n`),
+    fc.constant(`${hex(a)}  state.bin\r\n`),
+    fc.constant(`${'c'.repeat(64)}  state.bin\n`),
+    fc.constant(`${hex(a)}  other\n`),
+    fc.constant('not a line\n'),
+    fc.constant('\n'),
+    fc.constant(`${'x'.repeat(65536)}\n`),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(line, { maxLength: 12 }),
+      fc.boolean(),
+      fc.array(fc.nat(200_000), { maxLength: 8 }),
+      (lines, lastNewline, cuts) => {
+        let text = lines.join('');
+        if (!lastNewline) text = text.replace(/\n$/, '');
+        const bytes = new TextEncoder().encode(text);
+        assert.equal(cutOutcome(bytes, cuts, digests), cutOutcome(bytes, [], digests));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('SumsCheck: the earliest failing line decides, a wrong sum as much as a malformed line', () => {
+  const a = new Uint8Array(32).fill(1);
+  const b = new Uint8Array(32).fill(2);
+  const digests = new Map([
+    ['meta.json', a],
+    ['state.bin', b],
+  ]);
+  const hex = (d: Uint8Array) => Buffer.from(d).toString('hex');
+  const text = (lines: string[]) => new TextEncoder().encode(lines.join(''));
+  const good = [`${hex(a)}  meta.json\n`, `${hex(b)}  state.bin\n`];
+  // Two different sums for one name: one of them is wrong, at its place in the list.
+  assert.equal(
+    cutOutcome(text([`${hex(b)}  meta.json\n`, ...good, 'junk\n']), [], digests),
+    'hash check failed for "meta.json"',
+  );
+  assert.equal(
+    cutOutcome(text([...good, `${hex(b)}  meta.json\n`, `${hex(b)}  other\n`]), [70], digests),
+    'hash check failed for "meta.json"',
+  );
+  assert.equal(
+    cutOutcome(text([...good, `${hex(a)}  other\n`, `${hex(b)}  meta.json\n`]), [70], digests),
+    'list missing hash for "other"',
+  );
+  // Any number of repeats of right lines changes nothing.
+  assert.equal(cutOutcome(text(Array(5000).fill(good).flat()), [8191, 16382], digests), 'ok');
 });

@@ -9,7 +9,7 @@ import type { Sealer } from '../sealer.js';
 import type { CrcLedger } from './crc-ledger.js';
 import { goQuote } from './go-quote.js';
 import { decodeMeta, encodeMeta, type SnapshotMeta, zeroMeta } from './meta.js';
-import { encodeSums, verifySums } from './sums.js';
+import { encodeSums, SumsCheck, verifySums } from './sums.js';
 import { byteStringToBytes } from './tar-header.js';
 import type { TarReader } from './tar-reader.js';
 import { TarWriter } from './tar-writer.js';
@@ -57,7 +57,10 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
   // After a top-level `null` the reference decodes further meta.json entries into a detached
   // struct: they must still decode, but no longer change the result.
   let detached = false;
-  const sums: Uint8Array[] = [];
+  // The lists are checked once the digests are known. The plain one is read line by line as it
+  // arrives, so that an archive of many SHA256SUMS entries cannot make memory grow; the sealed
+  // one is kept whole only when there is a sealer to open it (AES-GCM needs all of it).
+  const sums = new SumsCheck(['meta.json', 'state.bin']);
   const sealedSums: Uint8Array[] = [];
   let stateSize = 0n;
   let sealed = false;
@@ -107,10 +110,12 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
         case 'SHA256SUMS':
           sums.push(await readSmall(tar, 'failed to read snapshot hashes'));
           break;
-        case 'SHA256SUMS.sealed':
+        case 'SHA256SUMS.sealed': {
           sealed = true;
-          sealedSums.push(await readSmall(tar, 'failed to read snapshot hashes'));
+          const bytes = await readSmall(tar, 'failed to read snapshot hashes');
+          if (opts.sealer) sealedSums.push(bytes);
           break;
+        }
         default:
           throw new SnapshotError(
             'UNEXPECTED_FILE',
@@ -145,7 +150,7 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
     }
   }
   try {
-    verifySums(concatBytes(sums), digests);
+    sums.finish(digests);
   } catch (err) {
     throw wrap(err, 'failed checking integrity of snapshot');
   }

@@ -39,28 +39,103 @@ const MAX_LINE = 64 * 1024;
  * same archive may get either message from run to run); this names the first in `sums`' order.
  */
 export function verifySums(text: Uint8Array, sums: ReadonlyMap<string, Uint8Array>): void {
-  const seen = new Set<string>();
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf(0x0a, start);
-    if (end < 0) end = text.length;
-    if (end - start >= MAX_LINE) {
-      throw new SnapshotError('INTEGRITY', 'bufio.Scanner: token too long');
-    }
-    let lineEnd = end;
-    if (lineEnd > start && text[lineEnd - 1] === 0x0d) lineEnd--;
-    const { sum, name } = scanLine(text.subarray(start, lineEnd));
-    const want = sums.get(name);
-    if (want === undefined)
-      throw new SnapshotError('INTEGRITY', `list missing hash for ${goQuoteString(name)}`);
-    if (!equalBytes(sum, want))
-      throw new SnapshotError('INTEGRITY', `hash check failed for ${goQuoteString(name)}`);
-    seen.add(name);
-    start = end + 1;
+  const check = new SumsCheck([...sums.keys()]);
+  check.push(text);
+  check.finish(sums);
+}
+
+/**
+ * {@link verifySums} over a list that arrives in pieces (the SHA256SUMS entries of an archive,
+ * before the digests are known), in memory that does not grow with the list: each complete line
+ * is read as it arrives and only what can still decide the verdict is kept. That is, per name,
+ * the first two different sums listed for it (with a third, one of the first two is already
+ * wrong, and it comes earlier), the first line that fails whatever the digests are (malformed,
+ * an unknown name, 64 KiB or longer), and the unfinished last line.
+ */
+export class SumsCheck {
+  private carry: Uint8Array = new Uint8Array(0);
+  private lines = 0;
+  /** The first line that fails whatever the digests are: its number and error. */
+  private decided: { line: number; error: SnapshotError } | undefined;
+  private readonly listed = new Map<string, { sum: Uint8Array; line: number }[]>();
+
+  /** `names`: the files the list must cover, in the order "file missing for" looks at them. */
+  constructor(names: readonly string[]) {
+    for (const n of names) this.listed.set(n, []);
   }
-  for (const name of sums.keys()) {
-    if (!seen.has(name))
-      throw new SnapshotError('INTEGRITY', `file missing for ${goQuoteString(name)}`);
+
+  /** Takes the next bytes of the list. */
+  push(bytes: Uint8Array): void {
+    if (this.decided || bytes.length === 0) return;
+    let data = bytes;
+    if (this.carry.length > 0) {
+      data = new Uint8Array(this.carry.length + bytes.length);
+      data.set(this.carry);
+      data.set(bytes, this.carry.length);
+    }
+    let start = 0;
+    for (;;) {
+      const end = data.indexOf(0x0a, start);
+      if (end < 0) break;
+      this.line(data.subarray(start, end));
+      if (this.decided) return;
+      start = end + 1;
+    }
+    this.carry = data.slice(start);
+    if (this.carry.length >= MAX_LINE) this.line(this.carry);
+  }
+
+  /**
+   * The list is complete: checks it against `digests` (one for each name given to the
+   * constructor). Throws SnapshotError('INTEGRITY') as {@link verifySums} does.
+   */
+  finish(digests: ReadonlyMap<string, Uint8Array>): void {
+    if (!this.decided && this.carry.length > 0) this.line(this.carry);
+    this.carry = new Uint8Array(0);
+    let first = this.decided;
+    for (const [name, sums] of this.listed) {
+      const wrong = sums.find((s) => !equalBytes(s.sum, digests.get(name) ?? new Uint8Array(0)));
+      if (wrong && (!first || wrong.line < first.line)) {
+        first = {
+          line: wrong.line,
+          error: new SnapshotError('INTEGRITY', `hash check failed for ${goQuoteString(name)}`),
+        };
+      }
+    }
+    if (first) throw first.error;
+    for (const [name, sums] of this.listed) {
+      if (sums.length === 0)
+        throw new SnapshotError('INTEGRITY', `file missing for ${goQuoteString(name)}`);
+    }
+  }
+
+  /** One line (its newline taken off), in order. */
+  private line(bytes: Uint8Array): void {
+    const n = this.lines++;
+    const decide = (error: SnapshotError) => {
+      this.decided = { line: n, error };
+    };
+    if (bytes.length >= MAX_LINE) {
+      decide(new SnapshotError('INTEGRITY', 'bufio.Scanner: token too long'));
+      return;
+    }
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x0d) end--;
+    let parsed: { sum: Uint8Array; name: string };
+    try {
+      parsed = scanLine(bytes.subarray(0, end));
+    } catch (err) {
+      decide(err as SnapshotError);
+      return;
+    }
+    const sums = this.listed.get(parsed.name);
+    if (!sums) {
+      decide(new SnapshotError('INTEGRITY', `list missing hash for ${goQuoteString(parsed.name)}`));
+      return;
+    }
+    if (sums.length < 2 && !sums.some((s) => equalBytes(s.sum, parsed.sum))) {
+      sums.push({ sum: parsed.sum, line: n });
+    }
   }
 }
 
