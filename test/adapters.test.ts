@@ -11,8 +11,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
@@ -666,6 +667,123 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
       blackhole.kill();
       await close(moved);
     }
+  });
+
+  test('HTTPS_PROXY / HTTP_PROXY: a CONNECT tunnel for https, the absolute URL for http; NO_PROXY and loopback go direct', async () => {
+    await withTempDir(async (dir) => {
+      // A certificate for vault.test: the name resolves nowhere, only the proxy knows where it is.
+      const tls = await opensslCert(dir, 'DNS:vault.test');
+      const certFile = join(dir, 'cert.pem');
+      const archive = await smallArchive();
+      const digest = `sha-256=${createHash('sha256').update(archive).digest('base64')}`;
+      const seenTokens: (string | undefined)[] = [];
+      const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        seenTokens.push((req.headers['x-vault-token'] ?? req.headers['x-consul-token']) as string);
+        res.setHeader('Digest', digest);
+        res.end(archive);
+      };
+      const secure = https.createServer(tls, serve);
+      const securePort = await listen(secure);
+      const plain = http.createServer(serve);
+      const plainPort = await listen(plain);
+      // The proxy: every host is 127.0.0.1 to it; it records what it was asked for.
+      const asked: string[] = [];
+      const proxy = http.createServer((req, res) => {
+        asked.push(`${req.method} ${req.url} auth=${req.headers['proxy-authorization'] ?? ''}`);
+        const u = new URL(req.url ?? '/');
+        const up = http.request(
+          {
+            host: '127.0.0.1',
+            port: u.port,
+            path: u.pathname + u.search,
+            method: req.method,
+            headers: req.headers,
+          },
+          (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          },
+        );
+        req.pipe(up);
+      });
+      // Tunnels leave the server's books once open: closed here at the end.
+      const tunnels: Duplex[] = [];
+      proxy.on('connect', (req, client, head) => {
+        tunnels.push(client);
+        asked.push(`CONNECT ${req.url} auth=${req.headers['proxy-authorization'] ?? ''}`);
+        const port = Number((req.url ?? '').split(':').pop());
+        const up = connect(port, '127.0.0.1', () => {
+          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          up.write(head);
+          up.pipe(client);
+          client.pipe(up);
+        });
+        up.on('error', () => client.destroy());
+        client.on('error', () => up.destroy());
+      });
+      const proxyPort = await listen(proxy);
+      try {
+        const viaProxy = {
+          HTTPS_PROXY: `http://u:p%40ss@127.0.0.1:${proxyPort}`,
+          http_proxy: `127.0.0.1:${proxyPort}`,
+        };
+        const v = vault({
+          addr: `https://vault.test:${securePort}`,
+          token: TOKEN,
+          caFile: certFile,
+          env: viaProxy,
+        });
+        assert.equal((await verify(await readAll(await v.save()))).index, 9n);
+        const c = consul({ addr: `http://consul.test:${plainPort}`, token: TOKEN, env: viaProxy });
+        assert.equal((await verify(await readAll(await c.save()))).index, 9n);
+        assert.deepEqual(asked, [
+          `CONNECT vault.test:${securePort} auth=Basic ${Buffer.from('u:p@ss').toString('base64')}`,
+          `GET http://consul.test:${plainPort}/v1/snapshot auth=`,
+        ]);
+        assert.deepEqual(
+          seenTokens,
+          [TOKEN, TOKEN],
+          'the token reached the server, through the tunnel',
+        );
+        // Direct: a NO_PROXY host (here it then cannot be resolved) and loopback addresses.
+        asked.length = 0;
+        await rejectsHttp(
+          vault({
+            addr: `https://vault.test:${securePort}`,
+            token: TOKEN,
+            caFile: certFile,
+            env: { ...viaProxy, NO_PROXY: 'example.com,.test' },
+          }).save(),
+          'connection',
+          /cannot resolve the host of Vault at https:\/\/vault\.test/,
+        );
+        await readAll(
+          await consul({
+            addr: `http://127.0.0.1:${plainPort}`,
+            token: TOKEN,
+            env: viaProxy,
+          }).save(),
+        );
+        assert.deepEqual(asked, []);
+        // A proxy that refuses: the message names it (not its password).
+        proxy.removeAllListeners('connect');
+        proxy.on('connect', (_req, client) => {
+          tunnels.push(client);
+          client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        });
+        const refused = await rejectsHttp(
+          v.save(),
+          'connection',
+          /through the proxy http:\/\/127\.0\.0\.1:\d+\/? \(HTTPS_PROXY; NO_PROXY lists hosts to reach directly\): the proxy answered 403/,
+        );
+        assert.ok(!refused.message.includes('p%40ss') && !refused.message.includes('p@ss'));
+      } finally {
+        for (const t of tunnels) t.destroy();
+        await close(proxy);
+        await close(secure);
+        await close(plain);
+      }
+    });
   });
 
   test('restore uploads exactly the verified file, and cuts the upload short if it changes', async () => {

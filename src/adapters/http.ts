@@ -8,9 +8,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
+import * as tls from 'node:tls';
 import { isSnapshotError, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
+import type { Env } from './env.js';
+import { connectTunnel, proxyAuthorization, proxyFor } from './proxy.js';
 
 /** What went wrong, for callers that branch on it (the message says it for people). */
 export type HttpErrorKind =
@@ -89,6 +93,11 @@ export interface HttpClientOptions extends TlsOptions {
   maxRedirects?: number;
   /** Names the server in messages, e.g. 'Consul'. */
   service?: string;
+  /**
+   * Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read (see src/adapters/proxy.ts); default:
+   * none, every request goes direct.
+   */
+  proxyEnv?: Env;
   /**
    * Hints used in messages: the environment variables that set the address, token, CA, client
    * certificate and key, TLS server name and timeout, and the one that skips verification (with
@@ -349,13 +358,23 @@ export class HttpClient {
     return u;
   }
 
-  /** One request/response exchange (no redirect handling). */
-  private attempt(
+  /** One request/response exchange (no redirect handling), through a proxy where one applies. */
+  private async attempt(
     url: URL,
     req: HttpRequest,
   ): Promise<{ res: http.IncomingMessage; clientReq: http.ClientRequest; state: AttemptState }> {
     const state: AttemptState = { timedOut: false, aborted: false, bodyBytes: 0 };
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
+    const proxy = this.opts.proxyEnv ? proxyFor(url, this.opts.proxyEnv) : undefined;
+    let tunnel: Socket | undefined;
+    if (proxy && url.protocol === 'https:') {
+      try {
+        tunnel = await connectTunnel(proxy, url, timeoutMs, req.signal);
+      } catch (err) {
+        throw this.proxyError(err, proxy, url, req);
+      }
+      state.connected = true;
+    }
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {
         'User-Agent': 'raftsnap',
@@ -374,10 +393,38 @@ export class HttpClient {
         // On every hop, redirects to another host included, as the products' own clients do.
         if (this.opts.tlsServerName) options.servername = this.opts.tlsServerName;
       }
+      let target: URL | string = url;
+      if (tunnel) {
+        // TLS to the server over the proxy's tunnel.
+        const { ca, cert, key, rejectUnauthorized } = options;
+        const tlsOptions: tls.ConnectionOptions = {
+          socket: tunnel,
+          // The name the certificate is checked against, and SNI unless it is an address.
+          host: url.hostname.replace(/^\[|\]$/g, ''),
+          servername: options.servername ?? (isIP(url.hostname) ? undefined : url.hostname),
+          ca,
+          cert,
+          key,
+          rejectUnauthorized,
+        };
+        // Used only without an agent (`agent: false` would make a fresh one that dials itself).
+        options.agent = undefined;
+        options.createConnection = () => tls.connect(tlsOptions);
+      } else if (proxy) {
+        // Plain http through the proxy: the absolute URL as the request target.
+        const auth = proxyAuthorization(proxy);
+        if (auth) headers['Proxy-Authorization'] = auth;
+        options.host = proxy.hostname.replace(/^\[|\]$/g, '');
+        options.port = proxy.port || 80;
+        options.path = safeUrl(url);
+        headers.Host = url.host;
+        target = '';
+      }
       let settled = false;
       let clientReq: http.ClientRequest;
       try {
-        clientReq = (isHttps ? https : http).request(url, options);
+        clientReq =
+          target === '' ? http.request(options) : (isHttps ? https : http).request(target, options);
       } catch (err) {
         reject(this.transportError(err, url, req, state));
         return;
@@ -752,6 +799,27 @@ export class HttpClient {
       status,
       url,
     });
+  }
+
+  /** A failure to open the proxy's tunnel, naming the proxy (without its credentials). */
+  private proxyError(err: unknown, proxy: URL, url: URL, req: HttpRequest): SnapshotError {
+    if (req.signal?.aborted) {
+      return this.error('aborted', `${req.what ?? 'request'} aborted`, { url, cause: err });
+    }
+    const via = `the proxy ${safeUrl(proxy)} (HTTPS_PROXY; NO_PROXY lists hosts to reach directly)`;
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code === 'ETIMEDOUT') {
+      return this.error(
+        'timeout',
+        `cannot reach ${this.service} at ${safeUrl(url)} through ${via} within ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms`,
+        { url, cause: err },
+      );
+    }
+    return this.error(
+      'connection',
+      `cannot reach ${this.service} at ${safeUrl(url)} through ${via}: ${this.redact(describe(err))}`,
+      { url, cause: err },
+    );
   }
 
   /** What to say after a timeout: how to give the server longer. */

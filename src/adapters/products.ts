@@ -1,7 +1,8 @@
 /**
  * Snapshot save and restore against Consul, Vault, Nomad and OpenBao over their HTTP APIs, with
  * the addresses, tokens and TLS settings their own CLIs take from the environment (each factory
- * lists its variables). Proxies (HTTPS_PROXY) are not used: the API is reached directly.
+ * lists its variables), and through the proxy HTTPS_PROXY or HTTP_PROXY name unless NO_PROXY
+ * lists the host (src/adapters/proxy.ts), as their Go clients do.
  *
  * `save` streams the archive and verifies it as it streams; `restore` verifies the archive
  * completely on this machine before a single byte is sent, so a corrupt or truncated file never
@@ -190,6 +191,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     tlsSkipVerify: skip,
     timeoutMs,
     service: spec.service,
+    proxyEnv: env,
     hints: {
       addr: v.addr,
       token: v.token,

@@ -92,8 +92,8 @@ const ENV_HELP = `Environment (as the products' own CLIs):
            NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME, NOMAD_SKIP_VERIFY
   openbao  BAO_ADDR, BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH, BAO_CLIENT_CERT,
            BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY, BAO_CLIENT_TIMEOUT
-Options override the environment. Proxies (HTTPS_PROXY) are not used. Tokens and keys are
-never printed.`;
+  all      HTTPS_PROXY / HTTP_PROXY (http:// proxies), NO_PROXY, as the products' clients
+Options override the environment. Tokens and keys are never printed.`;
 
 const CONNECTION_HELP = `  --addr URL          the product's API address
   --token T           the API token (better: the environment variable)
