@@ -1030,3 +1030,37 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 });
+
+test("proxyFor: which requests go through a proxy, by Go's ProxyFromEnvironment rules", async () => {
+  const { proxyFor } = await import('../src/adapters/proxy.js');
+  const via = (url: string, env: Record<string, string>) => proxyFor(new URL(url), env)?.host;
+  const env = { HTTPS_PROXY: 'proxy:3128', HTTP_PROXY: 'http://web-proxy:8080' };
+  assert.equal(via('https://vault.corp:8200', env), 'proxy:3128');
+  assert.equal(via('http://consul.corp:8500', env), 'web-proxy:8080');
+  assert.equal(via('https://vault.corp', { https_proxy: 'lower:1' }), 'lower:1');
+  assert.equal(
+    via('https://vault.corp', { HTTPS_PROXY: 'upper:1', https_proxy: 'lower:1' }),
+    'upper:1',
+  );
+  for (const local of ['https://localhost:8200', 'https://127.0.0.9', 'https://[::1]:8200']) {
+    assert.equal(via(local, env), undefined, local);
+  }
+  const bypass = (noProxy: string, url: string) =>
+    via(url, { ...env, NO_PROXY: noProxy }) === undefined;
+  assert.ok(bypass('*', 'https://anything.example'));
+  assert.ok(bypass('corp', 'https://vault.corp'));
+  assert.ok(bypass('vault.corp', 'https://vault.corp'));
+  assert.ok(!bypass('.vault.corp', 'https://vault.corp'));
+  assert.ok(bypass('.corp', 'https://a.vault.corp'));
+  assert.ok(!bypass('ault.corp', 'https://vault.corp'));
+  assert.ok(bypass('10.0.0.0/8', 'https://10.1.2.3:8200'));
+  assert.ok(!bypass('10.0.0.0/8', 'https://11.1.2.3:8200'));
+  assert.ok(bypass('10.1.2.3', 'https://10.1.2.3:8200'));
+  assert.ok(bypass('vault.corp:8200', 'https://vault.corp:8200'));
+  assert.ok(!bypass('vault.corp:8201', 'https://vault.corp:8200'));
+  assert.ok(bypass('other, vault.corp', 'https://vault.corp'));
+  assert.throws(() => via('https://vault.corp', { HTTPS_PROXY: 'socks5://p:1080' }), {
+    code: 'INVALID_ARGUMENT',
+    message: 'HTTPS_PROXY: only http:// proxies are supported, not socks5://',
+  });
+});
