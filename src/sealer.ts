@@ -39,13 +39,10 @@ export function aesGcmSealer(key: Uint8Array): Sealer {
   };
   return {
     async seal(plain) {
+      const k = await cryptoKey();
       const iv = crypto.getRandomValues(new Uint8Array(NONCE));
       const ct = new Uint8Array(
-        await crypto.subtle.encrypt(
-          { name: 'AES-GCM', iv },
-          await cryptoKey(),
-          new Uint8Array(plain),
-        ),
+        await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, k, new Uint8Array(plain)),
       );
       const out = new Uint8Array(NONCE + ct.length);
       out.set(iv, 0);

@@ -734,11 +734,16 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           env: viaProxy,
         });
         assert.equal((await verify(await readAll(await v.save()))).index, 9n);
-        const c = consul({ addr: `http://consul.test:${plainPort}`, token: TOKEN, env: viaProxy });
+        const c = consul({
+          addr: `http://consul.test:${plainPort}`,
+          token: TOKEN,
+          datacenter: 'dc2',
+          env: viaProxy,
+        });
         assert.equal((await verify(await readAll(await c.save()))).index, 9n);
         assert.deepEqual(asked, [
           `CONNECT vault.test:${securePort} auth=Basic ${Buffer.from('u:p@ss').toString('base64')}`,
-          `GET http://consul.test:${plainPort}/v1/snapshot auth=`,
+          `GET http://consul.test:${plainPort}/v1/snapshot?dc=dc2 auth=`,
         ]);
         assert.deepEqual(
           seenTokens,
@@ -1059,8 +1064,18 @@ test("proxyFor: which requests go through a proxy, by Go's ProxyFromEnvironment 
   assert.ok(bypass('vault.corp:8200', 'https://vault.corp:8200'));
   assert.ok(!bypass('vault.corp:8201', 'https://vault.corp:8200'));
   assert.ok(bypass('other, vault.corp', 'https://vault.corp'));
+  // As Go's httpproxy: `*.` as a leading dot, IPv6 ranges and addresses by value, IDNA names,
+  // IPv4-mapped loopback.
+  assert.ok(bypass('*.corp', 'https://vault.corp'));
+  assert.ok(!bypass('*.vault.corp', 'https://vault.corp'));
+  assert.ok(bypass('2001:db8::/32', 'https://[2001:db8::1]:8200'));
+  assert.ok(bypass('2001:db8:0:0::1', 'https://[2001:db8::1]:8200'));
+  assert.ok(bypass('[2001:db8::1]:8200', 'https://[2001:db8::1]:8200'));
+  assert.ok(bypass('bücher.example', 'https://vault.bücher.example'));
+  assert.equal(via('https://[::ffff:127.0.0.1]:8200', env), undefined);
   assert.throws(() => via('https://vault.corp', { HTTPS_PROXY: 'socks5://p:1080' }), {
     code: 'INVALID_ARGUMENT',
-    message: 'HTTPS_PROXY: only http:// proxies are supported, not socks5://',
+    message:
+      'HTTPS_PROXY: only http:// proxies are supported, not socks5://; list vault.corp in NO_PROXY to reach it directly',
   });
 });

@@ -98,20 +98,18 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
   });
 
   test('a Vault standby answers 307; save follows it to the active node with the token', async () => {
+    const leader = await cluster.waitLeader();
     const standby = (await cluster.followers())[0].httpUrl;
     await withTempDir(async (dir) => {
-      const r = run([
-        'save',
-        '--from',
-        'vault',
-        '--addr',
-        standby,
-        '--token',
-        TOKEN,
-        join(dir, 's.snap'),
-      ]);
+      const out = join(dir, 's.snap');
+      const r = run(['save', '--from', 'vault', '--addr', standby, '--token', TOKEN, out]);
       noSecret(r);
       assert.equal(r.code, 0, r.stderr);
+      // The active node served it (the standby only redirected), to a request with the token.
+      const served = (await cluster.status()).nodes.find((n) => n.id === leader.id)?.lastRequest;
+      assert.equal(served?.method, 'GET');
+      assert.equal(served?.path, '/v1/sys/storage/raft/snapshot');
+      assert.ok((await verify(out)).index > 0n);
     });
   });
 

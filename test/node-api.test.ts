@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -388,7 +388,9 @@ test('extract onto a full disk: the error names DIR; a state.bin that fails at i
 
 test('cleanStaleTemps removes what dead writers left: from this host at once, from others after an hour', async () => {
   await withTempDir(async (dir) => {
-    const here = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    // This host: its name and its PID namespace (containers with host networking share the name).
+    const id = `${hostname()}\n${readlinkSync('/proc/self/ns/pid')}`;
+    const here = createHash('sha256').update(id).digest('hex').slice(0, 8);
     const other = here === '00000000' ? '11111111' : '00000000';
     // PID 1 always runs; the largest PID Linux can issue is 2^22 and none runs there here.
     const dead = 4194304;
@@ -400,16 +402,24 @@ test('cleanStaleTemps removes what dead writers left: from this host at once, fr
       aliveHere: name(here, 1),
       freshOther: name(other, dead),
       oldOther: name(other, 1),
+      // Named before the host tag: as another host's.
+      freshLegacy: `.o.snap.raftsnap-${dead}-0123456789ab.tmp`,
+      oldLegacy: `.p.snap.raftsnap-${dead}-0123456789ab.tmp`,
       unrelated: 'o.snap',
     };
     for (const f of Object.values(files)) await writeFile(join(dir, f), 'x');
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
-    await utimes(join(dir, files.oldOther), twoHoursAgo, twoHoursAgo);
+    for (const old of [files.oldOther, files.oldLegacy]) {
+      await utimes(join(dir, old), twoHoursAgo, twoHoursAgo);
+    }
     const removed = await cleanStaleTemps(dir);
-    assert.deepEqual(removed.sort(), [join(dir, files.deadHere), join(dir, files.oldOther)].sort());
+    assert.deepEqual(
+      removed.sort(),
+      [files.deadHere, files.oldOther, files.oldLegacy].map((f) => join(dir, f)).sort(),
+    );
     assert.deepEqual(
       await listDir(dir),
-      [files.aliveHere, files.freshOther, files.mine, files.unrelated].sort(),
+      [files.aliveHere, files.freshLegacy, files.freshOther, files.mine, files.unrelated].sort(),
     );
   });
 });

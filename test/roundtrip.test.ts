@@ -265,6 +265,8 @@ test('writeSnapshot level: 0-9, or -1 for the default (the same archive as no le
 test('aesGcmSealer without WebCrypto (a browser page over plain http) says so instead of blaming the key', async () => {
   const sealer = aesGcmSealer(pseudoRandom(32, 8));
   const sealed = await sealer.seal(new TextEncoder().encode('sums'));
+  const small = pseudoRandom(100, 3);
+  const { bytes: archived } = await archive(baseMeta(small.length), small, { sealer });
   const own = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
   assert.ok(own?.configurable, 'globalThis.crypto can be taken away for this test');
   Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true });
@@ -273,6 +275,12 @@ test('aesGcmSealer without WebCrypto (a browser page over plain http) says so in
       code: 'IO',
       message: /^WebCrypto \(crypto\.subtle\) is not available here/,
     });
+    // A verify with the key: not judged ('IO'), never a SEAL failure.
+    await assert.rejects(verify(archived, { sealer: aesGcmSealer(pseudoRandom(32, 8)) }), {
+      code: 'IO',
+      message: /^failed to read snapshot file: failed to open the sealed hashes: WebCrypto/,
+    });
+    await assert.rejects(aesGcmSealer(pseudoRandom(32, 8)).seal(small), { code: 'IO' });
   } finally {
     Object.defineProperty(globalThis, 'crypto', own);
   }

@@ -410,13 +410,20 @@ export class HttpClient {
         // Used only without an agent (`agent: false` would make a fresh one that dials itself).
         options.agent = undefined;
         options.createConnection = () => tls.connect(tlsOptions);
+        // Without an agent Node takes port 80 as the default in Host: name the real one.
+        headers.Host = url.host;
       } else if (proxy) {
         // Plain http through the proxy: the absolute URL as the request target.
         const auth = proxyAuthorization(proxy);
         if (auth) headers['Proxy-Authorization'] = auth;
         options.host = proxy.hostname.replace(/^\[|\]$/g, '');
         options.port = proxy.port || 80;
-        options.path = safeUrl(url);
+        // The whole URL, query included (?dc=, ?region=), without credentials.
+        const absolute = new URL(url);
+        absolute.username = '';
+        absolute.password = '';
+        absolute.hash = '';
+        options.path = absolute.href;
         headers.Host = url.host;
         target = '';
       }

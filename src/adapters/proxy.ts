@@ -7,8 +7,8 @@
  * with its absolute URL. Only http:// proxies are supported.
  */
 import * as http from 'node:http';
-import type { Socket } from 'node:net';
-import { isIP } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { SnapshotError } from '../errors.js';
 import type { Env } from './env.js';
 
@@ -35,7 +35,7 @@ export function proxyFor(url: URL, env: Env): URL | undefined {
   if (proxy.protocol !== 'http:') {
     throw new SnapshotError(
       'INVALID_ARGUMENT',
-      `${name}: only http:// proxies are supported, not ${proxy.protocol}//`,
+      `${name}: only http:// proxies are supported, not ${proxy.protocol}//; list ${url.hostname} in NO_PROXY to reach it directly`,
     );
   }
   return proxy;
@@ -46,56 +46,79 @@ function nonEmpty(v: string | undefined): string | undefined {
 }
 
 function isLoopback(host: string): boolean {
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || /^(0+:){7}0*1$/.test(host);
-  return false;
+  const list = new BlockList();
+  list.addSubnet('127.0.0.0', 8, 'ipv4');
+  list.addAddress('::1', 'ipv6');
+  list.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+  const family = isIP(host);
+  return family !== 0 && list.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /**
  * NO_PROXY as Go reads it: comma-separated entries; `*` alone bypasses every host; an IP address
- * or CIDR prefix matches addresses; a domain name matches itself and its subdomains, one with a
- * leading dot its subdomains only; an entry with a port matches only that port.
+ * or a CIDR range (IPv4 or IPv6) matches addresses; a domain name matches itself and its
+ * subdomains, one with a leading `.` or `*.` its subdomains only; an entry with a port matches
+ * only that port. Names are compared in their ASCII (punycode) form, as the URL holds them.
  */
 function bypassed(host: string, port: string, noProxy: string): boolean {
+  const h = host.toLowerCase();
+  const hostFamily = isIP(h);
   for (let entry of noProxy.split(',').map((e) => e.trim().toLowerCase())) {
     if (entry === '') continue;
     if (entry === '*') return true;
     if (entry.includes('/')) {
-      if (inCidr(host, entry)) return true;
+      if (hostFamily !== 0 && inCidr(h, hostFamily, entry)) return true;
       continue;
     }
     let entryPort: string | undefined;
-    const m = /^(.*):(\d+)$/.exec(entry);
-    if (m && !entry.endsWith(']') && isIP(entry) !== 6) {
-      entry = m[1];
-      entryPort = m[2];
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed) {
+      entry = bracketed[1];
+      entryPort = bracketed[2];
+    } else if (isIP(entry) === 0) {
+      const m = /^(.*):(\d+)$/.exec(entry);
+      if (m) {
+        entry = m[1];
+        entryPort = m[2];
+      }
     }
-    entry = entry.replace(/^\[|\]$/g, '');
     if (entryPort !== undefined && entryPort !== port) continue;
-    const h = host.toLowerCase();
-    if (isIP(entry)) {
-      if (entry === h) return true;
+    const entryFamily = isIP(entry);
+    if (entryFamily !== 0) {
+      if (hostFamily === entryFamily && sameAddress(h, entry, entryFamily)) return true;
       continue;
     }
-    if (entry.startsWith('.')) {
-      if (h.endsWith(entry)) return true;
-    } else if (h === entry || h.endsWith(`.${entry}`)) {
-      return true;
-    }
+    if (entry.startsWith('*.')) entry = entry.slice(1);
+    const subdomainsOnly = entry.startsWith('.');
+    const name = domainToASCII(subdomainsOnly ? entry.slice(1) : entry) || entry;
+    if (h.endsWith(`.${name}`) || (!subdomainsOnly && h === name)) return true;
   }
   return false;
 }
 
-/** Whether the IPv4 address `host` is in the IPv4 `cidr` (IPv6 CIDRs match nothing). */
-function inCidr(host: string, cidr: string): boolean {
+function sameAddress(a: string, b: string, family: number): boolean {
+  const list = new BlockList();
+  list.addAddress(b, family === 4 ? 'ipv4' : 'ipv6');
+  return list.check(a, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Whether the address `host` (of IP `family`) is in `cidr`. */
+function inCidr(host: string, family: number, cidr: string): boolean {
   const [net, bitsText] = cidr.split('/');
   const bits = Number(bitsText);
-  if (isIP(host) !== 4 || isIP(net) !== 4 || !Number.isInteger(bits) || bits < 0 || bits > 32) {
+  const netFamily = isIP(net);
+  if (
+    netFamily !== family ||
+    !Number.isInteger(bits) ||
+    bits < 0 ||
+    bits > (family === 4 ? 32 : 128)
+  ) {
     return false;
   }
-  const num = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  const block = 2 ** (32 - bits);
-  return Math.floor(num(host) / block) === Math.floor(num(net) / block);
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const list = new BlockList();
+  list.addSubnet(net, bits, type);
+  return list.check(host, type);
 }
 
 /** The Proxy-Authorization header for a proxy URL with credentials, if it has them. */

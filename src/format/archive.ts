@@ -3,7 +3,7 @@
  * how each is read, and how the hash lists are checked. Gzip is the layer above (snapshot.ts).
  */
 import type { HashEngine, HashState } from '../engines/sha256.js';
-import { SnapshotError, wrapError as wrap } from '../errors.js';
+import { isSnapshotError, SnapshotError, wrapError as wrap } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
 import type { Sealer } from '../sealer.js';
 import type { CrcLedger } from './crc-ledger.js';
@@ -139,6 +139,11 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
     try {
       opened = await opts.sealer.open(concatBytes(sealedSums));
     } catch (err) {
+      // A sealer that could not try (no WebCrypto here: 'IO') keeps its code; any other failure
+      // is the seal's.
+      if (isSnapshotError(err) && err.code === 'IO') {
+        throw wrap(err, 'failed to open the sealed hashes');
+      }
       throw new SnapshotError('SEAL', `failed to open the sealed hashes: ${messageOf(err)}`, {
         cause: err,
       });

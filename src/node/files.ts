@@ -4,7 +4,7 @@
  * fsync'd, then renamed over the destination only on success).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readlinkSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -117,21 +117,24 @@ function isDirectory(path: string): Error {
 export const TEMP_MARK = '.raftsnap-';
 
 /**
- * This host in temporary file names: 8 hex digits of the SHA-256 of its hostname. A PID means
- * something only on the host (and in the PID namespace) that issued it: containers sharing a
- * backup volume each have their own hostname, and their PIDs overlap. Read when first needed
- * (Deno asks for a permission to read the hostname; without it the name is taken as empty).
+ * This host in temporary file names: 8 hex digits of the SHA-256 of its hostname and, on Linux,
+ * its PID namespace. A PID means something only in the PID namespace that issued it: containers
+ * sharing a backup volume have their own (and usually their own hostname too; with host
+ * networking they share the host's). Read when first needed; what cannot be read (Deno asks for
+ * permissions) is taken as empty.
  */
 let hostTagValue: string | undefined;
 function hostTag(): string {
   if (hostTagValue === undefined) {
-    let name = '';
-    try {
-      name = hostname();
-    } catch {
-      // Not allowed here: every process of this runtime without the permission shares a tag.
-    }
-    hostTagValue = createHash('sha256').update(name).digest('hex').slice(0, 8);
+    const read = (f: () => string) => {
+      try {
+        return f();
+      } catch {
+        return '';
+      }
+    };
+    const id = `${read(hostname)}\n${read(() => readlinkSync('/proc/self/ns/pid'))}`;
+    hostTagValue = createHash('sha256').update(id).digest('hex').slice(0, 8);
   }
   return hostTagValue;
 }
@@ -381,7 +384,10 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const m = /\.raftsnap-([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp$/.exec(name);
+    // Names from before the host tag (`.raftsnap-PID-RANDOM.tmp`) count as another host's.
+    const m =
+      /\.raftsnap-([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp$/.exec(name) ??
+      /\.raftsnap-()(\d+)-[0-9a-f]{12}\.tmp$/.exec(name);
     if (!m) continue;
     const path = join(dir, name);
     try {

@@ -247,8 +247,10 @@ async function restoreWithDeadline(
 /**
  * Verifies the snapshot and writes DIR/meta.json (Go's encoding of the metadata) and
  * DIR/state.bin, creating DIR if needed. Nothing appears in DIR unless the whole archive
- * verified: both files are written to temporary files and renamed at the end; on failure the
- * directories this call created are removed again.
+ * verified: both files are written to temporary files, both fsync'd, and only then renamed
+ * (state.bin first; a failure of the second rename alone, a directory-level fault, would leave
+ * the new state.bin without its meta.json); on failure the directories this call created are
+ * removed again.
  */
 export async function extract(
   input: NodeInput,
