@@ -397,11 +397,25 @@ export async function writeSnapshot(
  * Takes a snapshot of `raft` and streams its archive to `output` without a temporary file
  * (≈ the reference's Write). The Raft snapshot is closed exactly once, on every path.
  */
-export async function write(
+export function write(
   raft: Raft,
   output: ByteOutput,
   opts: WriteOptions = {},
 ): Promise<WriteResult> {
+  return usingRaftSnapshot(raft, (snap) => writeSnapshot(snap.meta, snap.data, output, opts));
+}
+
+/**
+ * Takes a snapshot of `raft`, passes it to `use` and closes it exactly once on every path.
+ * Rejects with SnapshotError('RAFT') when taking the snapshot fails; with `use`'s error when it
+ * fails (a failed close then goes unreported, so it never hides that error); and, when `use`
+ * succeeded but the close fails, with SnapshotError('RAFT') after `undo(result)` has run.
+ */
+export async function usingRaftSnapshot<T>(
+  raft: Raft,
+  use: (snap: Awaited<ReturnType<Raft['snapshot']>>) => Promise<T>,
+  undo?: (result: T) => Promise<void>,
+): Promise<T> {
   let snap: Awaited<ReturnType<Raft['snapshot']>>;
   try {
     snap = await raft.snapshot();
@@ -410,29 +424,29 @@ export async function write(
       cause: err,
     });
   }
-  let result: WriteResult;
+  const close = async () => {
+    try {
+      await snap.close();
+    } catch (err) {
+      throw new SnapshotError('RAFT', `raft error when closing snapshot: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+  };
+  let result: T;
   try {
-    result = await writeSnapshot(snap.meta, snap.data, output, opts);
+    result = await use(snap);
   } catch (err) {
-    await closeRaftSnapshot(snap).catch(() => {});
+    await close().catch(() => {});
     throw err;
   }
-  await closeRaftSnapshot(snap);
-  return result;
-}
-
-/**
- * Closes an open Raft snapshot (once). Rejects with SnapshotError('RAFT') when its `close`
- * fails; callers that already have an error ignore this one, so it never hides theirs.
- */
-export async function closeRaftSnapshot(snap: { close(): Promise<void> | void }): Promise<void> {
   try {
-    await snap.close();
+    await close();
   } catch (err) {
-    throw new SnapshotError('RAFT', `raft error when closing snapshot: ${messageOf(err)}`, {
-      cause: err,
-    });
+    await undo?.(result);
+    throw err;
   }
+  return result;
 }
 
 function messageOf(err: unknown): string {

@@ -386,7 +386,10 @@ describe('product adapters against a real hashicorp/raft cluster', {
  * A self-signed ECDSA certificate made by openssl into `dir` (cert.pem, key.pem) for the subject
  * alternative name `san` (e.g. `IP:127.0.0.1`, `DNS:vault.test`).
  */
-async function opensslCert(dir: string, san: string): Promise<{ cert: string; key: string }> {
+async function opensslCert(
+  dir: string,
+  san: string,
+): Promise<{ cert: string; key: string; certFile: string }> {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   const [, name] = san.split(':');
@@ -409,14 +412,15 @@ async function opensslCert(dir: string, san: string): Promise<{ cert: string; ke
     '-addext',
     `subjectAltName=${san}`,
   ]);
-  return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
+  return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8'), certFile };
 }
 
 /** A self-signed certificate for 127.0.0.1: openssl if available, else built with node:crypto. */
 async function selfSignedCert(dir: string): Promise<{ cert: string; key: string; how: string }> {
   if (process.env.RAFTSNAP_TEST_NO_OPENSSL !== '1') {
     try {
-      return { ...(await opensslCert(dir, 'IP:127.0.0.1')), how: 'openssl' };
+      const { cert, key } = await opensslCert(dir, 'IP:127.0.0.1');
+      return { cert, key, how: 'openssl' };
     } catch {
       // fall through to node:crypto
     }
@@ -494,6 +498,12 @@ function close(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** Answers a save as the products do: the archive, with Nomad's `Digest: sha-256=…` header. */
+function sendArchive(res: http.ServerResponse, archive: Uint8Array): void {
+  res.setHeader('Digest', `sha-256=${createHash('sha256').update(archive).digest('base64')}`);
+  res.end(archive);
+}
+
 /** A valid archive made by raftsnap (no cluster needed). */
 async function smallArchive(): Promise<Uint8Array> {
   const { writeSnapshot, zeroMeta } = await import('raftsnap');
@@ -526,11 +536,7 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
       const archive = await smallArchive();
       const secure = https.createServer({ cert, key }, (req, res) => {
         if (req.method === 'GET' && req.url?.startsWith('/v1/operator/snapshot')) {
-          res.setHeader(
-            'Digest',
-            `sha-256=${createHash('sha256').update(archive).digest('base64')}`,
-          );
-          res.end(archive);
+          sendArchive(res, archive);
           return;
         }
         res.writeHead(307, { Location: `http://127.0.0.1:${plainPort}${req.url}` });
@@ -578,13 +584,9 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
   test('TLS: the server name holds across a redirect to another host; each certificate failure says what to set', async () => {
     await withTempDir(async (dir) => {
       // A certificate for the name vault.test only (openssl: installed by .ci/run).
-      const tls = await opensslCert(dir, 'DNS:vault.test');
-      const certFile = join(dir, 'cert.pem');
+      const { certFile, ...tls } = await opensslCert(dir, 'DNS:vault.test');
       const archive = await smallArchive();
-      const active = https.createServer(tls, (_req, res) => {
-        res.setHeader('Digest', `sha-256=${createHash('sha256').update(archive).digest('base64')}`);
-        res.end(archive);
-      });
+      const active = https.createServer(tls, (_req, res) => sendArchive(res, archive));
       const activePort = await listen(active);
       // A standby at 127.0.0.1 that sends clients to the active node by another host name.
       const standby = https.createServer(tls, (req, res) => {
@@ -672,15 +674,12 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
   test('HTTPS_PROXY / HTTP_PROXY: a CONNECT tunnel for https, the absolute URL for http; NO_PROXY and loopback go direct', async () => {
     await withTempDir(async (dir) => {
       // A certificate for vault.test: the name resolves nowhere, only the proxy knows where it is.
-      const tls = await opensslCert(dir, 'DNS:vault.test');
-      const certFile = join(dir, 'cert.pem');
+      const { certFile, ...tls } = await opensslCert(dir, 'DNS:vault.test');
       const archive = await smallArchive();
-      const digest = `sha-256=${createHash('sha256').update(archive).digest('base64')}`;
       const seenTokens: (string | undefined)[] = [];
       const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
         seenTokens.push((req.headers['x-vault-token'] ?? req.headers['x-consul-token']) as string);
-        res.setHeader('Digest', digest);
-        res.end(archive);
+        sendArchive(res, archive);
       };
       const secure = https.createServer(tls, serve);
       const securePort = await listen(secure);
@@ -994,8 +993,7 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
       let seen: string | undefined;
       const srv = https.createServer({ cert, key }, (req, res) => {
         seen = req.headers['x-vault-token'] as string | undefined;
-        res.setHeader('Digest', `sha-256=${createHash('sha256').update(archive).digest('base64')}`);
-        res.end(archive);
+        sendArchive(res, archive);
       });
       const port = await listen(srv);
       try {

@@ -84,6 +84,8 @@ export function resolveToken(
   const v = envString(env, name);
   if (v !== undefined) return v;
   let file = fileVar ? envString(env, fileVar) : undefined;
+  // The variable that named the file, for the message (none for the home file).
+  const from = file === undefined ? '' : ` (${fileVar})`;
   const home = envString(env, 'HOME');
   if (file === undefined && homeFile && home && existsSync(join(home, homeFile))) {
     file = join(home, homeFile);
@@ -93,7 +95,6 @@ export function resolveToken(
     const t = readFileSync(file, 'utf8').trim();
     return t === '' ? undefined : t;
   } catch (err) {
-    const from = envString(env, fileVar ?? '') === file ? ` (${fileVar})` : '';
     throw new SnapshotError('INVALID_ARGUMENT', `cannot read the token file ${file}${from}`, {
       cause: err,
     });

@@ -14,7 +14,7 @@ import * as tls from 'node:tls';
 import { isSnapshotError, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
 import type { Env } from './env.js';
-import { connectTunnel, proxyAuthorization, proxyFor } from './proxy.js';
+import { bareHostname, connectTunnel, proxyAuthorization, proxyFor } from './proxy.js';
 
 /** What went wrong, for callers that branch on it (the message says it for people). */
 export type HttpErrorKind =
@@ -400,7 +400,7 @@ export class HttpClient {
         const tlsOptions: tls.ConnectionOptions = {
           socket: tunnel,
           // The name the certificate is checked against, and SNI unless it is an address.
-          host: url.hostname.replace(/^\[|\]$/g, ''),
+          host: bareHostname(url),
           servername: options.servername ?? (isIP(url.hostname) ? undefined : url.hostname),
           ca,
           cert,
@@ -416,7 +416,7 @@ export class HttpClient {
         // Plain http through the proxy: the absolute URL as the request target.
         const auth = proxyAuthorization(proxy);
         if (auth) headers['Proxy-Authorization'] = auth;
-        options.host = proxy.hostname.replace(/^\[|\]$/g, '');
+        options.host = bareHostname(proxy);
         options.port = proxy.port || 80;
         // The whole URL, query included (?dc=, ?region=), without credentials.
         const absolute = new URL(url);

@@ -9,7 +9,6 @@
  * reaches the server.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { SnapshotError } from '../errors.js';
 import type { SnapshotMeta } from '../format/meta.js';
 import { bytesOf } from '../io/input.js';
@@ -21,6 +20,7 @@ import {
   fileSize,
   ioError,
   removeFile,
+  statFile,
 } from '../node/files.js';
 import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
 import type { ReadOptions, ReadResult, SnapshotInfo } from '../snapshot.js';
@@ -306,8 +306,7 @@ async function prepare(
   if (typeof input === 'string') {
     let regular: boolean;
     try {
-      await fileSize(input);
-      regular = (await stat(input)).isFile();
+      regular = (await statFile(input)).isFile();
     } catch (err) {
       throw ioError(err, 'cannot read', input);
     }

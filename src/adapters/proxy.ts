@@ -17,15 +17,13 @@ import type { Env } from './env.js';
  * SnapshotError('INVALID_ARGUMENT') for a proxy variable that is not an http:// URL.
  */
 export function proxyFor(url: URL, env: Env): URL | undefined {
-  const https = url.protocol === 'https:';
-  const name = https ? 'HTTPS_PROXY' : 'HTTP_PROXY';
+  const name = url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY';
   const value = nonEmpty(env[name]) ?? nonEmpty(env[name.toLowerCase()]);
   if (value === undefined) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = bareHostname(url);
   if (host === 'localhost' || isLoopback(host)) return undefined;
-  const port = url.port || (https ? '443' : '80');
   const noProxy = nonEmpty(env.NO_PROXY) ?? nonEmpty(env.no_proxy) ?? '';
-  if (bypassed(host, port, noProxy)) return undefined;
+  if (bypassed(host, portOf(url), noProxy)) return undefined;
   let proxy: URL;
   try {
     proxy = new URL(value.includes('://') ? value : `http://${value}`);
@@ -41,17 +39,29 @@ export function proxyFor(url: URL, env: Env): URL | undefined {
   return proxy;
 }
 
+/** A URL's host name as a resolver or a socket takes it: an IPv6 address without brackets. */
+export function bareHostname(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
+
+/** A URL's port, its scheme's default when it names none. */
+function portOf(url: URL): string {
+  return url.port || (url.protocol === 'https:' ? '443' : '80');
+}
+
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
 
+/** 127.0.0.0/8, ::1 and the IPv4-mapped 127.0.0.0/8. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
 function isLoopback(host: string): boolean {
-  const list = new BlockList();
-  list.addSubnet('127.0.0.0', 8, 'ipv4');
-  list.addAddress('::1', 'ipv6');
-  list.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
   const family = isIP(host);
-  return family !== 0 && list.check(host, family === 4 ? 'ipv4' : 'ipv6');
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /**
@@ -141,14 +151,13 @@ export function connectTunnel(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Socket> {
-  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-  const authority = `${target.hostname}:${port}`;
+  const authority = `${target.hostname}:${portOf(target)}`;
   const headers: Record<string, string> = { Host: authority };
   const auth = proxyAuthorization(proxy);
   if (auth) headers['Proxy-Authorization'] = auth;
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: proxy.hostname.replace(/^\[|\]$/g, ''),
+      host: bareHostname(proxy),
       port: proxy.port || 80,
       method: 'CONNECT',
       path: authority,

@@ -139,11 +139,9 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
     try {
       opened = await opts.sealer.open(concatBytes(sealedSums));
     } catch (err) {
-      // A sealer that could not try (no WebCrypto here: 'IO') keeps its code; any other failure
-      // is the seal's.
-      if (isSnapshotError(err) && err.code === 'IO') {
-        throw wrap(err, 'failed to open the sealed hashes');
-      }
+      // The sealer's own SnapshotErrors keep their code ('SEAL' for a tag that does not match,
+      // 'IO' where it cannot try); anything else a sealer throws is the seal's failure.
+      if (isSnapshotError(err)) throw wrap(err, 'failed to open the sealed hashes');
       throw new SnapshotError('SEAL', `failed to open the sealed hashes: ${messageOf(err)}`, {
         cause: err,
       });

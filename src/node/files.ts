@@ -4,7 +4,7 @@
  * fsync'd, then renamed over the destination only on success).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readlinkSync } from 'node:fs';
+import { createReadStream, readlinkSync, type Stats } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -98,14 +98,20 @@ export function fileStream(path: string, signal?: AbortSignal): ReadableStream<U
  * size (0 for a pipe) would be wrong.
  */
 export async function fileSize(path: string, opts: { regular?: boolean } = {}): Promise<number> {
-  const info = await stat(path);
-  if (info.isDirectory()) throw isDirectory(path);
+  const info = await statFile(path);
   if (opts.regular && !info.isFile()) {
     throw new Error(
       'not a regular file: the size of a pipe or device is not known before it is read; save it to a file first',
     );
   }
   return info.size;
+}
+
+/** What `stat` says of the file at `path`; rejects (code EISDIR) for a directory. */
+export async function statFile(path: string): Promise<Stats> {
+  const info = await stat(path);
+  if (info.isDirectory()) throw isDirectory(path);
+  return info;
 }
 
 /** The error (code EISDIR, as Node's own) for a directory given where a file is wanted. */
@@ -385,9 +391,7 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     // Names from before the host tag (`.raftsnap-PID-RANDOM.tmp`) count as another host's.
-    const m =
-      /\.raftsnap-([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp$/.exec(name) ??
-      /\.raftsnap-()(\d+)-[0-9a-f]{12}\.tmp$/.exec(name);
+    const m = /\.raftsnap-(?:([0-9a-f]{8})-)?(\d+)-[0-9a-f]{12}\.tmp$/.exec(name);
     if (!m) continue;
     const path = join(dir, name);
     try {

@@ -10,7 +10,6 @@ import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
 import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
-  closeRaftSnapshot,
   type InspectOptions,
   type ParseOptions,
   parse as portableParse,
@@ -19,6 +18,7 @@ import {
   readSnapshot,
   type SnapshotInfo,
   throwIfAborted,
+  usingRaftSnapshot,
   type WriteOptions,
   type WriteResult,
   writeSnapshot,
@@ -348,40 +348,21 @@ export class Snapshot {
    * once on every path; on failure no file remains and the promise rejects with SnapshotError
    * (the write's error, else 'RAFT' when closing the Raft snapshot failed).
    */
-  static async create(raft: Raft, opts: WriteOptions & { dir?: string } = {}): Promise<Snapshot> {
-    let snap: Awaited<ReturnType<Raft['snapshot']>>;
-    try {
-      snap = await raft.snapshot();
-    } catch (err) {
-      throw new SnapshotError(
-        'RAFT',
-        `raft error when taking snapshot: ${err instanceof Error ? err.message : String(err)}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    let written: Snapshot;
-    try {
-      let file: FileWriter;
-      try {
-        file = await createTempFile(opts.dir);
-      } catch (err) {
-        throw ioError(err, 'failed to create snapshot file');
-      }
-      const result = await writeSnapshot(snap.meta, snap.data, file, opts);
-      written = new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
-    } catch (err) {
-      await closeRaftSnapshot(snap).catch(() => {});
-      throw err;
-    }
-    try {
-      await closeRaftSnapshot(snap);
-    } catch (err) {
-      await written.close();
-      throw err;
-    }
-    return written;
+  static create(raft: Raft, opts: WriteOptions & { dir?: string } = {}): Promise<Snapshot> {
+    return usingRaftSnapshot(
+      raft,
+      async (snap) => {
+        let file: FileWriter;
+        try {
+          file = await createTempFile(opts.dir);
+        } catch (err) {
+          throw ioError(err, 'failed to create snapshot file');
+        }
+        const result = await writeSnapshot(snap.meta, snap.data, file, opts);
+        return new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
+      },
+      (written) => written.close(),
+    );
   }
 
   /** Size of the archive in bytes. */
