@@ -73,6 +73,11 @@ export class MemoryRaft implements Raft {
     data: ReadableStream<Uint8Array>,
     opts: RaftRestoreOptions = {},
   ): Promise<void> {
+    // As hashicorp/raft: snapshot versions 0 (SnapshotVersionMin) to 1 (SnapshotVersionMax).
+    if (meta.version < 0 || meta.version > 1) {
+      await data.cancel().catch(() => {});
+      throw new Error(`unsupported snapshot version ${meta.version}`);
+    }
     const parts: Uint8Array[] = [];
     let n = 0;
     for await (const chunk of bytesOf(data)) {
@@ -80,6 +85,7 @@ export class MemoryRaft implements Raft {
       parts.push(chunk.slice());
       n += chunk.length;
     }
+    if (opts.signal?.aborted) throw new SnapshotError('ABORTED', 'restore aborted');
     if (BigInt(n) !== meta.size) {
       throw new Error(`restore: state has ${n} bytes, metadata says ${meta.size}`);
     }

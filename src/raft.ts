@@ -13,7 +13,11 @@ export interface RaftSnapshot {
 }
 
 export interface RaftRestoreOptions {
-  /** Give up after this many milliseconds (0 or absent: no limit), as Raft's timeout. */
+  /**
+   * The caller's deadline in milliseconds (0 or absent: none). raftsnap aborts `signal` when it
+   * passes; an implementation over hashicorp/raft may also pass it as Restore's timeout, which
+   * bounds only the wait for Raft to take the restore.
+   */
   timeoutMs?: number;
   signal?: AbortSignal;
 }

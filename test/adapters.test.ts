@@ -288,7 +288,7 @@ describe('product adapters against a real hashicorp/raft cluster', {
     });
   });
 
-  test('vault: a non-forced restore of an archive without the sealed sums is refused by the server; force uses snapshot-force', async () => {
+  test('vault: an archive without sealed sums is not sent for a non-forced restore (the server would refuse it); force uses snapshot-force', async () => {
     await withTempDir(async (dir) => {
       const leader = await cluster.waitLeader();
       const file = join(dir, 'consul.snap');
@@ -296,11 +296,21 @@ describe('product adapters against a real hashicorp/raft cluster', {
       const saved = { ...state };
       await change('force');
       const svc = vault({ addr: leader.httpUrl, token: TOKEN });
-      await rejectsHttp(
-        svc.restore(file),
-        'client-error',
-        /answered 400 when restoring the snapshot: .*sealed hashes/,
-      );
+      const before = await counts();
+      await assert.rejects(svc.restore(file), (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'SEAL', String(err));
+        assert.match(err.message, /no sealed sums \(SHA256SUMS\.sealed\).*nothing was sent/);
+        return true;
+      });
+      assert.equal((await counts()).requests, before.requests, 'nothing reached the server');
+      // What raftsnap spares the operator: the server refuses it.
+      const res = await fetch(`${leader.httpUrl}/v1/sys/storage/raft/snapshot`, {
+        method: 'POST',
+        headers: { 'X-Vault-Token': TOKEN },
+        body: await readFile(file),
+      });
+      assert.equal(res.status, 400);
+      assert.match(await res.text(), /sealed hashes/);
       await svc.restore(file, { force: true });
       const s = await cluster.status();
       assert.equal(
@@ -504,8 +514,11 @@ function sendArchive(res: http.ServerResponse, archive: Uint8Array): void {
   res.end(archive);
 }
 
-/** A valid archive made by raftsnap (no cluster needed). */
-async function smallArchive(): Promise<Uint8Array> {
+/**
+ * A valid archive made by raftsnap (no cluster needed), with sealed sums as Vault and OpenBao
+ * write them (the other products' readers ignore them).
+ */
+async function smallArchive({ sealed = true } = {}): Promise<Uint8Array> {
   const { writeSnapshot, zeroMeta } = await import('raftsnap');
   const state = new TextEncoder().encode(JSON.stringify({ a: 'MQ==' }));
   const meta = {
@@ -517,7 +530,12 @@ async function smallArchive(): Promise<Uint8Array> {
     size: BigInt(state.length),
   };
   const parts: Uint8Array[] = [];
-  await writeSnapshot(meta, state, { write: (c: Uint8Array) => void parts.push(c.slice()) });
+  await writeSnapshot(
+    meta,
+    state,
+    { write: (c: Uint8Array) => void parts.push(c.slice()) },
+    sealed ? { sealer } : {},
+  );
   return Buffer.concat(parts);
 }
 
@@ -581,6 +599,64 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
+  test('vault and openbao: a snapshot without sealed sums is incomplete, as their own clients say: no file, the stream errors', async () => {
+    await withTempDir(async (dir) => {
+      const unsealed = await smallArchive({ sealed: false });
+      const srv = http.createServer((_req, res) => sendArchive(res, unsealed));
+      const port = await listen(srv);
+      try {
+        for (const make of [vault, openbao]) {
+          const svc = make({ addr: `http://127.0.0.1:${port}`, token: TOKEN, env: {} });
+          const incomplete = (err: unknown) => {
+            assert.ok(isSnapshotError(err) && err.code === 'SEAL', String(err));
+            assert.match(err.message, /sent a snapshot without sealed sums \(SHA256SUMS\.sealed\)/);
+            return true;
+          };
+          await assert.rejects(svc.saveFile(join(dir, 'v.snap')), incomplete);
+          assert.deepEqual(await readdir(dir), [], 'no file, no temporary file');
+          await assert.rejects(readAll(await svc.save()), incomplete);
+        }
+        // Consul and Nomad write no sealed sums: the same archive is whole for them.
+        const info = await consul({ addr: `127.0.0.1:${port}`, env: {} }).saveFile(
+          join(dir, 'c.snap'),
+        );
+        assert.equal(info.sealed, false);
+      } finally {
+        await close(srv);
+      }
+    });
+  });
+
+  test('a server or proxy that answers 417 to Expect: 100-continue gets the upload again without it', async () => {
+    const archive = await smallArchive();
+    const seen: { expect: boolean; bytes: number }[] = [];
+    const srv = http.createServer(async (req, res) => {
+      if (req.headers.expect) {
+        seen.push({ expect: true, bytes: 0 });
+        res.writeHead(417);
+        res.end();
+        return;
+      }
+      let bytes = 0;
+      for await (const c of req) bytes += c.length;
+      seen.push({ expect: false, bytes });
+      res.end();
+    });
+    // Node's server answers Expect itself unless asked not to: let the handler see it.
+    srv.on('checkExpectation', (req, res) => srv.emit('request', req, res));
+    const port = await listen(srv);
+    try {
+      const meta = await consul({ addr: `127.0.0.1:${port}`, env: {} }).restore(archive);
+      assert.equal(meta.index, 9n);
+      assert.deepEqual(seen, [
+        { expect: true, bytes: 0 },
+        { expect: false, bytes: archive.length },
+      ]);
+    } finally {
+      await close(srv);
+    }
+  });
+
   test('TLS: the server name holds across a redirect to another host; each certificate failure says what to set', async () => {
     await withTempDir(async (dir) => {
       // A certificate for the name vault.test only (openssl: installed by .ci/run).
@@ -609,6 +685,16 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           }).save(),
         );
         assert.equal((await verify(bytes)).index, 9n);
+        // Consul's client drops a port from its server name (CONSUL_TLS_SERVER_NAME=host:port).
+        const viaConsul = await consul({
+          env: {
+            CONSUL_HTTP_ADDR: `https://127.0.0.1:${activePort}`,
+            CONSUL_HTTP_TOKEN: TOKEN,
+            CONSUL_CACERT: certFile,
+            CONSUL_TLS_SERVER_NAME: 'vault.test:8501',
+          },
+        }).save();
+        assert.equal((await verify(await readAll(viaConsul))).index, 9n);
         await rejectsHttp(
           vault({ ...base, addr: `https://127.0.0.1:${activePort}` }).save(),
           'tls',
@@ -912,8 +998,28 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
       consul({ env: { CONSUL_HTTP_ADDR: 'consul.internal:8501', CONSUL_HTTP_SSL: 'true' } }).addr,
       'https://consul.internal:8501',
     );
+    // As Consul's client: once CONSUL_HTTP_SSL asks for TLS, an http:// address is https too.
+    assert.equal(
+      consul({ env: { CONSUL_HTTP_ADDR: 'http://consul.internal:8501', CONSUL_HTTP_SSL: '1' } })
+        .addr,
+      'https://consul.internal:8501',
+    );
     assert.equal(vault({ env: {} }).addr, 'https://127.0.0.1:8200');
     assert.equal(openbao({ env: {} }).addr, 'https://127.0.0.1:8200');
+    // Vault's, OpenBao's and Nomad's clients cannot use an address without a scheme: refused
+    // rather than taken as http, which would send the token in clear text.
+    for (const [make, variable] of [
+      [vault, 'VAULT_ADDR'],
+      [openbao, 'BAO_ADDR'],
+      [nomad, 'NOMAD_ADDR'],
+    ] as const) {
+      assert.throws(() => make({ env: { [variable]: 'u:secret@10.0.0.3:8200' } }), {
+        code: 'INVALID_ARGUMENT',
+        message: new RegExp(
+          `^the \\w+ address \\(${variable} or the addr option\\) "…@10\\.0\\.0\\.3:8200" has no scheme: write https://…@10\\.0\\.0\\.3:8200 or http://`,
+        ),
+      });
+    }
     assert.equal(nomad({ env: {} }).addr, 'http://127.0.0.1:4646');
     assert.equal(
       nomad({ env: { NOMAD_ADDR: 'http://user:pw@10.0.0.1:4646' } }).addr,
@@ -960,7 +1066,8 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
       /cannot connect to Consul at http:\/\/127\.0\.0\.1:\d+\/v1\/snapshot: connection refused \(check CONSUL_HTTP_ADDR/,
     );
 
-    // The token file is read and sent.
+    // The token file is read and sent, even when CONSUL_HTTP_TOKEN is set too: Consul's client
+    // uses the file whenever one is named.
     await withTempDir(async (dir) => {
       let seen: string | undefined;
       const srv = http.createServer((req, res) => {
@@ -972,7 +1079,11 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
       try {
         await writeFile(join(dir, 'token'), `${TOKEN}\n`);
         const svc = consul({
-          env: { CONSUL_HTTP_ADDR: `127.0.0.1:${p}`, CONSUL_HTTP_TOKEN_FILE: join(dir, 'token') },
+          env: {
+            CONSUL_HTTP_ADDR: `127.0.0.1:${p}`,
+            CONSUL_HTTP_TOKEN: 'the-variable-token',
+            CONSUL_HTTP_TOKEN_FILE: join(dir, 'token'),
+          },
         });
         await rejectsHttp(
           svc.save(),
@@ -986,7 +1097,7 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
-  test("Vault's ~/.vault-token when no variable gives a token; VAULT_CAPATH, a directory of CAs", async () => {
+  test("Vault's and OpenBao's ~/.vault-token when no variable gives a token; VAULT_CAPATH, a tree of CAs", async () => {
     await withTempDir(async (dir) => {
       const { cert, key } = await selfSignedCert(dir);
       const archive = await smallArchive();
@@ -1010,17 +1121,19 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           join(cas, 'other.pem'),
           (await selfSignedCert(await mkdtemp(join(dir, 'x-')))).cert,
         );
-        await writeFile(join(cas, 'ours.pem'), cert);
+        // In a subdirectory: the products' Go clients (rootcerts) walk the whole tree.
+        await mkdir(join(cas, 'sub'));
+        await writeFile(join(cas, 'sub', 'ours.pem'), cert);
         const env = { VAULT_ADDR: `https://127.0.0.1:${port}`, VAULT_CAPATH: cas, HOME: home };
         assert.equal((await verify(await readAll(await vault({ env }).save()))).index, 9n);
         assert.equal(seen, TOKEN);
-        // VAULT_TOKEN comes first; OpenBao has no such file.
+        // VAULT_TOKEN comes first; OpenBao's `bao login` writes the same file.
         await readAll(await vault({ env: { ...env, VAULT_TOKEN: `${TOKEN}-env` } }).save());
         assert.equal(seen, `${TOKEN}-env`);
         await readAll(
           await openbao({ env: { BAO_ADDR: env.VAULT_ADDR, BAO_CAPATH: cas, HOME: home } }).save(),
         );
-        assert.equal(seen, undefined);
+        assert.equal(seen, TOKEN);
         // Without the CA directory the certificate is not trusted.
         await rejectsHttp(
           vault({ env: { ...env, VAULT_CAPATH: undefined } }).save(),

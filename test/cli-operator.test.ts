@@ -48,7 +48,8 @@ let leaderUrl: string;
 const keys = makeKeys(500, 'op');
 
 before(async () => {
-  cluster = await startCluster({ token: TOKEN });
+  // Sealed sums on the Vault endpoints, as Vault writes them.
+  cluster = await startCluster({ token: TOKEN, sealKeyHex: '5a'.repeat(32) });
   leaderUrl = (await cluster.waitLeader()).httpUrl;
   await cluster.putKeys(keys);
 });
@@ -195,7 +196,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
     });
   });
 
-  test('restore --to vault --force uses snapshot-force', async () => {
+  test('restore --to vault --force uses snapshot-force; Vault is said to have accepted the snapshot, which it restores in the background', async () => {
     await withTempDir(async (dir) => {
       const out = savedTo(dir, 'vault', 'v.snap');
       const r = run([
@@ -210,9 +211,25 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
         out,
       ]);
       assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /^Vault at \S+ accepted the snapshot at index \d+ \([\d.]+s\) and is restoring it; should that fail, Vault seals itself \(see its log\)\n$/,
+      );
       const st = await cluster.status();
       const leader = st.nodes.find((n) => n.id === st.leader);
       assert.match(leader?.lastRequest?.path ?? '', /snapshot-force$/);
+    });
+  });
+
+  test('restore --to vault without --force of an archive without sealed sums: nothing sent, exit 1, says to force', async () => {
+    await withTempDir(async (dir) => {
+      const out = savedTo(dir, 'consul', 'c.snap');
+      const before = (await cluster.status()).nodes.reduce((n, x) => n + x.restoreRequests, 0);
+      const r = run(['restore', '--to', 'vault', '--addr', leaderUrl, '--token', TOKEN, out]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /no sealed sums \(SHA256SUMS\.sealed\).*raftsnap restore --force/);
+      const after = (await cluster.status()).nodes.reduce((n, x) => n + x.restoreRequests, 0);
+      assert.equal(after, before, 'nothing reached the server');
     });
   });
 

@@ -67,9 +67,10 @@ export function envDurationMs(env: Env, name: string): number | undefined {
 }
 
 /**
- * The token from the option, else the variable `name`, else the file named by `fileVar` (its
- * content trimmed, as CONSUL_HTTP_TOKEN_FILE), else `homeFile` in the HOME directory when it
- * exists (Vault's ~/.vault-token, which `vault login` writes). Throws
+ * The token from the option, else the file named by `fileVar` (its content trimmed), else the
+ * variable `name`, else `homeFile` in the HOME directory when it exists (Vault's and OpenBao's
+ * ~/.vault-token, which `vault login` and `bao login` write). The file variable comes before the
+ * token variable as in Consul's client ("If the TokenFile is set, always use that"). Throws
  * SnapshotError('INVALID_ARGUMENT') when a token file cannot be read (the message names the
  * file, never its content).
  */
@@ -81,16 +82,19 @@ export function resolveToken(
   homeFile?: string,
 ): string | undefined {
   if (option !== undefined) return option === '' ? undefined : option;
+  const named = fileVar ? envString(env, fileVar) : undefined;
+  if (named !== undefined) return readToken(named, ` (${fileVar})`);
   const v = envString(env, name);
   if (v !== undefined) return v;
-  let file = fileVar ? envString(env, fileVar) : undefined;
-  // The variable that named the file, for the message (none for the home file).
-  const from = file === undefined ? '' : ` (${fileVar})`;
   const home = envString(env, 'HOME');
-  if (file === undefined && homeFile && home && existsSync(join(home, homeFile))) {
-    file = join(home, homeFile);
+  if (homeFile && home && existsSync(join(home, homeFile))) {
+    return readToken(join(home, homeFile), '');
   }
-  if (file === undefined) return undefined;
+  return undefined;
+}
+
+/** A token file's content, trimmed (undefined when empty); `from` names its variable. */
+function readToken(file: string, from: string): string | undefined {
   try {
     const t = readFileSync(file, 'utf8').trim();
     return t === '' ? undefined : t;

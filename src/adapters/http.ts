@@ -5,7 +5,7 @@
  * for GET/PUT/POST with the body and the token re-sent (never from https to http), and errors
  * that say what went wrong and what to check — without ever containing a secret.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP, type Socket } from 'node:net';
@@ -182,21 +182,35 @@ export function safeUrl(u: URL | string): string {
 function withoutCredentials(addr: string): string {
   const at = addr.lastIndexOf('@');
   if (at < 0) return addr;
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(addr)?.[0] ?? '';
+  const scheme = SCHEME.exec(addr)?.[0] ?? '';
   return `${scheme}…@${addr.slice(at + 1)}`;
 }
 
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /**
  * Parses a product address: `scheme://host[:port][/prefix]`, or `host:port` (then
- * `defaultScheme`). Throws SnapshotError('INVALID_ARGUMENT') for anything else (including unix
- * sockets, which are not supported).
+ * `defaultScheme`; with null, such an address is refused, the message naming `what` it is).
+ * Throws SnapshotError('INVALID_ARGUMENT') for anything else (including unix sockets, which are
+ * not supported).
  */
-export function parseAddr(addr: string, defaultScheme: 'http' | 'https' = 'http'): URL {
+export function parseAddr(
+  addr: string,
+  defaultScheme: 'http' | 'https' | null = 'http',
+  what = 'the address',
+): URL {
   const a = addr.trim();
   if (a.startsWith('unix://')) {
     throw new SnapshotError('INVALID_ARGUMENT', `unix socket addresses are not supported: ${a}`);
   }
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(a) ? a : `${defaultScheme}://${a}`;
+  if (!defaultScheme && !SCHEME.test(a)) {
+    const shown = withoutCredentials(a);
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `${what} ${JSON.stringify(shown)} has no scheme: write https://${shown} or http://${shown}`,
+    );
+  }
+  const withScheme = SCHEME.test(a) ? a : `${defaultScheme}://${a}`;
   let url: URL;
   try {
     url = new URL(withScheme);
@@ -260,13 +274,19 @@ export class HttpClient {
     };
   }
 
-  /** Every file of the `caPath` directory (PEM CA certificates), or undefined without one. */
+  /**
+   * Every file under the `caPath` directory, subdirectories included (PEM CA certificates, as Go's
+   * rootcerts loads them), or undefined without one.
+   */
   private caDirectory(): Buffer[] | undefined {
     const dir = this.opts.caPath;
     if (!dir) return undefined;
     try {
-      const files = readdirSync(dir, { withFileTypes: true }).filter((d) => !d.isDirectory());
-      return files.map((d) => readFileSync(join(dir, d.name)));
+      const paths = readdirSync(dir, { withFileTypes: true, recursive: true })
+        .filter((d) => !d.isDirectory())
+        .map((d) => join(d.parentPath ?? d.path, d.name));
+      // Links are followed to files (a c_rehash directory is made of them), not to directories.
+      return paths.filter((p) => statSync(p).isFile()).map((p) => readFileSync(p));
     } catch (err) {
       throw new SnapshotError(
         'INVALID_ARGUMENT',
@@ -294,9 +314,18 @@ export class HttpClient {
   async request(req: HttpRequest): Promise<HttpResponse> {
     let url = this.resolve(this.base, req.path);
     const max = this.opts.maxRedirects ?? 5;
+    let expectContinue = true;
     for (let hop = 0; ; hop++) {
-      const { res, clientReq, state } = await this.attempt(url, req);
+      const { res, clientReq, state } = await this.attempt(url, req, expectContinue);
       const status = res.statusCode ?? 0;
+      if (status === 417 && req.body && expectContinue) {
+        // A proxy or server that refuses `Expect: 100-continue`: the same request without it.
+        res.resume();
+        clientReq.destroy();
+        expectContinue = false;
+        hop--;
+        continue;
+      }
       if (status === 307 || status === 308) {
         const loc = res.headers.location;
         res.resume();
@@ -362,6 +391,7 @@ export class HttpClient {
   private async attempt(
     url: URL,
     req: HttpRequest,
+    expectContinue: boolean,
   ): Promise<{ res: http.IncomingMessage; clientReq: http.ClientRequest; state: AttemptState }> {
     const state: AttemptState = { timedOut: false, aborted: false, bodyBytes: 0 };
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
@@ -383,7 +413,7 @@ export class HttpClient {
       };
       if (req.body) {
         headers['Content-Type'] ??= 'application/octet-stream';
-        headers.Expect = '100-continue';
+        if (expectContinue) headers.Expect = '100-continue';
         if (req.body.length !== undefined) headers['Content-Length'] = String(req.body.length);
       }
       const isHttps = url.protocol === 'https:';
@@ -499,6 +529,10 @@ export class HttpClient {
       }
       // Expect: 100-continue lets a server answer (e.g. 307 from a standby, 403) before the body
       // is sent; servers that ignore it get the body after a short wait.
+      if (!expectContinue) {
+        void this.pump(clientReq, req.body, state);
+        return;
+      }
       clientReq.flushHeaders();
       let started = false;
       const start = () => {

@@ -36,14 +36,17 @@ export type ProductName = 'consul' | 'vault' | 'nomad' | 'openbao';
  * environment variables (listed on each factory), then from the product's default.
  */
 export interface ProductOptions extends TlsOptions {
-  /** API address, `http(s)://host:port`; `host:port` means http (Consul: https with CONSUL_HTTP_SSL). */
+  /**
+   * API address, `http(s)://host:port`. Consul also takes `host:port` (http, or https with
+   * CONSUL_HTTP_SSL, which makes an http:// address https too, as Consul's client does); the
+   * other products refuse an address without a scheme, as their clients cannot use one.
+   */
   addr?: string;
   /** ACL token; `''` sends none even when the environment has one. */
   token?: string;
   /**
-   * Inactivity timeout in ms, 0 for none: connecting, waiting for the response (a restore's
-   * answer comes once the server has restored) and every pause in a transfer must each be
-   * shorter. Default: Vault/OpenBao VAULT_CLIENT_TIMEOUT/BAO_CLIENT_TIMEOUT or 60 s, as their
+   * Inactivity timeout in ms, 0 for none: connecting, waiting for the response (Consul and Nomad
+   * answer a restore once it is done) and every pause in a transfer must each be shorter. Default: Vault/OpenBao VAULT_CLIENT_TIMEOUT/BAO_CLIENT_TIMEOUT or 60 s, as their
    * CLIs; Consul and Nomad 5 minutes (their CLIs have no timeout; large restores take a while).
    */
   timeoutMs?: number;
@@ -103,8 +106,9 @@ export interface SnapshotService {
   readonly addr: string;
   /**
    * Asks the server for a snapshot and returns the archive as it streams, verified inline: the
-   * stream closes only when the whole archive verified (with `sealer`, the sealed sums too) and,
-   * when the server sent `Digest: sha-256=…`, the bytes match it; otherwise it errors with the
+   * stream closes only when the whole archive verified (with `sealer`, the sealed sums too),
+   * when the server sent `Digest: sha-256=…` the bytes match it, and from Vault or OpenBao the
+   * archive has its sealed sums (as their own clients require); otherwise it errors with the
    * reason. Rejects with HttpError when the request fails (wrong token, no leader, …).
    */
   save(opts?: SaveOptions): Promise<ReadableStream<Uint8Array>>;
@@ -121,8 +125,12 @@ export interface SnapshotService {
    * damaged gzip stream after the end of the archive, which the product does not read, is only
    * reported to `onWarning`). Then it is streamed to the product's restore endpoint (re-sent as
    * is when redirected); should the bytes change after verification, the upload is cut short so
-   * that the server refuses it. Resolves with the snapshot's metadata once the server has
-   * restored it.
+   * that the server refuses it. Vault and OpenBao (unless `force`) refuse an archive without
+   * sealed sums, which they check with their seal: such an archive is rejected here with 'SEAL'
+   * and nothing is sent. Resolves with the snapshot's metadata once the server has answered:
+   * Consul and Nomad answer when the restore is done; Vault and OpenBao once they have received
+   * and checked the snapshot, restoring it in the background (and sealing the node should that
+   * fail).
    */
   restore(input: NodeInput, opts?: ProductRestoreOptions): Promise<SnapshotMeta>;
 }
@@ -134,7 +142,7 @@ interface ProductSpec {
     addr: string;
     token: string;
     tokenFile?: string;
-    /** A file in the home directory holding the token when no variable gives one (Vault's ~/.vault-token). */
+    /** A file in the home directory holding the token when no variable gives one (~/.vault-token). */
     homeTokenFile?: string;
     caCert: string;
     caPath: string;
@@ -150,6 +158,20 @@ interface ProductSpec {
     timeout?: string;
   };
   defaultAddr: string;
+  /**
+   * Whether `host:port` (no scheme) is an address, as Consul's client takes it. Vault's, OpenBao's
+   * and Nomad's clients cannot use one; raftsnap refuses it rather than guess http and send the
+   * token in clear text.
+   */
+  schemeless?: boolean;
+  /** The product strips a port from its TLS server name variable (Consul). */
+  serverNameMayHavePort?: boolean;
+  /**
+   * The product seals the sums of every snapshot it writes and checks them before a restore that
+   * is not forced (Vault, OpenBao): a save without SHA256SUMS.sealed is incomplete, and such an
+   * archive is refused unless forced.
+   */
+  sealsSums?: boolean;
   /** Inactivity timeout when neither the option nor the variable sets one. */
   defaultTimeoutMs: number;
   tokenHeader: string;
@@ -167,7 +189,14 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
   const v = spec.vars;
   const ssl = v.ssl ? envBool(env, v.ssl) : undefined;
   const addrText = o.addr ?? envString(env, v.addr) ?? spec.defaultAddr;
-  const base = parseAddr(addrText, ssl ? 'https' : 'http');
+  const base = parseAddr(
+    addrText,
+    spec.schemeless ? (ssl ? 'https' : 'http') : null,
+    `the ${spec.service} address (${v.addr} or the addr option)`,
+  );
+  // As Consul's client: once TLS is asked for, never http, whatever the address says.
+  if (ssl && base.protocol === 'http:') base.protocol = 'https:';
+  const serverName = o.tlsServerName ?? envString(env, v.tlsServerName);
   const token = resolveToken(o.token, env, v.token, v.tokenFile, v.homeTokenFile);
   let skip = o.tlsSkipVerify;
   if (skip === undefined && v.skipVerify) skip = envBool(env, v.skipVerify);
@@ -187,7 +216,8 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     caPath: o.caPath ?? envString(env, v.caPath),
     certFile: o.certFile ?? envString(env, v.clientCert),
     keyFile: o.keyFile ?? envString(env, v.clientKey),
-    tlsServerName: o.tlsServerName ?? envString(env, v.tlsServerName),
+    tlsServerName:
+      serverName !== undefined && spec.serverNameMayHavePort ? withoutPort(serverName) : serverName,
     tlsSkipVerify: skip,
     timeoutMs,
     service: spec.service,
@@ -221,10 +251,21 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       signal: opts.signal,
       what: 'saving the snapshot',
     });
+    const source = `${spec.service} at ${res.url}`;
     return verifiedStream(res.body, {
       ...readOpts,
       digest: res.header('digest'),
-      source: `${spec.service} at ${res.url}`,
+      source,
+      check: spec.sealsSums
+        ? (info) => {
+            if (!info.sealed) {
+              throw new SnapshotError(
+                'SEAL',
+                `${source} sent a snapshot without sealed sums (SHA256SUMS.sealed), which ${spec.service} writes into every snapshot: it is incomplete (the ${spec.product === 'vault' ? 'vault' : 'bao'} CLI refuses it too) and ${spec.service} would not restore it without force`,
+              );
+            }
+          }
+        : undefined,
     });
   }
 
@@ -261,6 +302,12 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       const { force = false, query, dir, onWarning, ...readOpts } = opts;
       const prepared = await prepare(input, readOpts, dir);
       try {
+        if (spec.sealsSums && !force && !prepared.info.sealed) {
+          throw new SnapshotError(
+            'SEAL',
+            `the snapshot has no sealed sums (SHA256SUMS.sealed), which ${spec.service} opens with its seal before a restore, so it would refuse it (the snapshot was not saved from ${spec.service}); nothing was sent. Force the restore (snapshot-force; raftsnap restore --force) to skip that check`,
+          );
+        }
         const after = prepared.info.afterArchive;
         if (after) {
           onWarning?.(
@@ -282,6 +329,13 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       }
     },
   };
+}
+
+/** `name` without a `:port` (`consul.example:8501`, `[::1]:8501`), as Consul's TLS set-up. */
+function withoutPort(name: string): string {
+  const bracketed = /^\[([^\]]*)\]:\d*$/.exec(name);
+  if (bracketed) return bracketed[1];
+  return /^[^:]*:\d*$/.test(name) ? name.slice(0, name.lastIndexOf(':')) : name;
 }
 
 interface Prepared {
@@ -423,6 +477,8 @@ export function consul(opts: ConsulOptions = {}): SnapshotService {
         ssl: 'CONSUL_HTTP_SSL',
       },
       defaultAddr: '127.0.0.1:8500',
+      schemeless: true,
+      serverNameMayHavePort: true,
       defaultTimeoutMs: 300_000,
       tokenHeader: 'X-Consul-Token',
       savePath: '/v1/snapshot',
@@ -453,7 +509,7 @@ function vaultLike(
         token: `${prefix}_TOKEN`,
         caCert: `${prefix}_CACERT`,
         caPath: `${prefix}_CAPATH`,
-        homeTokenFile: product === 'vault' ? '.vault-token' : undefined,
+        homeTokenFile: '.vault-token',
         clientCert: `${prefix}_CLIENT_CERT`,
         clientKey: `${prefix}_CLIENT_KEY`,
         tlsServerName: `${prefix}_TLS_SERVER_NAME`,
@@ -461,6 +517,7 @@ function vaultLike(
         timeout: `${prefix}_CLIENT_TIMEOUT`,
       },
       defaultAddr: 'https://127.0.0.1:8200',
+      sealsSums: true,
       defaultTimeoutMs: 60_000,
       tokenHeader: 'X-Vault-Token',
       savePath: '/v1/sys/storage/raft/snapshot',
@@ -490,7 +547,8 @@ export function vault(opts: VaultOptions = {}): SnapshotService {
 
 /**
  * OpenBao: Vault's API (X-Vault-Token, X-Vault-Namespace) with BAO_ variables: BAO_ADDR
- * (default https://127.0.0.1:8200), BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH, BAO_CLIENT_CERT,
+ * (default https://127.0.0.1:8200), BAO_TOKEN (else ~/.vault-token, where `bao login` leaves
+ * it), BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH, BAO_CLIENT_CERT,
  * BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY, BAO_CLIENT_TIMEOUT.
  */
 export function openbao(opts: VaultOptions = {}): SnapshotService {

@@ -87,6 +87,11 @@ export interface VerifiedStreamOptions extends ReadOptions {
   digest?: string;
   /** Names the source in messages, e.g. "Nomad at http://127.0.0.1:4646". */
   source?: string;
+  /**
+   * A last check of what verification found (e.g. Vault's sealed sums): throwing fails the
+   * stream with that error, as a failed verification does.
+   */
+  check?: (info: SnapshotInfo) => void;
 }
 
 /** The result of {@link verifiedStream}. */
@@ -122,7 +127,7 @@ export function verifiedStream(
 ): VerifiedStream {
   const reader = source.getReader();
   const feed = new Feed();
-  const { digest, source: from, ...readOpts } = opts;
+  const { digest, source: from, check, ...readOpts } = opts;
   const expected = sha256OfDigest(digest);
   let early: unknown;
   let failed = false;
@@ -133,6 +138,7 @@ export function verifiedStream(
         `snapshot checksum mismatch: ${from ?? 'the server'} sent Digest sha-256=${expected} but the bytes received hash to ${info.checksum}`,
       );
     }
+    check?.(info);
     return info;
   });
   verdict.catch((err) => {

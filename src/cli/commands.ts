@@ -194,7 +194,7 @@ Exit codes: 0 extracted, 1 invalid or not written (reason on stderr), 2 usage er
 
 Examples:
   raftsnap extract backup.snap ./restored
-  raftsnap extract --seal-key-file vault.key backup.snap ./restored`,
+  raftsnap extract --seal-key-file seal.key backup.snap ./restored`,
   async run(argv) {
     const p = parseArgs(argv, common);
     const [file, dir] = positional(p, 2, 'FILE DIR');

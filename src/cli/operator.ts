@@ -82,7 +82,7 @@ function serviceOf(p: Parsed, product: ProductName): SnapshotService {
 }
 
 const ENV_HELP = `Environment (as the products' own CLIs):
-  consul   CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE, CONSUL_HTTP_SSL,
+  consul   CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN_FILE (else CONSUL_HTTP_TOKEN), CONSUL_HTTP_SSL,
            CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
            CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY
   vault    VAULT_ADDR, VAULT_TOKEN (else ~/.vault-token), VAULT_NAMESPACE, VAULT_CACERT,
@@ -90,8 +90,9 @@ const ENV_HELP = `Environment (as the products' own CLIs):
            VAULT_SKIP_VERIFY, VAULT_CLIENT_TIMEOUT
   nomad    NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION, NOMAD_CACERT, NOMAD_CAPATH,
            NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME, NOMAD_SKIP_VERIFY
-  openbao  BAO_ADDR, BAO_TOKEN, BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH, BAO_CLIENT_CERT,
-           BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY, BAO_CLIENT_TIMEOUT
+  openbao  BAO_ADDR, BAO_TOKEN (else ~/.vault-token), BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH,
+           BAO_CLIENT_CERT, BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY,
+           BAO_CLIENT_TIMEOUT
   all      HTTPS_PROXY / HTTP_PROXY (http:// proxies), NO_PROXY, as the products' clients
 Options override the environment. Tokens and keys are never printed.`;
 
@@ -165,16 +166,22 @@ is whole but whose gzip stream is damaged after it (which the product's restore 
 sent with a warning; raftsnap verify rejects such a file.
 
 ${CONNECTION_HELP}
-  --force             Vault/OpenBao: use snapshot-force (a snapshot from another cluster)
+  --force             Vault/OpenBao: use snapshot-force (a snapshot from another cluster,
+                      or one without SHA256SUMS.sealed, which Vault otherwise refuses)
   --seal-key-file K   also open and check SHA256SUMS.sealed with this AES-256-GCM key
+                      (raftsnap's sealer; Vault's own seal is opened by Vault alone)
 
 ${ENV_HELP}
 
-Exit codes: 0 restored, 1 invalid snapshot or restore failed, 2 usage error.
+Consul and Nomad answer once the snapshot is restored; Vault and OpenBao once they have checked
+it, and restore it in the background (sealing themselves should that fail).
+
+Exit codes: 0 restored (Vault/OpenBao: accepted), 1 invalid snapshot or restore failed,
+2 usage error.
 
 Examples:
   raftsnap restore --to consul backup.snap
-  raftsnap restore --to vault --force --seal-key-file vault.key dr.snap`,
+  raftsnap restore --to vault --force dr.snap`,
   async run(argv) {
     const p = parseArgs(argv, { ...connection, to: { value: true }, force: {} });
     const [file] = positional(p, 1, 'FILE');
@@ -201,9 +208,16 @@ Examples:
       for (const m of warnings) process.stderr.write(`warning: ${file}: ${m}\n`);
     }
     const secs = (Date.now() - start) / 1000;
+    // Vault and OpenBao answer once they have checked the upload and restore it afterwards.
+    const background = product === 'vault' || product === 'openbao';
     if (p.options.has('json')) {
       process.stdout.write(
-        `${exactJson({ product, file, index: meta.index, term: meta.term, seconds: secs })}\n`,
+        `${exactJson({ product, file, index: meta.index, term: meta.term, state: background ? 'accepted' : 'restored', seconds: secs })}\n`,
+      );
+    } else if (background) {
+      const name = product === 'vault' ? 'Vault' : 'OpenBao';
+      process.stdout.write(
+        `${name} at ${service.addr} accepted the snapshot at index ${meta.index} (${secs.toFixed(1)}s) and is restoring it; should that fail, ${name} seals itself (see its log)\n`,
       );
     } else {
       process.stdout.write(

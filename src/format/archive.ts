@@ -35,7 +35,10 @@ export interface ArchiveInfo {
   meta: SnapshotMeta;
   /** Bytes of state.bin (all state.bin entries together, as the reference hashes them). */
   stateSize: bigint;
-  /** Whether the archive has a SHA256SUMS.sealed entry. */
+  /**
+   * Whether the archive has sealed sums: a SHA256SUMS.sealed entry that is not empty (an empty
+   * one seals nothing, and Vault's own client calls such a snapshot incomplete).
+   */
   sealed: boolean;
 }
 
@@ -111,8 +114,8 @@ export async function readArchive(tar: TarReader, opts: ReadArchiveOptions): Pro
           sums.push(await readSmall(tar, 'failed to read snapshot hashes'));
           break;
         case 'SHA256SUMS.sealed': {
-          sealed = true;
           const bytes = await readSmall(tar, 'failed to read snapshot hashes');
+          if (bytes.length > 0) sealed = true;
           if (opts.sealer) sealedSums.push(bytes);
           break;
         }

@@ -165,7 +165,11 @@ export async function writeToTempFile(
 }
 
 export interface RestoreOptions extends ReadOptions {
-  /** Fail when Raft has not finished restoring within this many milliseconds. */
+  /**
+   * Fail when Raft has not finished restoring within this many milliseconds. Raft is then asked
+   * to stop (its `signal` aborts); a Raft that had already begun installing the state may still
+   * complete the restore, and the error says so.
+   */
   timeoutMs?: number;
   /** Directory for the temporary state file (default: the OS temporary directory). */
   dir?: string;
@@ -210,7 +214,7 @@ async function restoreWithDeadline(
       timer = setTimeout(() => {
         const err = new SnapshotError(
           'ABORTED',
-          `raft error when restoring snapshot: timed out after ${opts.timeoutMs} ms`,
+          `raft error when restoring snapshot: timed out after ${opts.timeoutMs} ms (Raft was asked to stop; a restore it had already begun installing may still complete)`,
         );
         ctl.abort(err);
         reject(err);

@@ -15,7 +15,7 @@
  * CLI: `node dist/test/runtimes/bundle.js size`, `… web [DIR]`, `… runner browser|worker DIR`.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
