@@ -68,3 +68,8 @@ export function wrapError(err: unknown, context: string): SnapshotError {
   const msg = err instanceof Error ? err.message : String(err);
   return new SnapshotError('IO', `${context}: ${msg}`, { cause: err });
 }
+
+/** The message of an Error, or the string form of anything else thrown. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

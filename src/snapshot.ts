@@ -4,14 +4,14 @@
  */
 import { type EngineChoice, type Engines, getEngines } from './engines/registry.js';
 import type { HashState } from './engines/sha256.js';
-import { isSnapshotError, SnapshotError, wrapError } from './errors.js';
+import { isSnapshotError, messageOf, SnapshotError, wrapError } from './errors.js';
 import { type ArchiveInfo, readArchive, writeArchive } from './format/archive.js';
 import { CrcLedger } from './format/crc-ledger.js';
 import { openGunzip } from './format/gzip.js';
 import type { SnapshotMeta } from './format/meta.js';
 import { TarReader } from './format/tar-reader.js';
 import { ByteReader } from './io/byte-reader.js';
-import { type ByteInput, type ByteOutput, bytesOf, sinkOf } from './io/input.js';
+import { type ByteInput, type ByteOutput, sinkOf, stoppableBytes } from './io/input.js';
 import type { Raft } from './raft.js';
 import type { Sealer } from './sealer.js';
 
@@ -46,7 +46,11 @@ function knownSize(input: ByteInput): number | undefined {
   return undefined;
 }
 
-/** Iterates `input`, reporting progress and honouring `signal` between chunks. */
+/**
+ * Iterates `input`, reporting progress and honouring `signal`: between chunks, and while waiting
+ * for one (an input that has stalled, a quiet pipe, does not hold an abort up; the source is
+ * then asked to stop).
+ */
 export async function* tracked(
   input: ByteInput,
   opts: CommonOptions,
@@ -55,22 +59,72 @@ export async function* tracked(
   const { signal, onProgress } = opts;
   let bytes = 0;
   throwIfAborted(signal);
-  for await (const chunk of bytesOf(input)) {
-    throwIfAborted(signal);
-    // Before the chunk is handed on: a consumer that stops after its last byte (a writer takes
-    // exactly the state's size) does not come back for the next one.
-    bytes += chunk.length;
-    onProgress?.({ bytes, total });
-    yield chunk;
+  const { chunks: source, stop } = stoppableBytes(input);
+  let done = false;
+  let aborted = false;
+  try {
+    for (;;) {
+      const next = await unlessAborted(source.next(), signal).catch((err) => {
+        aborted = signal?.aborted === true;
+        throw err;
+      });
+      if (next.done) {
+        done = true;
+        return;
+      }
+      throwIfAborted(signal);
+      // Before the chunk is handed on: a consumer that stops after its last byte (a writer takes
+      // exactly the state's size) does not come back for the next one.
+      bytes += next.value.length;
+      onProgress?.({ bytes, total });
+      yield next.value;
+    }
+  } finally {
+    // Aborted while a read waits: the source is stopped now. Stopped early otherwise (the
+    // consumer is done): it closes as soon as it can.
+    if (aborted) stop();
+    else if (!done) source.return?.(undefined)?.catch(() => {});
   }
 }
 
+/** The error of an aborted operation: SnapshotError('ABORTED') with the signal's reason. */
+function abortError(signal: AbortSignal): SnapshotError {
+  const reason = signal.reason;
+  const why = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+  return new SnapshotError('ABORTED', `operation aborted: ${why}`, { cause: reason });
+}
+
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new SnapshotError('ABORTED', `operation aborted: ${String(signal.reason ?? 'aborted')}`, {
-      cause: signal.reason,
-    });
+  if (signal?.aborted) throw abortError(signal);
+}
+
+/**
+ * `work`, unless `signal` aborts first: then it rejects at once with SnapshotError('ABORTED')
+ * (`work` goes on and is ignored).
+ */
+export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(abortError(signal));
   }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {});
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /**
@@ -382,7 +436,8 @@ export async function writeSnapshot(
       // Also here, not only between state chunks: an empty state has none, and the sums and
       // the sealing come after the last.
       throwIfAborted(opts.signal);
-      await sink.write(chunk);
+      // An output that has stopped taking bytes does not hold an abort up either.
+      await unlessAborted(sink.write(chunk), opts.signal);
     }
     throwIfAborted(opts.signal);
     await sink.close();
@@ -447,10 +502,6 @@ export async function usingRaftSnapshot<T>(
     throw err;
   }
   return result;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Standard base64 with padding (no Node built-ins). */

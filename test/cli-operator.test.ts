@@ -183,6 +183,77 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
     });
   });
 
+  test('save - streams the verified archive to standard output, the summary to stderr; --quiet says nothing', async () => {
+    const r = spawnSync(process.execPath, [
+      cli,
+      'save',
+      '--from',
+      'consul',
+      '--addr',
+      leaderUrl,
+      '--token',
+      TOKEN,
+      '-',
+    ]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.match(
+      r.stderr.toString(),
+      /^Saved and verified snapshot to index \d+: \(standard output\) /,
+    );
+    assert.ok((await verify(new Uint8Array(r.stdout))).index > 0n);
+    await withTempDir(async (dir) => {
+      const q = run([
+        'save',
+        '--from',
+        'consul',
+        '--quiet',
+        '--addr',
+        leaderUrl,
+        '--token',
+        TOKEN,
+        join(dir, 'q.snap'),
+      ]);
+      assert.equal(q.code, 0, q.stderr);
+      assert.equal(q.stdout + q.stderr, '');
+      assert.deepEqual(await listDir(dir), ['q.snap']);
+    });
+  });
+
+  test('save to a directory that does not exist fails before the server is asked for a snapshot', async () => {
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      requests++;
+      res.writeHead(500);
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const addr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await withTempDir(async (dir) => {
+        const out = join(dir, 'missing', 'x.snap');
+        const r = runCli(['save', '--from', 'consul', '--addr', addr, out], {});
+        assert.equal(r.code, 1);
+        assert.equal(r.stderr, `error: cannot write ${out}: no such file or directory\n`);
+        assert.equal(requests, 0, 'the server was asked for a snapshot');
+      });
+    } finally {
+      server.close();
+    }
+  });
+
+  test('restore - reads the archive from standard input (copied aside as it is verified)', async () => {
+    await withTempDir(async (dir) => {
+      const out = savedTo(dir, 'consul', 'c.snap');
+      const r = runCli(['restore', '--to', 'consul', '--addr', leaderUrl, '--token', TOKEN, '-'], {
+        input: readFileSync(out),
+        env: { TMPDIR: dir },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Restored snapshot at index \d+ to consul/);
+      assert.deepEqual(await listDir(dir), ['c.snap'], 'the temporary copy is gone');
+    });
+  });
+
   test('restore --to consul: verified first, then restored; every node holds the keys', async () => {
     await withTempDir(async (dir) => {
       const out = savedTo(dir, 'consul', 'c.snap');
@@ -305,43 +376,39 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
   const metaJson =
     '{"Version":1,"ID":"x","Index":7,"Term":1,"Peers":null,"Configuration":{"Servers":null},"ConfigurationIndex":1,"Size":0}\n';
 
+  /** Writes DIR/meta.json and DIR/state.bin (`bytes`); returns `create`'s arguments up to -o. */
+  function createInputs(dir: string, bytes: Uint8Array = state): string[] {
+    writeFileSync(join(dir, 'meta.json'), metaJson);
+    writeFileSync(join(dir, 'state.bin'), bytes);
+    return ['create', '--meta', join(dir, 'meta.json'), '--state', join(dir, 'state.bin')];
+  }
+
+  /** Mounts a fresh tmpfs at DIR/mnt with `mountOpts` (root only) for `use`, then unmounts it. */
+  async function onTmpfs<T>(dir: string, mountOpts: string, use: (mnt: string) => Promise<T>) {
+    const mnt = join(dir, 'mnt');
+    mkdirSync(mnt);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', mountOpts, 'tmpfs', mnt]);
+    assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
+    try {
+      return await use(mnt);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  }
+
   test('kill -9 during create and during extract leaves no OUT', async () => {
     await withTempDir(async (dir) => {
-      writeFileSync(join(dir, 'meta.json'), metaJson);
-      writeFileSync(join(dir, 'state.bin'), state);
+      const create = createInputs(dir);
       const outDir = join(dir, 'out');
-      spawnSync('mkdir', [outDir]);
+      mkdirSync(outDir);
       const out = join(outDir, 'new.snap');
-      const p = spawnAsync([
-        'create',
-        '--meta',
-        join(dir, 'meta.json'),
-        '--state',
-        join(dir, 'state.bin'),
-        '-o',
-        out,
-        '--level',
-        '9',
-      ]);
+      const p = spawnAsync([...create, '-o', out, '--level', '9']);
       await waitFor(async () => (await listDir(outDir)).length > 0);
       p.child.kill('SIGKILL');
       await p.done;
       assert.ok(!existsSync(out));
       // A complete archive to extract, then kill the extraction.
-      assert.equal(
-        run([
-          'create',
-          '--meta',
-          join(dir, 'meta.json'),
-          '--state',
-          join(dir, 'state.bin'),
-          '-o',
-          out,
-          '--level',
-          '1',
-        ]).code,
-        0,
-      );
+      assert.equal(run([...create, '-o', out, '--level', '1']).code, 0);
       const x = join(dir, 'x');
       const e = spawnAsync(['extract', out, x]);
       await waitFor(async () => existsSync(x) && (await listDir(x)).length > 0);
@@ -366,31 +433,61 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
 
   /**
    * Runs `raftsnap create` with OUT on a fresh tmpfs mounted with `mountOpts` (root only), and
-   * returns the result with what the tmpfs holds afterwards; the tmpfs is unmounted in any case.
+   * returns the result with what the tmpfs holds afterwards.
    */
   async function createOnTmpfs(mountOpts: string, stateBytes: Uint8Array, extra: string[] = []) {
     return withTempDir(async (dir) => {
-      writeFileSync(join(dir, 'meta.json'), metaJson);
-      writeFileSync(join(dir, 'state.bin'), stateBytes);
-      const mnt = join(dir, 'mnt');
-      spawnSync('mkdir', [mnt]);
-      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', mountOpts, 'tmpfs', mnt]);
-      assert.equal(m.status, 0, `mounting a tmpfs needs root: ${m.stderr}`);
-      try {
-        const args = ['--meta', join(dir, 'meta.json'), '--state', join(dir, 'state.bin')];
-        const r = run(['create', ...args, '-o', join(mnt, 'o.snap'), ...extra]);
+      const create = createInputs(dir, stateBytes);
+      return onTmpfs(dir, mountOpts, async (mnt) => {
+        const r = run([...create, '-o', join(mnt, 'o.snap'), ...extra]);
         return { r, left: await listDir(mnt) };
-      } finally {
-        spawnSync('umount', [mnt]);
-      }
+      });
     });
   }
 
-  test('a full disk (ENOSPC on a small tmpfs): a clear error and no partial file', async () => {
+  test('a full disk (ENOSPC on a small tmpfs): the error names OUT and what to do, no partial file', async () => {
     const { r, left } = await createOnTmpfs('size=1m', state, ['--level', '0']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: .*(disk is full|ENOSPC|no space)/i);
+    assert.match(
+      r.stderr,
+      /^error: failed to write snapshot file: cannot write \S+o\.snap: the disk is full; free space or choose another directory\n$/,
+    );
     assert.deepEqual(left, []);
+  });
+
+  test('extract into a new directory on a read-only file system says so (not "no such file")', async () => {
+    await withTempDir(async (dir) => {
+      const snap = join(dir, 's.snap');
+      assert.equal(run([...createInputs(dir, state.subarray(0, 1000)), '-o', snap]).code, 0);
+      await onTmpfs(dir, 'ro,size=1m', async (mnt) => {
+        const r = run(['extract', snap, join(mnt, 'a', 'b')]);
+        assert.equal(r.code, 1);
+        assert.equal(
+          r.stderr,
+          `error: cannot write to ${join(mnt, 'a', 'b')}: the file system is read-only; choose a writable directory\n`,
+        );
+      });
+    });
+  });
+
+  test('SIGTERM and SIGINT during create: exit 143 / 130, no OUT, no temporary file', async () => {
+    await withTempDir(async (dir) => {
+      const create = createInputs(dir);
+      for (const [sig, code] of [
+        ['SIGTERM', 143],
+        ['SIGINT', 130],
+      ] as const) {
+        const outDir = join(dir, sig);
+        mkdirSync(outDir);
+        const p = spawnAsync([...create, '-o', join(outDir, 'new.snap'), '--level', '9']);
+        await waitFor(async () => (await listDir(outDir)).length > 0);
+        p.child.kill(sig);
+        const done = await p.done;
+        assert.equal(done.code, code, done.stderr);
+        assert.equal(done.stderr, `error: interrupted by ${sig}\n`);
+        assert.deepEqual(await listDir(outDir), [], sig);
+      }
+    });
   });
 
   test('a read-only directory: a clear error and no file', async () => {

@@ -1,13 +1,16 @@
 /** The raftsnap command line, run as a real process: outputs, exit codes, no partial files. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,11 +78,74 @@ test('verify reads standard input for "-"', () => {
   assert.equal(r.code, 0, r.stderr);
 });
 
-test('usage errors exit 2: no file, unknown option, unknown command', () => {
+test('usage errors exit 2 with the reason and where help is, not the whole help; flags combine', () => {
+  const bogus = run(['verify', '--bogus', realRaft]);
+  assert.equal(bogus.code, 2);
+  assert.equal(bogus.stdout, '');
+  assert.equal(
+    bogus.stderr,
+    "error: unknown option --bogus\nRun 'raftsnap verify --help' for usage.\n",
+  );
   assert.equal(run(['verify']).code, 2);
-  assert.equal(run(['verify', '--bogus', realRaft]).code, 2);
   assert.equal(run(['frobnicate']).code, 2);
-  assert.equal(run([]).code, 2);
+  const bare = run([]);
+  assert.equal(bare.code, 2);
+  assert.equal(bare.stdout, '', 'usage for a mistake goes to stderr');
+  assert.match(bare.stderr, /^Usage: raftsnap <command>/);
+  // -qv is -q -v.
+  const qv = run(['inspect', '-qv', realRaft]);
+  assert.equal(qv.code, 0, qv.stderr);
+  assert.match(qv.stdout, / Engines +hash=/);
+  assert.equal(run(['inspect', '-qx', realRaft]).code, 2);
+});
+
+test('--quiet: no summary on success, so cron mails only failures; errors still show', async () => {
+  await withTempDir(async (dir) => {
+    for (const args of [
+      ['verify', '-q', realRaft],
+      ['extract', '--quiet', realRaft, join(dir, 'x')],
+      [
+        'create',
+        '-q',
+        '--meta',
+        join(dir, 'x', 'meta.json'),
+        '--state',
+        join(dir, 'x', 'state.bin'),
+        '-o',
+        join(dir, 'o.snap'),
+      ],
+    ]) {
+      const r = run(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout + r.stderr, '', args[0]);
+    }
+    const bad = run(['verify', '-q', join(dir, 'x', 'meta.json')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: /);
+  });
+});
+
+test('--json is exact for any string: a meta ID that looks like an internal placeholder stays itself', async () => {
+  await withTempDir(async (dir) => {
+    assert.equal(run(['extract', realRaft, join(dir, 'x')]).code, 0);
+    const meta = JSON.parse(readFileSync(join(dir, 'x', 'meta.json'), 'utf8'));
+    meta.ID = '\u00000\u0000';
+    writeFileSync(join(dir, 'm.json'), JSON.stringify(meta));
+    const out = join(dir, 'o.snap');
+    const c = run([
+      'create',
+      '--meta',
+      join(dir, 'm.json'),
+      '--state',
+      join(dir, 'x', 'state.bin'),
+      '-o',
+      out,
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    const j = JSON.parse(run(['inspect', '--json', out]).stdout);
+    assert.equal(j.ID, '\u00000\u0000');
+    assert.equal(j.Index, 1002);
+  });
 });
 
 test('version and --version print the package version', () => {
@@ -246,15 +312,17 @@ test('a directory where a file is wanted is named as such, before anything is wr
         ['create', '--meta', m, '--state', st, '-o', dir],
         `error: cannot write ${dir}: it is a directory; give the path of a file\n`,
       ],
-      [
-        ['verify', realRaft, '--seal-key-file', dir],
-        `error: cannot read key file ${dir}: it is a directory; give the path of a file\n`,
-      ],
     ];
     for (const [args, stderr] of cases) {
       const r = run(args);
       assert.equal(r.code, 1, args.join(' '));
       assert.equal(r.stderr, stderr);
+    }
+    // A key file is an argument, as a CA file is: one that cannot be read is a usage error.
+    for (const key of [dir, join(dir, 'missing.key')]) {
+      const k = run(['verify', realRaft, '--seal-key-file', key]);
+      assert.equal(k.code, 2, key);
+      assert.match(k.stderr, new RegExp(`^error: cannot read key file ${key}: `));
     }
     // extract's DIR is a directory by design: the message names the one in the way.
     const blocked = join(dir, 'blocked');
@@ -335,4 +403,143 @@ function withTempDirSync(fn: (dir: string) => void): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** extract's meta.json and state.bin of the real-raft fixture in DIR/x; returns create's args. */
+function createArgs(dir: string): string[] {
+  assert.equal(run(['extract', realRaft, join(dir, 'x')]).code, 0);
+  return ['create', '--meta', join(dir, 'x', 'meta.json'), '--state', join(dir, 'x', 'state.bin')];
+}
+
+test('create -o - writes the archive to standard output and its summary to stderr', async () => {
+  await withTempDir(async (dir) => {
+    const r = spawnSync(process.execPath, [cliPath, ...createArgs(dir), '-o', '-']);
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.match(r.stderr.toString(), /^Created snapshot \(standard output\) at index 1002 /);
+    const v = run(['verify', '-'], r.stdout);
+    assert.equal(v.code, 0, v.stderr);
+    assert.deepEqual(await listDir(dir), ['x'], 'no file named -');
+  });
+});
+
+test('create through a symbolic link replaces the file it points to; a pipe is written through, not replaced', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    symlinkSync('target.snap', join(dir, 'latest.snap'));
+    assert.equal(run([...args, '-o', join(dir, 'latest.snap')]).code, 0);
+    assert.equal(readlinkSync(join(dir, 'latest.snap')), 'target.snap');
+    assert.equal(run(['verify', join(dir, 'target.snap')]).code, 0);
+    // Again, now that the target exists: still the target is replaced, the link kept.
+    assert.equal(run([...args, '-o', join(dir, 'latest.snap')]).code, 0);
+    assert.ok(lstatSync(join(dir, 'latest.snap')).isSymbolicLink());
+    // A FIFO, read by another process (as >(gpg -e …) gives): it stays a FIFO.
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const reader = spawn('sh', ['-c', `cat "${fifo}" > "${join(dir, 'piped.snap')}"`]);
+    const read = new Promise((resolve) => reader.on('exit', resolve));
+    const r = await runAsync([...args, '-o', fifo]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await read, 0);
+    assert.ok(lstatSync(fifo).isFIFO());
+    assert.equal(run(['verify', join(dir, 'piped.snap')]).code, 0);
+    assert.deepEqual(await listDir(dir), ['fifo', 'latest.snap', 'piped.snap', 'target.snap', 'x']);
+  });
+});
+
+test('an output name as long as the file system allows works (the temporary name is cut to fit)', async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, `${'é'.repeat(120)}.snap`); // 245 bytes of UTF-8
+    const r = run([...createArgs(dir), '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(run(['verify', out]).code, 0);
+  });
+});
+
+test('a file this user may not read: "cannot read FILE: permission denied", before any reading', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    const secret = join(dir, 'secret.snap');
+    writeFileSync(secret, readFileSync(realRaft), { mode: 0o600 });
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'x'), 0o755);
+    chmodSync(join(dir, 'x', 'meta.json'), 0o644);
+    // As root, a file is readable whatever its mode: run as nobody then; otherwise mode 000.
+    const asRoot = process.getuid?.() === 0;
+    if (!asRoot) chmodSync(secret, 0);
+    const as = asRoot ? { uid: 65534, gid: 65534 } : {};
+    for (const [argv, path] of [
+      [['verify', secret], secret],
+      [['inspect', secret], secret],
+      [
+        [...args.slice(0, 3), '--state', secret, '-o', join(tmpdir(), `o-${process.pid}.snap`)],
+        secret,
+      ],
+    ] as const) {
+      const r = spawnSync(process.execPath, [cliPath, ...argv], { ...as, encoding: 'utf8' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, `error: cannot read ${path}: permission denied\n`);
+    }
+  });
+});
+
+test('a reader that goes away (| head -c): exit 141 as SIGPIPE would give, no stack trace', async () => {
+  await withTempDir(async (dir) => {
+    writeFileSync(join(dir, 'big.bin'), pseudoRandom(8 << 20, 5));
+    const args = createArgs(dir);
+    args[4] = join(dir, 'big.bin');
+    const child = spawn(process.execPath, [cliPath, ...args, '-o', '-', '--level', '0']);
+    let stderr = '';
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 141, stderr);
+    assert.equal(stderr, '');
+  });
+});
+
+test('Ctrl-C while waiting on a quiet pipe: exit 130, DIR and temporary files removed', async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, 'x');
+    const child = spawn(process.execPath, [cliPath, 'extract', '-', out]);
+    let stderr = '';
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    // Half an archive, then silence: the command waits for the rest.
+    const whole = readFileSync(realRaft);
+    child.stdin.write(whole.subarray(0, whole.length >> 1));
+    for (let i = 0; i < 200 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(existsSync(out), 'extract started');
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 130, stderr);
+    assert.equal(stderr, 'error: interrupted by SIGINT\n');
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('verify: an archive followed by more data (a tar with record padding) is whole; the note says what follows it', async () => {
+  const { gunzipSync, gzipSync } = await import('node:zlib');
+  const tar = gunzipSync(readFileSync(realRaft));
+  // GNU tar pads archives to 10240-byte records: zero blocks after the end-of-archive marker.
+  const padded = gzipSync(Buffer.concat([tar, Buffer.alloc(10240 - (tar.length % 10240) + 1024)]));
+  const r = run(['verify', '-'], padded);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error: \d+ unread uncompressed bytes remain\n/);
+  assert.match(
+    r.stderr,
+    /\nnote: the archive itself is whole and its sums match; the gzip stream goes on past it \(a tar written with record padding, or data appended\), which the reference's Verify rejects\. A restore reads no further/,
+  );
+});
+
+/** Runs the CLI without blocking this process (for commands that need another process's help). */
+function runAsync(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [cliPath, ...args]);
+  let stderr = '';
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
 }

@@ -14,12 +14,15 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import {
   cleanStaleTemps,
+  createFile,
   extract,
   isSnapshotError,
   MemoryRaft,
+  parse,
   type Raft,
   restore,
   Snapshot,
@@ -473,4 +476,61 @@ test('several large verifies at once in one process each get their own verdict',
       }
     }
   });
+});
+
+test('an abort is honoured while the input has stalled: createFile and verify reject at once, no file left', async () => {
+  await withTempDir(async (dir) => {
+    const raft = new MemoryRaft(pseudoRandom(100_000, 2), 3n);
+    const { meta } = await raft.snapshot();
+    const archive = await archiveOf(raft);
+    const stalled = (start: Uint8Array) => {
+      // A pipe that sent a little and went quiet.
+      const r = new Readable({ read() {} });
+      r.push(start);
+      return r;
+    };
+    for (const run of [
+      (signal: AbortSignal) =>
+        createFile(meta, stalled(pseudoRandom(1000, 3)), join(dir, 'out.snap'), { signal }),
+      (signal: AbortSignal) => verify(stalled(archive.subarray(0, 1000)), { signal }),
+    ]) {
+      const ctl = new AbortController();
+      const started = Date.now();
+      setTimeout(() => ctl.abort(new Error('stop')), 100);
+      await assert.rejects(run(ctl.signal), (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'ABORTED', String(err));
+        assert.match(err.message, /operation aborted: stop$/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 1500, 'the abort waited for the input');
+      assert.deepEqual(await listDir(dir), []);
+    }
+  });
+});
+
+test('a Node Writable as output: its drain is waited for (memory stays bounded) and it is ended', async () => {
+  const state = pseudoRandom(24 << 20, 8);
+  const bytes = await archiveOf(new MemoryRaft(state, 9n));
+  let written = 0;
+  let maxBuffered = 0;
+  const slow = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      written += chunk.length;
+      setImmediate(cb);
+    },
+  });
+  const finished = new Promise((resolve) => slow.on('finish', resolve));
+  const watch = setInterval(() => {
+    maxBuffered = Math.max(maxBuffered, slow.writableLength);
+  }, 1);
+  try {
+    await parse(bytes, slow);
+  } finally {
+    clearInterval(watch);
+  }
+  await finished;
+  assert.equal(written, state.length);
+  assert.ok(slow.writableEnded, 'the stream was ended');
+  assert.ok(maxBuffered <= 4 << 20, `up to ${maxBuffered} bytes waited in the stream`);
 });

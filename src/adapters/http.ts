@@ -11,7 +11,7 @@ import * as https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { isSnapshotError, SnapshotError, type SnapshotErrorCode } from '../errors.js';
+import { isSnapshotError, messageOf, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
 import type { Env } from './env.js';
 import { bareHostname, connectTunnel, proxyAuthorization, proxyFor } from './proxy.js';
@@ -934,10 +934,6 @@ function describe(err: unknown): string {
     return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
   }
   return String(err);
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {

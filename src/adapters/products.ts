@@ -11,19 +11,26 @@
 import { createHash } from 'node:crypto';
 import { SnapshotError } from '../errors.js';
 import type { SnapshotMeta } from '../format/meta.js';
-import { bytesOf } from '../io/input.js';
+import { type ByteOutput, bytesOf, sinkOf } from '../io/input.js';
 import {
   createAtomicFile,
-  createTempFile,
+  createTempCopy,
+  type FileWriter,
   fileChunksReused,
   fileInput,
   fileSize,
   ioError,
+  namedWriter,
   removeFile,
   statFile,
 } from '../node/files.js';
 import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
-import type { ReadOptions, ReadResult, SnapshotInfo } from '../snapshot.js';
+import {
+  type ReadOptions,
+  type ReadResult,
+  type SnapshotInfo,
+  unlessAborted,
+} from '../snapshot.js';
 import { type Env, envBool, envDurationMs, envString, resolveToken } from './env.js';
 import { HttpClient, iterateStream, parseAddr, type RequestBody, type TlsOptions } from './http.js';
 import { type VerifiedStream, verifiedStream } from './verified-stream.js';
@@ -118,6 +125,13 @@ export interface SnapshotService {
    * verification found.
    */
   saveFile(path: string, opts?: SaveOptions): Promise<SnapshotInfo>;
+  /**
+   * Streams a snapshot to `output` (standard output, a pipe, any ByteOutput) as it arrives,
+   * verified inline as {@link save} does. Resolves with what verification found once the whole
+   * archive verified and `output` closed; rejects otherwise, after the bytes received so far
+   * have reached `output` (which is then aborted): the caller must heed the rejection.
+   */
+  saveTo(output: ByteOutput, opts?: SaveOptions): Promise<SnapshotInfo>;
   /**
    * Restores a snapshot archive (a path, or any byte input) into the cluster. The archive is
    * verified completely here first (with `sealer`, the sealed sums too); if the product would
@@ -269,6 +283,22 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     });
   }
 
+  async function saveTo(output: ByteOutput, opts: SaveOptions = {}): Promise<SnapshotInfo> {
+    const sink = sinkOf(output);
+    try {
+      const { stream, info } = await download(opts);
+      for await (const chunk of iterateStream(stream)) {
+        await unlessAborted(sink.write(chunk), opts.signal);
+      }
+      const result = await info;
+      await sink.close();
+      return result;
+    } catch (err) {
+      await sink.abort(err).catch(() => {});
+      throw err;
+    }
+  }
+
   return {
     product: spec.product,
     addr: client.url,
@@ -276,28 +306,18 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       return (await download(opts)).stream;
     },
     async saveFile(dest, opts = {}) {
-      const { stream, info } = await download(opts);
-      let file: Awaited<ReturnType<typeof createAtomicFile>>;
+      // The output first: a directory that cannot be written to fails before the server is
+      // asked for a snapshot.
+      let created: FileWriter;
       try {
-        file = await createAtomicFile(dest);
+        created = await createAtomicFile(dest);
       } catch (err) {
-        await stream.cancel(err).catch(() => {});
         throw ioError(err, 'cannot write', dest);
       }
       // A failure of the file (a full disk) names it; the download's own errors pass as they are.
-      const fileError = (err: unknown) => {
-        throw ioError(err, 'cannot write', dest);
-      };
-      try {
-        for await (const chunk of iterateStream(stream)) await file.write(chunk).catch(fileError);
-        const result = await info;
-        await file.close().catch(fileError);
-        return result;
-      } catch (err) {
-        await file.abort(err);
-        throw err;
-      }
+      return saveTo(namedWriter(created, 'cannot write', dest), opts);
     },
+    saveTo,
     async restore(input, opts = {}) {
       const { force = false, query, dir, onWarning, ...readOpts } = opts;
       const prepared = await prepare(input, readOpts, dir);
@@ -388,12 +408,7 @@ async function prepare(
     const info = await inspectForRestore(input, opts);
     return { info, body: checkedBody(() => bytesOf(input), info), cleanup: none };
   }
-  let file: Awaited<ReturnType<typeof createTempFile>>;
-  try {
-    file = await createTempFile(dir);
-  } catch (err) {
-    throw ioError(err, 'failed to create a temporary snapshot file');
-  }
+  const file = await createTempCopy(dir);
   const spool = async function* (): AsyncGenerator<Uint8Array> {
     for await (const chunk of bytesOf(input)) {
       await file.write(chunk);

@@ -1,6 +1,7 @@
 /**
  * A small strict command-line parser: `--flag`, `--opt value`, `--opt=value`, `-o value`,
- * positionals, and `--` to end options. Unknown options and missing values are usage errors.
+ * `-oVALUE`, `-qv` (flags together), positionals, `-` (standard input or output) as a positional,
+ * and `--` to end options. Unknown options and missing values are usage errors.
  */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -38,9 +39,25 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>): Par
       const eq = arg.indexOf('=');
       name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    } else if (arg.length === 2 && arg[0] === '-' && arg !== '-') {
+    } else if (arg.length >= 2 && arg[0] === '-') {
       name = byShort.get(arg[1]);
-      if (!name) throw new UsageError(`unknown option ${arg}`);
+      if (!name) throw new UsageError(`unknown option -${arg[1]}`);
+      if (arg.length > 2) {
+        if (spec[name].value) {
+          // -oOUT
+          inline = arg.slice(2);
+        } else {
+          // -qv: flags together; the last may take a value (-qo OUT)
+          for (const c of arg.slice(1, -1)) {
+            const flag = byShort.get(c);
+            if (!flag) throw new UsageError(`unknown option -${c}`);
+            if (spec[flag].value) throw new UsageError(`option -${c} needs a value`);
+            options.set(flag, true);
+          }
+          name = byShort.get(arg[arg.length - 1]);
+          if (!name) throw new UsageError(`unknown option -${arg[arg.length - 1]}`);
+        }
+      }
     } else {
       positionals.push(arg);
       continue;

@@ -1,14 +1,26 @@
 /** The raftsnap commands: save, restore, verify, inspect, extract, create. */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { registerEngines } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
-import { fileSize, ioError } from '../node/files.js';
+import { cleanStaleTemps, fileChunksReused, fileSize, ioError } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
+import { writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
-import { common, engineOf, inputOf, positional, sealerOf, verifying } from './common.js';
+import {
+  common,
+  engineOf,
+  inputOf,
+  positional,
+  type RunContext,
+  say,
+  sealerOf,
+  stdoutSink,
+  verifying,
+} from './common.js';
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
 import { progressReporter } from './progress.js';
 
@@ -16,7 +28,8 @@ registerEngines(nodeEngines, 1);
 
 export interface Command {
   help: string;
-  run(argv: string[]): Promise<number>;
+  /** Runs the command; its operations stop (cleaning up) when `ctx.signal` aborts. */
+  run(argv: string[], ctx: RunContext): Promise<number>;
   /**
    * Whether the command may hash large state on hashing threads (src/node/hash-thread.ts), as
    * every command that reads an archive does. Default true.
@@ -59,7 +72,7 @@ read that far and accepts the file. FILE may be - for standard input.
   --json             print the metadata as the reference encodes it (Go field names, exact integers)
   --seal-key-file K  key file for sealed archives
   --engine E         auto, wasm or native hot-path engines
-  --quiet, -q        no progress
+  --quiet, -q        no progress and no summary: the exit code alone says it
 
 Exit codes: 0 valid, 1 invalid (reason on stderr), 2 usage error.
 
@@ -67,7 +80,7 @@ Examples:
   raftsnap verify backup.snap
   raftsnap verify --json backup.snap | jq .Index
   curl -s "$URL" | raftsnap verify -`,
-  async run(argv) {
+  async run(argv, { signal }) {
     const p = parseArgs(argv, common);
     const [file] = positional(p, 1, 'FILE');
     const sealer = await sealerOf(p);
@@ -79,6 +92,7 @@ Examples:
           sealer,
           engine: engineOf(p),
           onProgress: progress.update,
+          signal,
         }),
       );
       progress.done();
@@ -86,7 +100,8 @@ Examples:
         process.stdout.write(new TextDecoder().decode(encodeMeta(info.meta)));
       } else {
         const m = info.meta;
-        process.stdout.write(
+        say(
+          p,
           `Snapshot verified: index ${m.index}, term ${m.term}, state ${humanBytes(info.stateSize)}${sealedNote(info.sealed, sealer !== undefined)}\n`,
         );
       }
@@ -115,7 +130,7 @@ Exit codes: 0 valid, 1 invalid (reason on stderr), 2 usage error.
 Examples:
   raftsnap inspect backup.snap
   raftsnap inspect --json backup.snap`,
-  async run(argv) {
+  async run(argv, { signal }) {
     const p = parseArgs(argv, { ...common, verbose: { short: 'v' } });
     const [file] = positional(p, 1, 'FILE');
     const sealer = await sealerOf(p);
@@ -125,6 +140,7 @@ Examples:
         sealer,
         engine: engineOf(p),
         onProgress: progress.update,
+        signal,
       }),
     );
     progress.done();
@@ -188,14 +204,14 @@ it) and DIR/state.bin, creating DIR if needed. Nothing is left in DIR when the a
   --json             print { dir, meta } as JSON (exact integers)
   --seal-key-file K  key file for sealed archives: SHA256SUMS.sealed is checked too
   --engine E         auto, wasm or native hot-path engines
-  --quiet, -q        no progress
+  --quiet, -q        no progress and no summary
 
 Exit codes: 0 extracted, 1 invalid or not written (reason on stderr), 2 usage error.
 
 Examples:
   raftsnap extract backup.snap ./restored
   raftsnap extract --seal-key-file seal.key backup.snap ./restored`,
-  async run(argv) {
+  async run(argv, { signal }) {
     const p = parseArgs(argv, common);
     const [file, dir] = positional(p, 2, 'FILE DIR');
     const sealer = await sealerOf(p);
@@ -208,13 +224,15 @@ Examples:
         sealer,
         engine: engineOf(p),
         onProgress: progress.update,
+        signal,
       }),
     );
     progress.done();
     if (p.options.has('json')) {
       process.stdout.write(`${exactJson({ dir, meta: metaObject(meta) })}\n`);
     } else {
-      process.stdout.write(
+      say(
+        p,
         `Extracted snapshot at index ${meta.index} to ${dir} (meta.json, state.bin: ${humanBytes(meta.size)})\n`,
       );
     }
@@ -228,21 +246,24 @@ const createCmd: Command = {
 
 Writes a gzip'd snapshot archive from Raft metadata (META.json in the reference's JSON form, as
 'raftsnap extract' writes it; its Size is replaced by the size of STATE) and the FSM state file.
-OUT is written atomically: a temporary file next to it, fsync'd, renamed only on success.
+OUT is written atomically: a temporary file next to it (mode 0600), fsync'd, renamed only on
+success (a symbolic link is followed, and the file it points to replaced). A pipe or device is
+written straight through, and - is standard output (the summary then goes to stderr).
 
   --level N          gzip level 0-9 for every block (default: 6, as the Go tools, except
                      that blocks which look random, such as ciphertext, are stored)
   --seal-key-file K  also write SHA256SUMS.sealed with this AES-256-GCM key
   --json             print { out, index, size, checksum, sealed } as JSON (exact integers)
   --engine E         auto, wasm or native hot-path engines
-  --quiet, -q        no progress
+  --quiet, -q        no progress and no summary
 
 Exit codes: 0 written, 1 failed (reason on stderr; OUT untouched), 2 usage error.
 
 Examples:
   raftsnap create --meta restored/meta.json --state restored/state.bin -o new.snap
-  raftsnap create --meta m.json --state s.bin --level 1 -o fast.snap`,
-  async run(argv) {
+  raftsnap create --meta m.json --state s.bin --level 1 -o fast.snap
+  raftsnap create --meta m.json --state s.bin -o - | aws s3 cp - s3://backups/new.snap`,
+  async run(argv, { signal }) {
     const p = parseArgs(argv, {
       ...common,
       meta: { value: true },
@@ -284,20 +305,28 @@ Examples:
     }
     meta.size = BigInt(stateSize);
     const progress = progressReporter(p.options.has('quiet') || p.options.has('json'), 'writing');
-    const result = await createFile(meta, statePath, out, {
+    const opts = {
       sealer,
       level,
       engine: engineOf(p),
-      onProgress: (x) => progress.update({ bytes: x.bytes, total: stateSize }),
-    });
+      onProgress: (x: { bytes: number }) => progress.update({ bytes: x.bytes, total: stateSize }),
+      signal,
+    };
+    const toStdout = out === '-';
+    if (!toStdout) await cleanStaleTemps(dirname(resolve(out)));
+    const result = toStdout
+      ? await writeSnapshot(meta, fileChunksReused(statePath), stdoutSink(signal), opts)
+      : await createFile(meta, statePath, out, opts);
     progress.done();
     if (p.options.has('json')) {
-      process.stdout.write(
+      (toStdout ? process.stderr : process.stdout).write(
         `${exactJson({ out, index: meta.index, size: result.bytes, checksum: result.checksum, sealed: !!sealer })}\n`,
       );
     } else {
-      process.stdout.write(
-        `Created snapshot ${out} at index ${meta.index} (${humanBytes(result.bytes)}, ${result.checksum})\n`,
+      say(
+        p,
+        `Created snapshot ${toStdout ? '(standard output)' : out} at index ${meta.index} (${humanBytes(result.bytes)}, ${result.checksum})\n`,
+        toStdout,
       );
     }
     return 0;

@@ -1,7 +1,8 @@
 /** Options and argument handling shared by the commands. */
 import { readFile, stat } from 'node:fs/promises';
 import type { EngineChoice } from '../engines/registry.js';
-import { SnapshotError } from '../errors.js';
+import { isSnapshotError, SnapshotError } from '../errors.js';
+import type { ByteSink } from '../io/input.js';
 import { ioError } from '../node/files.js';
 import type { NodeInput } from '../node/snapshot.js';
 import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
@@ -44,7 +45,14 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
       );
     }
   } catch (err) {
-    throw ioError(err, 'cannot read key file', path);
+    // An argument that is not valid, as a CA file that cannot be read is: exit 2.
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      ioError(err, 'cannot read key file', path).message,
+      {
+        cause: err,
+      },
+    );
   }
   try {
     return aesGcmSealer(parseKeyHex(text));
@@ -56,6 +64,52 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
 /** FILE, or standard input for "-". */
 export function inputOf(file: string): NodeInput {
   return file === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : file;
+}
+
+/** What a command gets from main: `signal` aborts it (SIGINT, SIGTERM, a closed stdout). */
+export interface RunContext {
+  signal: AbortSignal;
+}
+
+/**
+ * Prints a command's closing line: on stdout, or on stderr when stdout carries the archive
+ * (`-o -`); nothing with --quiet (cron mails only failures).
+ */
+export function say(p: Parsed, text: string, toStderr = false): void {
+  if (p.options.has('quiet')) return;
+  (toStderr ? process.stderr : process.stdout).write(text);
+}
+
+/**
+ * Standard output as a ByteSink, for an archive written to `-`: each write waits while the pipe
+ * is full, and fails once `signal` aborts (main aborts it when stdout breaks).
+ */
+export function stdoutSink(signal: AbortSignal): ByteSink {
+  const out = process.stdout;
+  const drained = () =>
+    new Promise<void>((resolve, reject) => {
+      const done = () => {
+        out.off('drain', done);
+        signal.removeEventListener('abort', done);
+        if (signal.aborted) reject(signal.reason);
+        else resolve();
+      };
+      out.on('drain', done);
+      signal.addEventListener('abort', done);
+    });
+  return {
+    async write(chunk) {
+      signal.throwIfAborted();
+      // The stream keeps the chunk until it is written: a copy, so the writer may reuse its own.
+      if (!out.write(chunk.slice())) await drained();
+    },
+    async close() {
+      signal.throwIfAborted();
+      await new Promise<void>((resolve) => out.write('', () => resolve()));
+      signal.throwIfAborted();
+    },
+    async abort() {},
+  };
 }
 
 /** Errors of verify, inspect and extract that a restore would not meet (see {@link verifying}). */
@@ -77,7 +131,10 @@ export async function verifying<T>(read: Promise<T>): Promise<T> {
 
 /** The `note:` line the CLI prints after the error line of `err`, if it has one. */
 export function noteOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && restorable.has(err)
-    ? 'the archive itself is whole and its sums match; only the gzip stream after it is damaged. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.'
-    : undefined;
+  if (typeof err !== 'object' || err === null || !restorable.has(err)) return undefined;
+  const after =
+    isSnapshotError(err) && err.code === 'TRAILING_DATA'
+      ? "the gzip stream goes on past it (a tar written with record padding, or data appended), which the reference's Verify rejects"
+      : 'only the gzip stream after it is damaged';
+  return `the archive itself is whole and its sums match; ${after}. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.`;
 }

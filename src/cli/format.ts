@@ -1,22 +1,32 @@
 /** Output formatting for the CLI: exact JSON (bigints as numbers), tables and sizes. */
 import type { SnapshotMeta } from '../format/meta.js';
 
-/** JSON.stringify that writes bigint values as exact JSON numbers. */
+/**
+ * JSON as JSON.stringify writes it (same indentation and escapes; undefined members left out),
+ * except that bigint values are exact JSON numbers and Uint8Arrays are base64 strings.
+ */
 export function exactJson(value: unknown, indent = 2): string {
-  const marks: string[] = [];
-  const text = JSON.stringify(
-    value,
-    (_k, v) => {
-      if (typeof v === 'bigint') {
-        marks.push(v.toString());
-        return `\u0000${marks.length - 1}\u0000`;
-      }
-      if (v instanceof Uint8Array) return btoa(String.fromCharCode(...v));
-      return v;
-    },
-    indent,
-  );
-  return text.replace(/"\\u0000(\d+)\\u0000"/g, (_m, i) => marks[Number(i)]);
+  const pad = ' '.repeat(indent);
+  const write = (v: unknown, at: string): string | undefined => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v instanceof Uint8Array) return JSON.stringify(btoa(String.fromCharCode(...v)));
+    if (v === null || typeof v !== 'object') return JSON.stringify(v);
+    const inner = at + pad;
+    const open = indent ? `\n${inner}` : '';
+    const close = indent ? `\n${at}` : '';
+    const sep = indent ? `,\n${inner}` : ',';
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      return `[${open}${v.map((x) => write(x, inner) ?? 'null').join(sep)}${close}]`;
+    }
+    const members = Object.entries(v).flatMap(([k, x]) => {
+      const text = write(x, inner);
+      return text === undefined ? [] : [`${JSON.stringify(k)}:${indent ? ' ' : ''}${text}`];
+    });
+    if (members.length === 0) return '{}';
+    return `{${open}${members.join(sep)}${close}}`;
+  };
+  return write(value, '') ?? 'null';
 }
 
 /** Human-readable byte count (binary units), e.g. "1.5 MiB". */

@@ -4,7 +4,7 @@
  * 2 usage error. Errors go to stderr as `error: <reason>`.
  */
 import { setFlagsFromString } from 'node:v8';
-import { isSnapshotError, SnapshotError } from '../errors.js';
+import { isSnapshotError, messageOf, SnapshotError } from '../errors.js';
 import { firstHashThreadStarted } from '../node/hash-thread.js';
 import { UsageError } from './args.js';
 import { type Command, commands, usage } from './commands.js';
@@ -46,13 +46,44 @@ async function resolve(name: string): Promise<Command | undefined> {
   return typeof entry === 'function' ? entry() : entry;
 }
 
+/** Exit codes for the signals that stop a command: 128 + the signal's number, as shells report. */
+const SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+/** The exit code for a standard output whose reader went away, as SIGPIPE would give. */
+const EPIPE_EXIT = 141;
+
+/**
+ * Aborts the command on SIGINT, SIGTERM and SIGHUP (its temporary files are removed, its
+ * connections closed; a second signal ends the process at once) and when standard output fails.
+ * Returns the exit code the stop calls for, once it has happened.
+ */
+function stopOnSignals(ctl: AbortController): () => number | undefined {
+  let code: number | undefined;
+  for (const [sig, exit] of Object.entries(SIGNALS)) {
+    process.on(sig, () => {
+      if (code !== undefined) process.exit(code);
+      code = exit;
+      ctl.abort(new SnapshotError('ABORTED', `interrupted by ${sig}`));
+    });
+  }
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (code !== undefined) return;
+    code = err.code === 'EPIPE' ? EPIPE_EXIT : 1;
+    ctl.abort(new SnapshotError('IO', `cannot write to standard output: ${err.message}`));
+  });
+  return () => code;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
     const cmd = topic ? await resolve(topic) : undefined;
     process.stdout.write(`${cmd ? cmd.help : usage}\n`);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   if (name === '--version' || name === 'version') {
     const { readFileSync } = await import('node:fs');
@@ -70,13 +101,22 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${cmd.help}\n`);
     return 0;
   }
+  const ctl = new AbortController();
+  const stopped = stopOnSignals(ctl);
   try {
-    return await cmd.run(rest);
+    return await cmd.run(rest, { signal: ctl.signal });
   } catch (err) {
     clearProgressLine();
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n\n${cmd.help}\n`);
+      process.stderr.write(`error: ${err.message}\nRun 'raftsnap ${name} --help' for usage.\n`);
       return 2;
+    }
+    const stop = stopped();
+    if (stop !== undefined) {
+      if (stop !== EPIPE_EXIT) process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
+      // The command has cleaned up; a read it left waiting (a quiet pipe) must not keep the
+      // process alive.
+      process.exit(stop);
     }
     const msg = isSnapshotError(err)
       ? err.message

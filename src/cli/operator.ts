@@ -10,10 +10,19 @@ import {
   vault,
 } from '../adapters/index.js';
 import { cleanStaleTemps } from '../node/files.js';
+import type { SnapshotInfo } from '../snapshot.js';
 import type { Parsed } from './args.js';
 import { parseArgs, UsageError } from './args.js';
 import type { Command } from './commands.js';
-import { engineOf, positional, sealerOf } from './common.js';
+import {
+  engineOf,
+  inputOf,
+  positional,
+  type RunContext,
+  say,
+  sealerOf,
+  stdoutSink,
+} from './common.js';
 import { exactJson, humanBytes } from './format.js';
 import { progressReporter } from './progress.js';
 
@@ -103,7 +112,7 @@ const CONNECTION_HELP = `  --addr URL          the product's API address
   --tls-skip-verify   do not verify the server certificate (insecure)
   --timeout D         give up after D without progress (e.g. 30s, 5m)
   --json              machine-readable result
-  --quiet, -q         no progress bar`;
+  --quiet, -q         no progress bar and no summary (errors and warnings still show)`;
 
 export const saveCmd: Command = {
   help: `Usage: raftsnap save --from consul|vault|nomad|openbao [options] OUT
@@ -112,6 +121,8 @@ Streams a snapshot from the product's API and verifies it as it arrives, writing
 temporary file in the same directory that is fsync'd and renamed only when the whole archive
 verified (and matched the server's Digest header, when it sends one). On any failure nothing is
 left: no OUT, no temporary file. Stale temporary files of killed runs in that directory are removed.
+OUT may be - for standard output (or a pipe such as >(gpg -e ...)): the bytes then go out as they
+arrive and the exit code says whether they verified; the summary goes to stderr.
 
 ${CONNECTION_HELP}
   --seal-key-file K   also open and check SHA256SUMS.sealed with this AES-256-GCM key
@@ -125,32 +136,38 @@ Examples:
   raftsnap save --from consul --addr http://127.0.0.1:8500 consul-$(date +%F).snap
   # cron, nightly at 02:00 (silent unless it fails):
   0 2 * * * raftsnap save --from nomad --quiet /backups/nomad-$(date +\\%F).snap`,
-  async run(argv) {
+  async run(argv, { signal }: RunContext) {
     const p = parseArgs(argv, { ...connection, from: { value: true } });
     const [out] = positional(p, 1, 'OUT');
     const product = productOf(p, 'from');
     const service = serviceOf(p, product);
     const sealer = await sealerOf(p);
-    await cleanStaleTemps(dirname(resolve(out)));
+    const toStdout = out === '-';
+    if (!toStdout) await cleanStaleTemps(dirname(resolve(out)));
     const progress = progressReporter(
       p.options.has('quiet') || p.options.has('json'),
       `saving from ${product}`,
     );
     const start = Date.now();
-    const info = await service.saveFile(out, {
-      sealer,
-      engine: engineOf(p),
-      onProgress: progress.update,
-    });
-    progress.done();
+    const opts = { sealer, engine: engineOf(p), onProgress: progress.update, signal };
+    let info: SnapshotInfo;
+    try {
+      info = toStdout
+        ? await service.saveTo(stdoutSink(signal), opts)
+        : await service.saveFile(out, opts);
+    } finally {
+      progress.done();
+    }
     const secs = (Date.now() - start) / 1000;
     if (p.options.has('json')) {
-      process.stdout.write(
+      (toStdout ? process.stderr : process.stdout).write(
         `${exactJson({ product, out, index: info.meta.index, term: info.meta.term, size: info.archiveSize, stateSize: info.stateSize, checksum: info.checksum, seconds: secs })}\n`,
       );
     } else {
-      process.stdout.write(
-        `Saved and verified snapshot to index ${info.meta.index}: ${out} (${humanBytes(info.archiveSize)} in ${secs.toFixed(1)}s, ${info.checksum})\n`,
+      say(
+        p,
+        `Saved and verified snapshot to index ${info.meta.index}: ${toStdout ? '(standard output)' : out} (${humanBytes(info.archiveSize)} in ${secs.toFixed(1)}s, ${info.checksum})\n`,
+        toStdout,
       );
     }
     return 0;
@@ -163,7 +180,8 @@ export const restoreCmd: Command = {
 Verifies FILE completely first (with --seal-key-file, the sealed sums too); only then streams it
 to the product's restore endpoint. Nothing is sent when verification fails. A file whose archive
 is whole but whose gzip stream is damaged after it (which the product's restore never reads) is
-sent with a warning; raftsnap verify rejects such a file.
+sent with a warning; raftsnap verify rejects such a file. FILE may be - for standard input; that
+and a pipe are copied to a temporary file as they are verified (in TMPDIR, default /tmp).
 
 ${CONNECTION_HELP}
   --force             Vault/OpenBao: use snapshot-force (a snapshot from another cluster,
@@ -182,7 +200,7 @@ Exit codes: 0 restored (Vault/OpenBao: accepted), 1 invalid snapshot or restore 
 Examples:
   raftsnap restore --to consul backup.snap
   raftsnap restore --to vault --force dr.snap`,
-  async run(argv) {
+  async run(argv, { signal }: RunContext) {
     const p = parseArgs(argv, { ...connection, to: { value: true }, force: {} });
     const [file] = positional(p, 1, 'FILE');
     const product = productOf(p, 'to');
@@ -196,12 +214,13 @@ Examples:
     const warnings: string[] = [];
     let meta: Awaited<ReturnType<typeof service.restore>>;
     try {
-      meta = await service.restore(file, {
+      meta = await service.restore(inputOf(file), {
         sealer,
         force: p.options.has('force'),
         engine: engineOf(p),
         onProgress: progress.update,
         onWarning: (m) => warnings.push(m),
+        signal,
       });
     } finally {
       progress.done();
@@ -216,11 +235,13 @@ Examples:
       );
     } else if (background) {
       const name = product === 'vault' ? 'Vault' : 'OpenBao';
-      process.stdout.write(
+      say(
+        p,
         `${name} at ${service.addr} accepted the snapshot at index ${meta.index} (${secs.toFixed(1)}s) and is restoring it; should that fail, ${name} seals itself (see its log)\n`,
       );
     } else {
-      process.stdout.write(
+      say(
+        p,
         `Restored snapshot at index ${meta.index} to ${product} at ${service.addr} (${secs.toFixed(1)}s)\n`,
       );
     }

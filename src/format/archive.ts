@@ -3,7 +3,7 @@
  * how each is read, and how the hash lists are checked. Gzip is the layer above (snapshot.ts).
  */
 import type { HashEngine, HashState } from '../engines/sha256.js';
-import { isSnapshotError, SnapshotError, wrapError as wrap } from '../errors.js';
+import { isSnapshotError, messageOf, SnapshotError, wrapError as wrap } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
 import type { Sealer } from '../sealer.js';
 import type { CrcLedger } from './crc-ledger.js';
@@ -197,10 +197,6 @@ function isJsonNull(b: Uint8Array): boolean {
   return (
     j - i === 4 && b[i] === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c
   );
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export interface WriteArchiveOptions {

@@ -36,21 +36,8 @@ export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
     return;
   }
   if (isReadableStream(input)) {
-    const reader = input.getReader();
-    let done = false;
-    try {
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) {
-          done = true;
-          return;
-        }
-        yield checkChunk(next.value);
-      }
-    } finally {
-      if (!done) await reader.cancel().catch(() => {});
-      reader.releaseLock();
-    }
+    yield* readerChunks(input.getReader());
+    return;
   }
   if (input && typeof (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
     for await (const chunk of input as AsyncIterable<Uint8Array>) yield checkChunk(chunk);
@@ -64,6 +51,57 @@ export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
     'INVALID_ARGUMENT',
     'input must be a ReadableStream, an (async) iterable of Uint8Array, a Uint8Array, an ArrayBuffer or a Blob',
   );
+}
+
+/** The chunks of a ReadableStream's reader; stopping early cancels the stream. */
+async function* readerChunks(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield checkChunk(next.value);
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/**
+ * {@link bytesOf} with a `stop` that ends the source at once, even while a read is waiting (an
+ * iterator's `return` would wait for it): a ReadableStream is cancelled, a Node stream destroyed;
+ * other sources are asked to return.
+ */
+export function stoppableBytes(input: ByteInput): {
+  chunks: AsyncIterator<Uint8Array>;
+  stop(): void;
+} {
+  if (isReadableStream(input)) {
+    const reader = input.getReader();
+    return {
+      chunks: readerChunks(reader),
+      stop: () => {
+        reader.cancel().catch(() => {});
+      },
+    };
+  }
+  const chunks = bytesOf(input)[Symbol.asyncIterator]();
+  const node = input as { destroy?: () => void };
+  return {
+    chunks,
+    stop:
+      typeof node.destroy === 'function'
+        ? () => node.destroy!()
+        : () => {
+            chunks.return?.(undefined)?.catch(() => {});
+          },
+  };
 }
 
 function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {
@@ -125,6 +163,7 @@ export function sinkOf(output: ByteOutput): ByteSink {
   if (typeof o?.write !== 'function') {
     throw new SnapshotError('INVALID_ARGUMENT', 'output must be a WritableStream or have write()');
   }
+  if (isNodeWritable(o)) return nodeWritableSink(o);
   return {
     releasesChunks: o.releasesChunks === true,
     async write(chunk) {
@@ -135,6 +174,58 @@ export function sinkOf(output: ByteOutput): ByteSink {
     },
     async abort(reason) {
       await o.abort?.(reason);
+    },
+  };
+}
+
+/** The part of a Node.js Writable (fs.WriteStream, a socket, process.stdout) a sink uses. */
+interface NodeWritable {
+  write(chunk: Uint8Array): boolean;
+  end(callback: (err?: Error | null) => void): unknown;
+  destroy(err?: Error): unknown;
+  once(event: 'drain' | 'error' | 'close', listener: (err?: Error) => void): unknown;
+  off(event: 'drain' | 'error' | 'close', listener: (err?: Error) => void): unknown;
+  readonly destroyed?: boolean;
+}
+
+function isNodeWritable(o: object): o is NodeWritable {
+  const w = o as Partial<NodeWritable>;
+  return typeof w.end === 'function' && typeof w.once === 'function' && typeof w.off === 'function';
+}
+
+/**
+ * A Node.js Writable as a sink: `write` waits for 'drain' when the stream's buffer is full (its
+ * `write()` answers false rather than a promise), `close` ends it and waits for it to finish,
+ * `abort` destroys it. The stream keeps each chunk until written, so chunks are not released.
+ */
+function nodeWritableSink(w: NodeWritable): ByteSink {
+  const drained = () =>
+    new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        w.off('drain', onDrain);
+        w.off('error', onError);
+        w.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => settle();
+      const onError = (err?: Error) => settle(err ?? new Error('output stream failed'));
+      const onClose = () => settle(new Error('output stream closed'));
+      w.once('drain', onDrain);
+      w.once('error', onError);
+      w.once('close', onClose);
+    });
+  return {
+    async write(chunk) {
+      if (w.destroyed) throw new SnapshotError('IO', 'output stream closed');
+      if (!w.write(chunk)) await drained();
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        w.end((err) => (err ? reject(err) : resolve()));
+      }),
+    async abort(reason) {
+      w.destroy(reason instanceof Error ? reason : undefined);
     },
   };
 }

@@ -4,8 +4,21 @@
  * fsync'd, then renamed over the destination only on success).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readlinkSync, type Stats } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { constants, createReadStream, readlinkSync, type Stats } from 'node:fs';
+import {
+  access,
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  stat,
+} from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -107,10 +120,14 @@ export async function fileSize(path: string, opts: { regular?: boolean } = {}): 
   return info.size;
 }
 
-/** What `stat` says of the file at `path`; rejects (code EISDIR) for a directory. */
+/**
+ * What `stat` says of the file at `path`; rejects (code EISDIR) for a directory, and (EACCES)
+ * for a file this process may not read, so that the reason comes before any reading starts.
+ */
 export async function statFile(path: string): Promise<Stats> {
   const info = await stat(path);
   if (info.isDirectory()) throw isDirectory(path);
+  await access(path, constants.R_OK);
   return info;
 }
 
@@ -145,8 +162,17 @@ function hostTag(): string {
   return hostTagValue;
 }
 
+/**
+ * Bytes of the destination's name kept in a temporary file's name: with the 44 or so that follow,
+ * the name stays within the 255 bytes file systems allow, however long the destination's.
+ */
+const TEMP_PREFIX_BYTES = 200;
+
 function tempName(prefix: string): string {
-  return `${prefix}${TEMP_MARK}${hostTag()}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  let head = prefix;
+  // Cut at a character boundary until the UTF-8 form fits.
+  while (Buffer.byteLength(head) > TEMP_PREFIX_BYTES) head = [...head].slice(0, -1).join('');
+  return `${head}${TEMP_MARK}${hostTag()}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
 }
 
 /** An open file being written; see {@link createTempFile} and {@link createAtomicFile}. */
@@ -203,6 +229,11 @@ class HandleWriter implements FileWriter {
     private readonly fh: FileHandle,
     private readonly onClose: () => Promise<void>,
     private readonly onAbort: () => Promise<void>,
+    /**
+     * A pipe or a device: written in order one buffer at a time (it has no positions), never
+     * synced (it cannot be).
+     */
+    private readonly sequential = false,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -232,7 +263,7 @@ class HandleWriter implements FileWriter {
       Math.floor((this.position + this.fill) / SYNC_EVERY) > Math.floor(this.position / SYNC_EVERY);
     this.position += this.fill;
     this.fill = 0;
-    if (crossed && !this.syncing) {
+    if (crossed && !this.syncing && !this.sequential) {
       const sync = this.fh.datasync().catch((error) => {
         this.failure ??= { error };
       });
@@ -240,14 +271,16 @@ class HandleWriter implements FileWriter {
         this.syncing = undefined;
       });
     }
-    while (this.writing.length >= WRITES_IN_FLIGHT) await this.writing.shift();
+    const inFlight = this.sequential ? 1 : WRITES_IN_FLIGHT;
+    while (this.writing.length >= inFlight) await this.writing.shift();
     this.buf = this.spare.pop() ?? new Uint8Array(WRITE_BUFFER);
   }
 
   private async writeAt(data: Uint8Array, position: number): Promise<void> {
     let off = 0;
     while (off < data.length) {
-      const { bytesWritten } = await this.fh.write(data, off, data.length - off, position + off);
+      const at = this.sequential ? null : position + off;
+      const { bytesWritten } = await this.fh.write(data, off, data.length - off, at);
       off += bytesWritten;
     }
   }
@@ -260,7 +293,7 @@ class HandleWriter implements FileWriter {
       while (this.writing.length) await this.writing.shift();
       await this.syncing;
       if (this.failure) throw this.failure.error;
-      await this.fh.sync();
+      if (!this.sequential) await this.fh.sync();
       await this.fh.close();
     } catch (err) {
       await this.abort();
@@ -304,11 +337,56 @@ export async function createTempFile(dir = tmpdir()): Promise<FileWriter> {
 }
 
 /**
+ * {@link createTempFile} for a temporary copy: its failures, creating or writing (a full disk),
+ * are SnapshotError('IO') naming the directory, and TMPDIR when that chose it.
+ */
+export async function createTempCopy(dir?: string): Promise<FileWriter> {
+  const where = dir ?? tmpdir();
+  const named = dir === undefined ? `${where} (TMPDIR)` : where;
+  let file: FileWriter;
+  try {
+    file = await createTempFile(where);
+  } catch (err) {
+    throw ioError(err, 'cannot create a temporary file in', named);
+  }
+  return namedWriter(file, 'cannot write a temporary file in', named);
+}
+
+/**
+ * `file` with the errors of its writes, settle and close turned into SnapshotError('IO'): `what`
+ * `subject`, then the reason and what to do ({@link ioError}).
+ */
+export function namedWriter(file: FileWriter, what: string, subject: string): FileWriter {
+  const named = (err: unknown): never => {
+    throw ioError(err, what, subject);
+  };
+  return {
+    path: file.path,
+    get bytes() {
+      return file.bytes;
+    },
+    releasesChunks: file.releasesChunks,
+    write: (chunk) => file.write(chunk).catch(named),
+    settle: () => file.settle().catch(named),
+    close: () => file.close().catch(named),
+    abort: (reason) => file.abort(reason),
+  };
+}
+
+/**
  * Creates `dir` and its missing parents. Returns an undo that removes the directories this call
  * created, deepest first, stopping at one that is not empty (someone else wrote there).
  */
 export async function makeDirs(dir: string): Promise<() => Promise<void>> {
-  const first = await mkdir(dir, { recursive: true });
+  let first: string | undefined;
+  try {
+    first = await mkdir(dir, { recursive: true });
+  } catch (err) {
+    // A recursive mkdir reports ENOENT for what was EROFS or EACCES one level down: find the
+    // real reason by making the first missing directory alone.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw await firstMkdirError(resolve(dir), err);
+  }
   return async () => {
     if (first === undefined) return;
     const top = resolve(first);
@@ -323,26 +401,72 @@ export async function makeDirs(dir: string): Promise<() => Promise<void>> {
   };
 }
 
+/** The error of making the first missing directory on the way to `dir` (else `fallback`). */
+async function firstMkdirError(dir: string, fallback: unknown): Promise<unknown> {
+  let missing = dir;
+  while (dirname(missing) !== missing && !(await lstat(dirname(missing)).catch(() => undefined))) {
+    missing = dirname(missing);
+  }
+  try {
+    await mkdir(missing);
+  } catch (err) {
+    return err;
+  }
+  await rmdir(missing).catch(() => {});
+  return fallback;
+}
+
+/**
+ * Where an output named `dest` really goes: symbolic links are followed (a dangling one to the
+ * path it names), so that the file a link points to is replaced and the link kept; a link to a
+ * pipe or device (`/dev/stdout`, `/dev/fd/63` from `>(gpg -e …)`) is kept as it is, to be opened.
+ * `stats` is what is there (undefined: nothing yet).
+ */
+async function outputTarget(dest: string): Promise<{ path: string; stats?: Stats }> {
+  let path = dest;
+  for (let hops = 0; hops < 40; hops++) {
+    const link = await lstat(path).catch(() => undefined);
+    if (!link?.isSymbolicLink()) return { path, stats: link };
+    const target = await stat(path).catch(() => undefined);
+    if (target) return { path: target.isFile() ? await realpath(path) : path, stats: target };
+    path = resolve(dirname(path), await readlink(path));
+  }
+  throw Object.assign(new Error(`ELOOP: too many symbolic links at ${dest}`), {
+    code: 'ELOOP',
+    path: dest,
+  });
+}
+
 /**
  * Opens an atomic writer for `dest`: bytes go to a temporary file next to it (mode 0600 unless
  * `mode` says otherwise); `close()` fsyncs and renames it over `dest`; `abort()` removes it, so
- * `dest` is never seen half-written. Rejects (code EISDIR) when `dest` is a directory.
+ * `dest` is never seen half-written. A symbolic link is followed: the file it points to is
+ * replaced, the link stays. A pipe or a device (or a link to one) is not replaced but written
+ * through, in order, as a shell redirection writes it: `abort()` then cannot take back what was
+ * written. Rejects (code EISDIR) when `dest` is a directory.
  */
 export async function createAtomicFile(
   dest: string,
   opts: { mode?: number } = {},
 ): Promise<FileWriter> {
-  const dir = dirname(dest);
   // Found now rather than by the rename, after the whole file was written.
-  if ((await stat(dest).catch(() => undefined))?.isDirectory()) throw isDirectory(dest);
-  const path = join(dir, tempName(`.${basename(dest)}`));
+  const target = await outputTarget(dest);
+  if (target.stats?.isDirectory()) throw isDirectory(dest);
+  if (target.stats && !target.stats.isFile()) {
+    const fh = await open(target.path, 'w');
+    const none = async () => {};
+    return new HandleWriter(dest, fh, none, none, true);
+  }
+  const real = target.path;
+  const dir = dirname(real);
+  const path = join(dir, tempName(`.${basename(real)}`));
   const fh = await open(path, 'wx', opts.mode ?? 0o600);
   return new HandleWriter(
     path,
     fh,
     async () => {
       try {
-        await rename(path, dest);
+        await rename(path, real);
         await syncDir(dir);
       } catch (err) {
         await removeFile(path);
@@ -429,7 +553,9 @@ export function ioError(err: unknown, what: string, path?: string): SnapshotErro
   const e = err as NodeJS.ErrnoException;
   const hint: Record<string, string> = {
     ENOSPC: 'the disk is full; free space or choose another directory',
-    EACCES: 'permission denied; check the directory permissions',
+    EACCES: /read/.test(what)
+      ? 'permission denied'
+      : 'permission denied; check the directory permissions',
     EROFS: 'the file system is read-only; choose a writable directory',
     ENOENT: 'no such file or directory',
     EEXIST: 'the file already exists',

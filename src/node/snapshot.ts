@@ -26,6 +26,7 @@ import {
 import {
   cleanStaleTemps,
   createAtomicFile,
+  createTempCopy,
   createTempFile,
   type FileWriter,
   fileChunksReused,
@@ -33,6 +34,7 @@ import {
   fileStream,
   ioError,
   makeDirs,
+  namedWriter,
   removeFile,
 } from './files.js';
 import { PREWARM_MIN, prewarmHashThread } from './hash-thread.js';
@@ -127,22 +129,14 @@ export async function writeToTempFile(
   opts: ReadOptions & { dir?: string } = {},
 ): Promise<TempState> {
   const r = await resolveInput(input);
-  let file: FileWriter;
-  try {
-    file = await createTempFile(opts.dir);
-  } catch (err) {
-    throw ioError(err, 'failed to create temp snapshot file');
-  }
+  const file = await createTempCopy(opts.dir);
   let meta: SnapshotMeta;
   try {
     ({ meta } = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
       checksum: false,
       afterArchive: 'ignore',
-      onState: (c) =>
-        file.write(c).catch((err) => {
-          throw ioError(err, 'cannot write', file.path);
-        }),
+      onState: (c) => file.write(c),
       onStateReleases: true,
     }));
     await file.close();
@@ -327,7 +321,8 @@ export async function createFile(
   } catch (err) {
     throw ioError(err, 'cannot write', out);
   }
-  return writeSnapshot(meta, r.input, file, opts);
+  // A failure of the file (a full disk) names it and says what to do.
+  return writeSnapshot(meta, r.input, namedWriter(file, 'cannot write', out), opts);
 }
 
 /**
