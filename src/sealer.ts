@@ -50,6 +50,12 @@ export function aesGcmSealer(key: Uint8Array): Sealer {
       return out;
     },
     async open(sealed) {
+      if (sealed.length === 0) {
+        throw new SnapshotError(
+          'SEAL',
+          'the archive has no sealed sums (SHA256SUMS.sealed) to open: it was not sealed',
+        );
+      }
       if (sealed.length < NONCE + TAG) {
         throw new SnapshotError('SEAL', 'sealed data is too short');
       }
@@ -64,7 +70,10 @@ export function aesGcmSealer(key: Uint8Array): Sealer {
       } catch (err) {
         // WebCrypto's word for a tag that does not match: a wrong key or altered data.
         if ((err as { name?: string })?.name !== 'OperationError') throw err;
-        throw new SnapshotError('SEAL', 'cipher: message authentication failed');
+        throw new SnapshotError(
+          'SEAL',
+          'cipher: message authentication failed (another key, or the sealed sums were altered)',
+        );
       }
     },
   };

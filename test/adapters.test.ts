@@ -646,8 +646,16 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     srv.on('checkExpectation', (req, res) => srv.emit('request', req, res));
     const port = await listen(srv);
     try {
-      const meta = await consul({ addr: `127.0.0.1:${port}`, env: {} }).restore(archive);
+      const sent: number[] = [];
+      const meta = await consul({ addr: `127.0.0.1:${port}`, env: {} }).restore(archive, {
+        onUploadProgress: (p) => {
+          assert.equal(p.total, archive.length);
+          sent.push(p.bytes);
+        },
+      });
       assert.equal(meta.index, 9n);
+      // The upload is reported as it goes, to the whole archive.
+      assert.equal(sent.at(-1), archive.length);
       assert.deepEqual(seen, [
         { expect: true, bytes: 0 },
         { expect: false, bytes: archive.length },
@@ -1063,7 +1071,13 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     await rejectsHttp(
       consul({ env: { CONSUL_HTTP_ADDR: `127.0.0.1:${port}`, CONSUL_HTTP_TOKEN: TOKEN } }).save(),
       'connection',
-      /cannot connect to Consul at http:\/\/127\.0\.0\.1:\d+\/v1\/snapshot: connection refused \(check CONSUL_HTTP_ADDR/,
+      /cannot connect to Consul at http:\/\/127\.0\.0\.1:\d+\/v1\/snapshot: connection refused \(check CONSUL_HTTP_ADDR or the addr option\)$/,
+    );
+    // A command line names its flags instead.
+    await rejectsHttp(
+      consul({ addr: `127.0.0.1:${port}`, env: {}, optionNames: { addr: '--addr' } }).save(),
+      'connection',
+      /connection refused \(check CONSUL_HTTP_ADDR or --addr\)$/,
     );
 
     // The token file is read and sent, even when CONSUL_HTTP_TOKEN is set too: Consul's client

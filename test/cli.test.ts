@@ -181,8 +181,18 @@ test('verify --seal-key-file: the right key passes, another key fails, the key n
     writeFileSync(wrongFile, wrong, { mode: 0o600 });
     const r = run(['verify', '--seal-key-file', wrongFile, sealed]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /failed to open the sealed hashes/);
+    assert.match(
+      r.stderr,
+      /failed to open the sealed hashes: cipher: message authentication failed \(another key, or the sealed sums were altered\)\n$/,
+    );
     assert.ok(!r.stderr.includes(wrong) && !r.stdout.includes(wrong));
+    // A key for an archive that was never sealed: the message says that, not "too short".
+    const unsealed = run(['verify', '--seal-key-file', keyFile, realRaft]);
+    assert.equal(unsealed.code, 1);
+    assert.match(
+      unsealed.stderr,
+      /failed to open the sealed hashes: the archive has no sealed sums \(SHA256SUMS\.sealed\) to open: it was not sealed\n$/,
+    );
     chmodSync(wrongFile, 0o644);
     assert.match(
       run(['verify', '--seal-key-file', wrongFile, sealed]).stderr,

@@ -98,10 +98,10 @@ for (const engine of ENGINES) {
       );
     });
 
-    test('empty input is "EOF", as gzip.NewReader', async () => {
+    test('empty input is "EOF", as gzip.NewReader, saying the input is empty', async () => {
       await assert.rejects(
         gunzipAll(new Uint8Array(0), engine),
-        /^Error: failed to decompress snapshot: EOF$|failed to decompress snapshot: EOF/,
+        /failed to decompress snapshot: EOF \(the input is empty\)$/,
       );
     });
 

@@ -284,9 +284,9 @@ test('aesGcmSealer without WebCrypto (a browser page over plain http) says so in
   } finally {
     Object.defineProperty(globalThis, 'crypto', own);
   }
-  // With WebCrypto, a wrong key is the reference's message.
+  // With WebCrypto, a wrong key gives Go's crypto/cipher message, with what it means.
   await assert.rejects(aesGcmSealer(pseudoRandom(32, 9)).open(sealed), {
     code: 'SEAL',
-    message: 'cipher: message authentication failed',
+    message: 'cipher: message authentication failed (another key, or the sealed sums were altered)',
   });
 });

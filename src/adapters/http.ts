@@ -113,7 +113,17 @@ export interface HttpClientOptions extends TlsOptions {
     tlsServerName?: string;
     timeout?: string;
   };
+  /**
+   * How messages name the caller's own settings, e.g. `{ addr: '--addr' }` for a command line;
+   * default: the option names of this API ("the addr option").
+   */
+  optionNames?: OptionNames;
 }
+
+/** Names of the settings a message may point to (see {@link HttpClientOptions.optionNames}). */
+export type OptionNames = Partial<
+  Record<'addr' | 'token' | 'caFile' | 'certFile' | 'keyFile' | 'tlsServerName' | 'timeout', string>
+>;
 
 /** A request body that can be sent again from its start (for redirects). */
 export interface RequestBody {
@@ -135,6 +145,8 @@ export interface HttpRequest {
   /** Extra headers for this request. */
   headers?: Record<string, string>;
   body?: RequestBody;
+  /** Called as the body is sent, with the bytes sent so far in this attempt. */
+  onBodyProgress?: (bytes: number) => void;
   signal?: AbortSignal;
   /** What the request does, for messages ("saving the snapshot"). */
   what?: string;
@@ -530,7 +542,7 @@ export class HttpClient {
       // Expect: 100-continue lets a server answer (e.g. 307 from a standby, 403) before the body
       // is sent; servers that ignore it get the body after a short wait.
       if (!expectContinue) {
-        void this.pump(clientReq, req.body, state);
+        void this.pump(clientReq, req, state);
         return;
       }
       clientReq.flushHeaders();
@@ -539,7 +551,7 @@ export class HttpClient {
         if (started || state.responded || clientReq.destroyed) return;
         started = true;
         clearTimeout(timer);
-        void this.pump(clientReq, req.body!, state);
+        void this.pump(clientReq, req, state);
       };
       const timer = setTimeout(start, CONTINUE_WAIT);
       clientReq.on('continue', start);
@@ -550,9 +562,10 @@ export class HttpClient {
   /** Writes the body with backpressure; stops when a response has arrived. */
   private async pump(
     clientReq: http.ClientRequest,
-    body: RequestBody,
+    req: HttpRequest,
     state: AttemptState,
   ): Promise<void> {
+    const body = req.body!;
     try {
       const src = body.open();
       const it: AsyncIterable<Uint8Array> = isReadableStream(src) ? iterateStream(src) : src;
@@ -561,6 +574,7 @@ export class HttpClient {
         state.bodyBytes += chunk.length;
         if (body.reusesChunks) await written(clientReq, chunk);
         else if (!clientReq.write(chunk)) await drained(clientReq);
+        req.onBodyProgress?.(state.bodyBytes);
       }
       if (!state.responded && !clientReq.destroyed) clientReq.end();
     } catch (err) {
@@ -670,7 +684,7 @@ export class HttpClient {
     if (state.timedOut) {
       const ms = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
       const addrHint = this.opts.hints?.addr
-        ? ` (check ${this.opts.hints.addr} or the addr option)`
+        ? ` (check ${this.opts.hints.addr} or ${this.option('addr')})`
         : '';
       if (!state.connected) {
         return this.error('timeout', `cannot connect to ${where} within ${ms} ms${addrHint}`, {
@@ -701,7 +715,7 @@ export class HttpClient {
     }
     const code = (err as NodeJS.ErrnoException)?.code ?? '';
     const hints = this.opts.hints ?? {};
-    const addrHint = hints.addr ? ` (check ${hints.addr} or the addr option)` : '';
+    const addrHint = hints.addr ? ` (check ${hints.addr} or ${this.option('addr')})` : '';
     switch (code) {
       case 'ECONNREFUSED':
         return this.error(
@@ -745,10 +759,11 @@ export class HttpClient {
       )
     ) {
       // The server's alert about our side: it wants a client certificate it trusts.
+      const options = `${this.option('certFile')} and ${this.option('keyFile')}`;
       const set =
         hints.clientCert && hints.clientKey
-          ? `${hints.clientCert} and ${hints.clientKey} (or the certFile and keyFile options)`
-          : 'the certFile and keyFile options';
+          ? `${hints.clientCert} and ${hints.clientKey} (or ${options})`
+          : options;
       return this.error(
         'tls',
         `${where} refused the connection for want of a client certificate it trusts (${code}): set ${set}`,
@@ -757,8 +772,8 @@ export class HttpClient {
     }
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
       const name = hints.tlsServerName
-        ? `${hints.tlsServerName} or the tlsServerName option`
-        : 'the tlsServerName option';
+        ? `${hints.tlsServerName} or ${this.option('tlsServerName')}`
+        : this.option('tlsServerName');
       return this.error(
         'tls',
         `the TLS certificate of ${where} is not issued for ${url.hostname} (${code}): use an address with a name the certificate holds, or set ${name} to one`,
@@ -774,8 +789,8 @@ export class HttpClient {
     }
     if (isTlsCertError(code)) {
       const ca = hints.caCert
-        ? `set ${hints.caCert} or the caFile option to its CA`
-        : 'set the caFile option to its CA';
+        ? `set ${hints.caCert} or ${this.option('caFile')} to its CA`
+        : `set ${this.option('caFile')} to its CA`;
       const skip = hints.skipVerify ? `; ${hints.skipVerify} skips verification (insecure)` : '';
       return this.error(
         'tls',
@@ -806,8 +821,8 @@ export class HttpClient {
     const what = req.what ? ` ${req.what}` : '';
     if (status === 401 || status === 403) {
       const hint = this.opts.hints?.token
-        ? `${this.opts.hints.token} or the token option`
-        : 'the token option';
+        ? `${this.opts.hints.token} or ${this.option('token')}`
+        : this.option('token');
       return this.error(
         'permission-denied',
         `permission denied: check the token (${hint}); ${where} answered ${status}${tail}`,
@@ -831,7 +846,7 @@ export class HttpClient {
       const to = location ? ` to ${safeUrl(location)}` : '';
       return this.error(
         'redirect',
-        `${where} redirects${to} with ${status}, which is not followed (only 307 and 308 keep the method and body): ${location ? 'use that address' : 'check the address'}${this.opts.hints?.addr ? ` (${this.opts.hints.addr} or the addr option)` : ''}`,
+        `${where} redirects${to} with ${status}, which is not followed (only 307 and 308 keep the method and body): ${location ? 'use that address' : 'check the address'}${this.opts.hints?.addr ? ` (${this.opts.hints.addr} or ${this.option('addr')})` : ''}`,
         { status, url },
       );
     }
@@ -866,7 +881,12 @@ export class HttpClient {
   /** What to say after a timeout: how to give the server longer. */
   private timeoutHint(): string {
     const env = this.opts.hints?.timeout;
-    return `; allow longer with ${env ? `${env} or ` : ''}the timeout option (0 for none)`;
+    return `; allow longer with ${env ? `${env} or ` : ''}${this.option('timeout')} (0 for none)`;
+  }
+
+  /** How messages name the setting `key`: the caller's name for it, else "the KEY option". */
+  private option(key: keyof OptionNames): string {
+    return this.opts.optionNames?.[key] ?? `the ${key} option`;
   }
 
   private error(

@@ -26,13 +26,21 @@ import {
 } from '../node/files.js';
 import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
 import {
+  type Progress,
   type ReadOptions,
   type ReadResult,
   type SnapshotInfo,
   unlessAborted,
 } from '../snapshot.js';
 import { type Env, envBool, envDurationMs, envString, resolveToken } from './env.js';
-import { HttpClient, iterateStream, parseAddr, type RequestBody, type TlsOptions } from './http.js';
+import {
+  HttpClient,
+  iterateStream,
+  type OptionNames,
+  parseAddr,
+  type RequestBody,
+  type TlsOptions,
+} from './http.js';
 import { type VerifiedStream, verifiedStream } from './verified-stream.js';
 
 /** Which product an adapter talks to. */
@@ -59,6 +67,8 @@ export interface ProductOptions extends TlsOptions {
   timeoutMs?: number;
   /** The environment to read (default: process.env). */
   env?: Env;
+  /** How messages name these options (e.g. a command line's flags); default: their names here. */
+  optionNames?: OptionNames;
 }
 
 export interface ConsulOptions extends ProductOptions {
@@ -98,6 +108,11 @@ export interface ProductRestoreOptions extends ReadOptions {
   query?: Record<string, string>;
   /** Directory for the temporary copy of a stream input (default: the OS temporary directory). */
   dir?: string;
+  /**
+   * Reports the upload once verification is done (`onProgress` reports the verification): the
+   * bytes sent so far, of `total`. A redirected upload starts again from 0.
+   */
+  onUploadProgress?: (p: Progress) => void;
   /**
    * Told, before the upload, when the archive is whole but the gzip stream after its end is not
    * (a damaged trailer, bytes after the archive): the products restore with the reference's
@@ -206,7 +221,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
   const base = parseAddr(
     addrText,
     spec.schemeless ? (ssl ? 'https' : 'http') : null,
-    `the ${spec.service} address (${v.addr} or the addr option)`,
+    `the ${spec.service} address (${v.addr} or ${o.optionNames?.addr ?? 'the addr option'})`,
   );
   // As Consul's client: once TLS is asked for, never http, whatever the address says.
   if (ssl && base.protocol === 'http:') base.protocol = 'https:';
@@ -236,6 +251,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     timeoutMs,
     service: spec.service,
     proxyEnv: env,
+    optionNames: o.optionNames,
     hints: {
       addr: v.addr,
       token: v.token,
@@ -319,7 +335,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     },
     saveTo,
     async restore(input, opts = {}) {
-      const { force = false, query, dir, onWarning, ...readOpts } = opts;
+      const { force = false, query, dir, onWarning, onUploadProgress, ...readOpts } = opts;
       const prepared = await prepare(input, readOpts, dir);
       try {
         if (spec.sealsSums && !force && !prepared.info.sealed) {
@@ -339,6 +355,9 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
           method,
           path: path(p, query),
           body: prepared.body,
+          onBodyProgress: onUploadProgress
+            ? (bytes) => onUploadProgress({ bytes, total: prepared.info.archiveSize })
+            : undefined,
           signal: opts.signal,
           what: 'restoring the snapshot',
         });

@@ -41,6 +41,10 @@ const connection = {
   token: { value: true },
   namespace: { value: true },
   'ca-file': { value: true },
+  'ca-path': { value: true },
+  'client-cert': { value: true },
+  'client-key': { value: true },
+  'tls-server-name': { value: true },
   'tls-skip-verify': {},
   timeout: { value: true },
   json: {},
@@ -85,10 +89,26 @@ function serviceOf(p: Parsed, product: ProductName): SnapshotService {
     token: str('token'),
     namespace: str('namespace'),
     caFile: str('ca-file'),
+    caPath: str('ca-path'),
+    certFile: str('client-cert'),
+    keyFile: str('client-key'),
+    tlsServerName: str('tls-server-name'),
     tlsSkipVerify: p.options.has('tls-skip-verify') ? true : undefined,
     timeoutMs: timeout === undefined ? undefined : parseDuration(timeout),
+    optionNames: FLAGS,
   });
 }
+
+/** The flags that set what messages point to. */
+const FLAGS = {
+  addr: '--addr',
+  token: '--token',
+  caFile: '--ca-file',
+  certFile: '--client-cert',
+  keyFile: '--client-key',
+  tlsServerName: '--tls-server-name',
+  timeout: '--timeout',
+};
 
 const ENV_HELP = `Environment (as the products' own CLIs):
   consul   CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN_FILE (else CONSUL_HTTP_TOKEN), CONSUL_HTTP_SSL,
@@ -109,6 +129,9 @@ const CONNECTION_HELP = `  --addr URL          the product's API address
   --token T           the API token (better: the environment variable)
   --namespace NS      Vault/OpenBao namespace
   --ca-file F         PEM CA certificate(s) to trust
+  --ca-path D         a directory of PEM CA certificates to trust
+  --client-cert F     PEM client certificate, with --client-key F, for mutual TLS
+  --tls-server-name N the name to expect in the server's certificate (and send as SNI)
   --tls-skip-verify   do not verify the server certificate (insecure)
   --timeout D         give up after D without progress (e.g. 30s, 5m)
   --json              machine-readable result
@@ -206,10 +229,9 @@ Examples:
     const product = productOf(p, 'to');
     const service = serviceOf(p, product);
     const sealer = await sealerOf(p);
-    const progress = progressReporter(
-      p.options.has('quiet') || p.options.has('json'),
-      `restoring to ${product}`,
-    );
+    const quiet = p.options.has('quiet') || p.options.has('json');
+    const progress = progressReporter(quiet, 'verifying');
+    const upload = progressReporter(quiet, `sending to ${product}`);
     const start = Date.now();
     const warnings: string[] = [];
     let meta: Awaited<ReturnType<typeof service.restore>>;
@@ -219,11 +241,16 @@ Examples:
         force: p.options.has('force'),
         engine: engineOf(p),
         onProgress: progress.update,
+        onUploadProgress: (x) => {
+          progress.done();
+          upload.update(x);
+        },
         onWarning: (m) => warnings.push(m),
         signal,
       });
     } finally {
       progress.done();
+      upload.done();
       for (const m of warnings) process.stderr.write(`warning: ${file}: ${m}\n`);
     }
     const secs = (Date.now() - start) / 1000;

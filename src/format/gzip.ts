@@ -68,7 +68,7 @@ export interface GunzipOptions {
  * throws SnapshotError otherwise: code 'GZIP' for an invalid header ("gzip: invalid header"),
  * corrupt DEFLATE data (after yielding what was decoded before it, with engines that decode
  * on the calling thread) or a trailer mismatch ("gzip: invalid checksum"), 'TRUNCATED' when the
- * input ends inside a member ("unexpected EOF") or is empty ("EOF", as Go's gzip.NewReader).
+ * input ends inside a member ("unexpected EOF") or is empty ("EOF", as Go's gzip.NewReader, with a word that the input is empty).
  * An error that Go's Read would return together with the last bytes yielded is marked as such
  * ({@link markWithLastChunk}), with engines that report their sync points. Yielded arrays are
  * owned by the consumer, unless `reuseOutput` is set.
@@ -78,7 +78,8 @@ export async function openGunzip(
   opts: GunzipOptions,
 ): Promise<AsyncGenerator<Uint8Array>> {
   try {
-    if (!(await readHeader(src, opts.crc32))) throw new SnapshotError('TRUNCATED', 'EOF');
+    if (!(await readHeader(src, opts.crc32)))
+      throw new SnapshotError('TRUNCATED', 'EOF (the input is empty)');
   } catch (err) {
     throw wrapError(err, 'failed to decompress snapshot');
   }
