@@ -938,7 +938,7 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
-  test('a wrong Digest, an archive that ends cleanly but early, 404, a reset, and a server echoing the token', async () => {
+  test('a wrong Digest, an archive that ends cleanly but early, an HTML page, 404, a reset, and a server echoing the token', async () => {
     const archive = await smallArchive();
     const server = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -947,6 +947,10 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         res.end(archive);
       } else if (url.searchParams.has('short')) {
         res.end(archive.subarray(0, archive.length - 30));
+      } else if (url.searchParams.has('html')) {
+        // A login page or a proxy's, answered 200 where a snapshot was asked for.
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<html><body>Sign in</body></html>');
       } else if (url.pathname.startsWith('/v1/sys/')) {
         res.writeHead(404, { 'Content-Type': 'application/json' });
         res.end('{"errors":["no handler for route \\"sys/storage/raft/snapshot\\""]}');
@@ -970,6 +974,18 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         readAll(await consul({ addr, env: {} }).save({ query: { short: '1' } })),
         (err: unknown) => {
           assert.ok(isSnapshotError(err) && !(err instanceof HttpError), String(err));
+          return true;
+        },
+      );
+      // What is not a snapshot is named, with where it came from and what the server said it was.
+      await assert.rejects(
+        readAll(await consul({ addr, env: {} }).save({ query: { html: '1' } })),
+        (err: unknown) => {
+          assert.ok(isSnapshotError(err) && err.code === 'GZIP', String(err));
+          assert.match(
+            err.message,
+            /^the snapshot Consul at http:\/\/127\.0\.0\.1:\d+\/v1\/snapshot sent is invalid \(its Content-Type is text\/html: not a snapshot\): failed to decompress snapshot: gzip: invalid header$/,
+          );
           return true;
         },
       );

@@ -286,6 +286,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       ...readOpts,
       digest: res.header('digest'),
       source,
+      contentType: res.header('content-type'),
       check: spec.sealsSums
         ? (info) => {
             if (!info.sealed) {

@@ -4,7 +4,7 @@
  * with a sealer, plus the server's `Digest: sha-256=` when it sent one). The caller's stream
  * closes cleanly only when the whole archive verified; otherwise it errors.
  */
-import { SnapshotError } from '../errors.js';
+import { isSnapshotError, SnapshotError } from '../errors.js';
 import { inspect } from '../node/snapshot.js';
 import type { ReadOptions, SnapshotInfo } from '../snapshot.js';
 
@@ -87,6 +87,8 @@ export interface VerifiedStreamOptions extends ReadOptions {
   digest?: string;
   /** Names the source in messages, e.g. "Nomad at http://127.0.0.1:4646". */
   source?: string;
+  /** The response's Content-Type, named when what came is not a snapshot (an HTML page). */
+  contentType?: string;
   /**
    * A last check of what verification found (e.g. Vault's sealed sums): throwing fails the
    * stream with that error, as a failed verification does.
@@ -118,6 +120,20 @@ export function sha256OfDigest(digest: string | undefined): string | undefined {
 }
 
 /**
+ * A verification failure of a download, saying where the bytes came from (and, for what is not
+ * a snapshot at all, what the server said it sent); aborts and the transport's own errors pass
+ * as they are.
+ */
+function invalidFrom(err: unknown, from: string, contentType: string | undefined): unknown {
+  if (!isSnapshotError(err) || err.code === 'ABORTED' || err.code === 'IO') return err;
+  const sent =
+    contentType && !/octet-stream|gzip|tar/i.test(contentType)
+      ? ` (its Content-Type is ${contentType}: not a snapshot)`
+      : '';
+  return err.wrap(`the snapshot ${from} sent is invalid${sent}`);
+}
+
+/**
  * Tees `source` into raftsnap's verification (see {@link VerifiedStream}). Verification starts
  * at once and runs as the caller reads; the caller's reads drive the download.
  */
@@ -127,20 +143,25 @@ export function verifiedStream(
 ): VerifiedStream {
   const reader = source.getReader();
   const feed = new Feed();
-  const { digest, source: from, check, ...readOpts } = opts;
+  const { digest, source: from, contentType, check, ...readOpts } = opts;
   const expected = sha256OfDigest(digest);
   let early: unknown;
   let failed = false;
-  const verdict = inspect(feed, readOpts).then((info) => {
-    if (expected !== undefined && info.checksum !== `sha-256=${expected}`) {
-      throw new SnapshotError(
-        'INTEGRITY',
-        `snapshot checksum mismatch: ${from ?? 'the server'} sent Digest sha-256=${expected} but the bytes received hash to ${info.checksum}`,
-      );
-    }
-    check?.(info);
-    return info;
-  });
+  const verdict = inspect(feed, readOpts).then(
+    (info) => {
+      if (expected !== undefined && info.checksum !== `sha-256=${expected}`) {
+        throw new SnapshotError(
+          'INTEGRITY',
+          `snapshot checksum mismatch: ${from ?? 'the server'} sent Digest sha-256=${expected} but the bytes received hash to ${info.checksum}`,
+        );
+      }
+      check?.(info);
+      return info;
+    },
+    (err) => {
+      throw from === undefined ? err : invalidFrom(err, from, contentType);
+    },
+  );
   verdict.catch((err) => {
     failed = true;
     early = err;
