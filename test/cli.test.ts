@@ -469,14 +469,13 @@ test('a file this user may not read: "cannot read FILE: permission denied", befo
   await withTempDir(async (dir) => {
     const args = createArgs(dir);
     const secret = join(dir, 'secret.snap');
-    writeFileSync(secret, readFileSync(realRaft), { mode: 0o600 });
-    chmodSync(dir, 0o755);
-    chmodSync(join(dir, 'x'), 0o755);
-    chmodSync(join(dir, 'x', 'meta.json'), 0o644);
-    // As root, a file is readable whatever its mode: run as nobody then; otherwise mode 000.
+    writeFileSync(secret, readFileSync(realRaft), { mode: 0o000 });
+    // Root reads any file whatever its mode: as root, the CLI runs without the capabilities
+    // that allow it (setpriv, from util-linux), so that mode 000 holds for it too.
     const asRoot = process.getuid?.() === 0;
-    if (!asRoot) chmodSync(secret, 0);
-    const as = asRoot ? { uid: 65534, gid: 65534 } : {};
+    const launch = asRoot
+      ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', process.execPath]
+      : [process.execPath];
     for (const [argv, path] of [
       [['verify', secret], secret],
       [['inspect', secret], secret],
@@ -485,7 +484,7 @@ test('a file this user may not read: "cannot read FILE: permission denied", befo
         secret,
       ],
     ] as const) {
-      const r = spawnSync(process.execPath, [cliPath, ...argv], { ...as, encoding: 'utf8' });
+      const r = spawnSync(launch[0], [...launch.slice(1), cliPath, ...argv], { encoding: 'utf8' });
       assert.equal(r.status, 1, r.stderr);
       assert.equal(r.stderr, `error: cannot read ${path}: permission denied\n`);
     }

@@ -31,7 +31,10 @@ export interface Engines {
 /**
  * `auto` picks the fastest engine the runtime has; `wasm` forces the WebAssembly kernels;
  * `native` asks for the runtime's own where it has them (in the portable entry only Workers'
- * streaming digest; elsewhere it gets WebAssembly).
+ * streaming digest; elsewhere it gets WebAssembly). `auto` and `wasm` read exactly as the
+ * reference does; `native`'s zlib inflate drops what it decoded before corrupt data, so parse
+ * and restore with it can refuse a file whose DEFLATE stream is corrupt only after the archive,
+ * which the reference's Parse and Restore accept (verify's verdict is the same).
  */
 export type EngineChoice = 'auto' | 'wasm' | 'native';
 

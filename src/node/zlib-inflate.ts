@@ -3,6 +3,12 @@
  *
  * Node's inflater stops consuming input at the end of the DEFLATE stream; its `bytesWritten`
  * then counts the bytes zlib consumed, which tells the gzip layer where the member trailer starts.
+ *
+ * Unlike Go's reader, zlib hands over nothing of a write that meets corrupt data (and rejects a
+ * block without an end-of-block code before decoding it): an archive whose last bytes share a
+ * write with corruption after them is cut short here, where the reference reads it whole. The
+ * verdict of a verify is the same (the corruption fails it); a parse or restore can differ,
+ * which is why this engine is never the default.
  */
 import { constants, createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { InflateEngine, InflateStep, RawInflater } from '../engines/inflate.js';

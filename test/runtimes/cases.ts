@@ -19,7 +19,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
+import { deflateRawSync, gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { fixture } from '../support/fixtures.js';
 import {
   type Case,
@@ -642,6 +642,18 @@ export async function buildCases(): Promise<Case[]> {
       'generated/trailing-empty-member-then-garbage.snap',
       concat([single, gzipMember(new Uint8Array(0)), utf8.encode('0123456789abcdef')]),
       invalidAfterArchive('GZIP', /^gzip: invalid header$/),
+    ),
+    // DEFLATE data that goes bad only after the tar (a final block of the reserved type 3):
+    // the reference's Parse and Restore have the whole archive by then and accept the file.
+    snapshot(
+      'generated/corrupt-deflate-after-the-tar.snap',
+      concat([
+        Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255),
+        deflateRawSync(tarMax, { finishFlush: zlibConstants.Z_SYNC_FLUSH }),
+        Uint8Array.of(0x07),
+        gzipMember(tarMax).subarray(-8),
+      ]),
+      invalidAfterArchive('GZIP', /^flate: corrupt input before offset \d+$/),
     ),
     snapshot(
       'generated/data-in-a-later-member.snap',
