@@ -1121,6 +1121,17 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           /answered 500 when saving the snapshot: boom: no leader/,
         );
         assert.equal(seen, TOKEN);
+        // An empty file gives no token: the variable's is sent, as Consul's client does.
+        await writeFile(join(dir, 'empty'), '\n');
+        const fallback = consul({
+          env: {
+            CONSUL_HTTP_ADDR: `127.0.0.1:${p}`,
+            CONSUL_HTTP_TOKEN: 'the-variable-token',
+            CONSUL_HTTP_TOKEN_FILE: join(dir, 'empty'),
+          },
+        });
+        await rejectsHttp(fallback.save(), 'server-error');
+        assert.equal(seen, 'the-variable-token');
       } finally {
         await close(srv);
       }

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  lchownSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -13,7 +14,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pseudoRandom, sha256hex } from './support/bytes.js';
@@ -508,24 +509,86 @@ test('a reader that goes away (| head -c): exit 141 as SIGPIPE would give, no st
   });
 });
 
-test('Ctrl-C while waiting on a quiet pipe: exit 130, DIR and temporary files removed', async () => {
+test('Ctrl-C while waiting on a quiet pipe (stdin or a FIFO by path): exit status 130 at once, after removing DIR and temporary files', async () => {
   await withTempDir(async (dir) => {
-    const out = join(dir, 'x');
-    const child = spawn(process.execPath, [cliPath, 'extract', '-', out]);
-    let stderr = '';
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    // Half an archive, then silence: the command waits for the rest.
     const whole = readFileSync(realRaft);
-    child.stdin.write(whole.subarray(0, whole.length >> 1));
-    for (let i = 0; i < 200 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 25));
-    assert.ok(existsSync(out), 'extract started');
-    child.kill('SIGINT');
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    assert.equal(code, 130, stderr);
-    assert.equal(stderr, 'error: interrupted by SIGINT\n');
-    assert.deepEqual(await listDir(dir), []);
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    for (const input of ['-', fifo]) {
+      const out = join(dir, 'x');
+      const child = spawn(process.execPath, [cliPath, 'extract', input, out]);
+      let stderr = '';
+      child.stderr.on('data', (c) => {
+        stderr += c;
+      });
+      // Half an archive, then silence: the command waits for the rest. A FIFO's writer stays
+      // open (its read sits in a thread of the pool, which must not hold the exit up).
+      const writer =
+        input === '-'
+          ? child.stdin
+          : spawn('sh', ['-c', `cat > "${fifo}"`], { stdio: ['pipe', 'ignore', 'ignore'] }).stdin;
+      writer.write(whole.subarray(0, whole.length >> 1));
+      for (let i = 0; i < 200 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(existsSync(out), 'extract started');
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      child.kill('SIGINT');
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+        child.on('exit', (c, s) => resolve([c, s])),
+      );
+      assert.ok(Date.now() - started < 3000, `${input}: the signal did not end it at once`);
+      // As a shell sees it: exit status 130 (killed by SIGINT, or its exit code).
+      assert.equal(code ?? 128 + constants.signals[signal as 'SIGINT'], 130, stderr);
+      assert.equal(stderr, 'error: interrupted by SIGINT\n');
+      assert.deepEqual(await listDir(dir), ['fifo'], input);
+      writer.end();
+    }
+  });
+});
+
+test('-o /dev/stdout into a pipe is standard output: the archive alone on stdout, the summary on stderr', async () => {
+  await withTempDir(async (dir) => {
+    const r = spawnSync('sh', [
+      '-c',
+      `"$0" "$@" | cat`,
+      process.execPath,
+      cliPath,
+      ...createArgs(dir),
+      '-o',
+      '/dev/stdout',
+    ]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.match(r.stderr.toString(), /^Created snapshot \(standard output\) at index 1002 /);
+    assert.equal(run(['verify', '-'], r.stdout).code, 0);
+  });
+});
+
+test('a dangling relative link is followed from where it really is; a link another user planted in /tmp-like directories is not followed', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+    symlinkSync(join('a', 'b'), join(dir, 'lb'));
+    symlinkSync(join('..', 'x.snap'), join(dir, 'a', 'b', 'dang.snap'));
+    assert.equal(run([...args, '-o', join(dir, 'lb', 'dang.snap')]).code, 0);
+    // As the shell's `> lb/dang.snap` would: a/b/../x.snap is a/x.snap.
+    assert.equal(run(['verify', join(dir, 'a', 'x.snap')]).code, 0);
+    assert.equal(existsSync(join(dir, 'x.snap')), false);
+    // A sticky world-writable directory with a link owned by someone else (root only can make one).
+    assert.equal(process.getuid?.(), 0, 'this test needs root to own a link by another user');
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'keep me');
+    symlinkSync(victim, join(shared, 'x.snap'));
+    lchownSync(join(shared, 'x.snap'), 65534, 65534);
+    const r = run([...args, '-o', join(shared, 'x.snap')]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /symbolic link owned by another user \(uid 65534\) in a shared directory; not followed/,
+    );
+    assert.equal(readFileSync(victim, 'utf8'), 'keep me');
   });
 });
 

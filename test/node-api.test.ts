@@ -8,7 +8,7 @@
  * hashicorp/raft cluster.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
@@ -504,6 +504,33 @@ test('an abort is honoured while the input has stalled: createFile and verify re
       });
       assert.ok(Date.now() - started < 1500, 'the abort waited for the input');
       assert.deepEqual(await listDir(dir), []);
+    }
+  });
+});
+
+test('an abort is honoured while the output has stalled: a WritableStream that never takes more, a FIFO nobody reads', async () => {
+  await withTempDir(async (dir) => {
+    const raft = new MemoryRaft(pseudoRandom(4 << 20, 4), 3n);
+    const { meta } = await raft.snapshot();
+    const state = raft.state;
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // A reader that opens the FIFO and never reads: writes stall once the pipe is full.
+    const holder = spawn('sh', ['-c', `exec 3<"${fifo}"; sleep 30`]);
+    try {
+      for (const run of [
+        (signal: AbortSignal) =>
+          write(raft, new WritableStream({ write: () => new Promise(() => {}) }), { signal }),
+        (signal: AbortSignal) => createFile(meta, state, fifo, { signal }),
+      ]) {
+        const ctl = new AbortController();
+        const started = Date.now();
+        setTimeout(() => ctl.abort(new Error('stop')), 300);
+        await assert.rejects(run(ctl.signal), { code: 'ABORTED' });
+        assert.ok(Date.now() - started < 2000, 'the abort waited for the output');
+      }
+    } finally {
+      holder.kill();
     }
   });
 });

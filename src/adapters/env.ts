@@ -67,10 +67,11 @@ export function envDurationMs(env: Env, name: string): number | undefined {
 }
 
 /**
- * The token from the option, else the file named by `fileVar` (its content trimmed), else the
- * variable `name`, else `homeFile` in the HOME directory when it exists (Vault's and OpenBao's
- * ~/.vault-token, which `vault login` and `bao login` write). The file variable comes before the
- * token variable as in Consul's client ("If the TokenFile is set, always use that"). Throws
+ * The token from the option, else the file named by `fileVar` (its content trimmed, when not
+ * empty), else the variable `name`, else `homeFile` in the HOME directory when it exists
+ * (Vault's and OpenBao's ~/.vault-token, which `vault login` and `bao login` write). The file
+ * comes before the variable as in Consul's client ("If the TokenFile is set, always use that").
+ * Throws
  * SnapshotError('INVALID_ARGUMENT') when a token file cannot be read (the message names the
  * file, never its content).
  */
@@ -83,7 +84,9 @@ export function resolveToken(
 ): string | undefined {
   if (option !== undefined) return option === '' ? undefined : option;
   const named = fileVar ? envString(env, fileVar) : undefined;
-  if (named !== undefined) return readToken(named, ` (${fileVar})`);
+  // An empty file gives no token, and the variable still may (as Consul's client reads them).
+  const fromFile = named === undefined ? undefined : readToken(named, ` (${fileVar})`);
+  if (fromFile !== undefined) return fromFile;
   const v = envString(env, name);
   if (v !== undefined) return v;
   const home = envString(env, 'HOME');

@@ -14,6 +14,7 @@ import {
   common,
   engineOf,
   inputOf,
+  isStdout,
   positional,
   type RunContext,
   say,
@@ -312,7 +313,7 @@ Examples:
       onProgress: (x: { bytes: number }) => progress.update({ bytes: x.bytes, total: stateSize }),
       signal,
     };
-    const toStdout = out === '-';
+    const toStdout = await isStdout(out);
     if (!toStdout) await cleanStaleTemps(dirname(resolve(out)));
     const result = toStdout
       ? await writeSnapshot(meta, fileChunksReused(statePath), stdoutSink(signal), opts)

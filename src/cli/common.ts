@@ -1,4 +1,5 @@
 /** Options and argument handling shared by the commands. */
+import { fstatSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { EngineChoice } from '../engines/registry.js';
 import { isSnapshotError, SnapshotError } from '../errors.js';
@@ -64,6 +65,22 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
 /** FILE, or standard input for "-". */
 export function inputOf(file: string): NodeInput {
   return file === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : file;
+}
+
+/**
+ * Whether the output `out` is this process's standard output: `-`, or a path to the same file
+ * (`/dev/stdout`, `/dev/fd/1`, or the file stdout was redirected to). Writing to it then goes
+ * through stdout, in order with anything else written there and never by a rename, and the
+ * summary goes to stderr.
+ */
+export async function isStdout(out: string): Promise<boolean> {
+  if (out === '-') return true;
+  try {
+    const [target, stdout] = [await stat(out), fstatSync(1)];
+    return target.dev === stdout.dev && target.ino === stdout.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** What a command gets from main: `signal` aborts it (SIGINT, SIGTERM, a closed stdout). */

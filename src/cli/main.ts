@@ -46,31 +46,46 @@ async function resolve(name: string): Promise<Command | undefined> {
   return typeof entry === 'function' ? entry() : entry;
 }
 
-/** Exit codes for the signals that stop a command: 128 + the signal's number, as shells report. */
-const SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+/** The signals that stop a command (after its cleanup). */
+const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM'] as const;
 /** The exit code for a standard output whose reader went away, as SIGPIPE would give. */
 const EPIPE_EXIT = 141;
+
+/** How a command was stopped: by a signal, or by its standard output failing. */
+type Stop = { signal: NodeJS.Signals } | { exitCode: number };
+
+/**
+ * Ends the process through `sig`'s default action (Node's ends it with status 128 + the signal's
+ * number, as a shell reports a killed process), which no thread stuck in a read of a quiet pipe
+ * can hold up, as it can hold up process.exit.
+ */
+function dieBy(sig: NodeJS.Signals): never {
+  process.removeAllListeners(sig);
+  process.kill(process.pid, sig);
+  // The signal is delivered at once; this is never reached.
+  process.exit(1);
+}
 
 /**
  * Aborts the command on SIGINT, SIGTERM and SIGHUP (its temporary files are removed, its
  * connections closed; a second signal ends the process at once) and when standard output fails.
- * Returns the exit code the stop calls for, once it has happened.
+ * Returns how it was stopped, once that has happened.
  */
-function stopOnSignals(ctl: AbortController): () => number | undefined {
-  let code: number | undefined;
-  for (const [sig, exit] of Object.entries(SIGNALS)) {
+function stopOnSignals(ctl: AbortController): () => Stop | undefined {
+  let stop: Stop | undefined;
+  for (const sig of SIGNALS) {
     process.on(sig, () => {
-      if (code !== undefined) process.exit(code);
-      code = exit;
+      if (stop !== undefined) dieBy(sig);
+      stop = { signal: sig };
       ctl.abort(new SnapshotError('ABORTED', `interrupted by ${sig}`));
     });
   }
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (code !== undefined) return;
-    code = err.code === 'EPIPE' ? EPIPE_EXIT : 1;
+    if (stop !== undefined) return;
+    stop = { exitCode: err.code === 'EPIPE' ? EPIPE_EXIT : 1 };
     ctl.abort(new SnapshotError('IO', `cannot write to standard output: ${err.message}`));
   });
-  return () => code;
+  return () => stop;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -113,10 +128,16 @@ async function main(argv: string[]): Promise<number> {
     }
     const stop = stopped();
     if (stop !== undefined) {
-      if (stop !== EPIPE_EXIT) process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
       // The command has cleaned up; a read it left waiting (a quiet pipe) must not keep the
       // process alive.
-      process.exit(stop);
+      if ('signal' in stop) {
+        process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
+        dieBy(stop.signal);
+      }
+      if (stop.exitCode !== EPIPE_EXIT) {
+        process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
+      }
+      process.exit(stop.exitCode);
     }
     const msg = isSnapshotError(err)
       ? err.message

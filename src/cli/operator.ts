@@ -17,6 +17,7 @@ import type { Command } from './commands.js';
 import {
   engineOf,
   inputOf,
+  isStdout,
   positional,
   type RunContext,
   say,
@@ -165,7 +166,7 @@ Examples:
     const product = productOf(p, 'from');
     const service = serviceOf(p, product);
     const sealer = await sealerOf(p);
-    const toStdout = out === '-';
+    const toStdout = await isStdout(out);
     if (!toStdout) await cleanStaleTemps(dirname(resolve(out)));
     const progress = progressReporter(
       p.options.has('quiet') || p.options.has('json'),
@@ -231,7 +232,8 @@ Examples:
     const sealer = await sealerOf(p);
     const quiet = p.options.has('quiet') || p.options.has('json');
     const progress = progressReporter(quiet, 'verifying');
-    const upload = progressReporter(quiet, `sending to ${product}`);
+    // Made when the upload starts, so that its rate counts the upload alone.
+    let upload: ReturnType<typeof progressReporter> | undefined;
     const start = Date.now();
     const warnings: string[] = [];
     let meta: Awaited<ReturnType<typeof service.restore>>;
@@ -242,7 +244,10 @@ Examples:
         engine: engineOf(p),
         onProgress: progress.update,
         onUploadProgress: (x) => {
-          progress.done();
+          if (!upload) {
+            progress.done();
+            upload = progressReporter(quiet, `sending to ${product}`);
+          }
           upload.update(x);
         },
         onWarning: (m) => warnings.push(m),
@@ -250,7 +255,7 @@ Examples:
       });
     } finally {
       progress.done();
-      upload.done();
+      upload?.done();
       for (const m of warnings) process.stderr.write(`warning: ${file}: ${m}\n`);
     }
     const secs = (Date.now() - start) / 1000;

@@ -155,7 +155,8 @@ export function sinkOf(output: ByteOutput): ByteSink {
         await writer.close();
       },
       async abort(reason) {
-        await writer.abort(reason).catch(() => {});
+        // Not awaited: the stream waits for the write under way, which a stalled sink never ends.
+        writer.abort(reason).catch(() => {});
       },
     };
   }

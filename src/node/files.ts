@@ -313,8 +313,13 @@ class HandleWriter implements FileWriter {
     if (this.closed) return;
     this.closed = true;
     if (!this.settled) {
-      await Promise.allSettled([...this.writing.splice(0), this.syncing]);
-      await this.fh.close().catch(() => {});
+      const closing = Promise.allSettled([...this.writing.splice(0), this.syncing]).then(() =>
+        this.fh.close().catch(() => {}),
+      );
+      // A pipe whose reader has stopped can hold a write forever, and there is nothing to remove:
+      // the handle closes once the write ends. A file's writes end; they are waited for, so that
+      // the removal below finds the file whole.
+      if (!this.sequential) await closing;
     }
     await this.onAbort();
   }
@@ -427,14 +432,33 @@ async function outputTarget(dest: string): Promise<{ path: string; stats?: Stats
   for (let hops = 0; hops < 40; hops++) {
     const link = await lstat(path).catch(() => undefined);
     if (!link?.isSymbolicLink()) return { path, stats: link };
+    await checkProtectedLink(path, link);
     const target = await stat(path).catch(() => undefined);
     if (target) return { path: target.isFile() ? await realpath(path) : path, stats: target };
-    path = resolve(dirname(path), await readlink(path));
+    // A dangling link names its target relative to the directory it really is in.
+    path = resolve(await realpath(dirname(path)), await readlink(path));
   }
   throw Object.assign(new Error(`ELOOP: too many symbolic links at ${dest}`), {
     code: 'ELOOP',
     path: dest,
   });
+}
+
+/**
+ * Refuses, as the kernel's fs.protected_symlinks does for a shell redirection, to follow a link
+ * that another user owns in a sticky world-writable directory (/tmp): someone could have planted
+ * it there to have this process overwrite a file of its own choosing.
+ */
+async function checkProtectedLink(path: string, link: Stats): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined || link.uid === uid) return;
+  const dir = await stat(dirname(path));
+  const shared = (dir.mode & 0o1000) !== 0 && (dir.mode & 0o002) !== 0;
+  if (shared && link.uid !== dir.uid) {
+    throw new Error(
+      `it is a symbolic link owned by another user (uid ${link.uid}) in a shared directory; not followed (as fs.protected_symlinks does)`,
+    );
+  }
 }
 
 /**
