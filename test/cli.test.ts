@@ -12,6 +12,7 @@ import {
   readlinkSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -440,6 +441,16 @@ test('create through a symbolic link replaces the file it points to; a pipe is w
     assert.equal(run([...args, '-o', join(dir, 'latest.snap')]).code, 0);
     assert.equal(readlinkSync(join(dir, 'latest.snap')), 'target.snap');
     assert.equal(run(['verify', join(dir, 'target.snap')]).code, 0);
+    // A killed run through a link leaves its temporary file beside the target, in another
+    // directory: the next run through the link cleans it there.
+    mkdirSync(join(dir, 'store'));
+    symlinkSync(join('store', 'kept.snap'), join(dir, 'kept.snap'));
+    const stale = join(dir, 'store', '.kept.snap.raftsnap-4194304-0123456789ab.tmp');
+    writeFileSync(stale, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    assert.equal(run([...args, '-o', join(dir, 'kept.snap')]).code, 0);
+    assert.deepEqual(await listDir(join(dir, 'store')), ['kept.snap']);
     // Again, now that the target exists: still the target is replaced, the link kept.
     assert.equal(run([...args, '-o', join(dir, 'latest.snap')]).code, 0);
     assert.ok(lstatSync(join(dir, 'latest.snap')).isSymbolicLink());
@@ -453,7 +464,15 @@ test('create through a symbolic link replaces the file it points to; a pipe is w
     assert.equal(await read, 0);
     assert.ok(lstatSync(fifo).isFIFO());
     assert.equal(run(['verify', join(dir, 'piped.snap')]).code, 0);
-    assert.deepEqual(await listDir(dir), ['fifo', 'latest.snap', 'piped.snap', 'target.snap', 'x']);
+    assert.deepEqual(await listDir(dir), [
+      'fifo',
+      'kept.snap',
+      'latest.snap',
+      'piped.snap',
+      'store',
+      'target.snap',
+      'x',
+    ]);
   });
 });
 

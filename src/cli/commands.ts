@@ -1,12 +1,17 @@
 /** The raftsnap commands: save, restore, verify, inspect, extract, create. */
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { registerEngines } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
-import { cleanStaleTemps, fileChunksReused, fileSize, ioError } from '../node/files.js';
+import {
+  cleanStaleTemps,
+  fileChunksReused,
+  fileSize,
+  ioError,
+  outputDirectory,
+} from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
 import { writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
@@ -314,7 +319,7 @@ Examples:
       signal,
     };
     const toStdout = await isStdout(out);
-    if (!toStdout) await cleanStaleTemps(dirname(resolve(out)));
+    if (!toStdout) await cleanStaleTemps(await outputDirectory(out));
     const result = toStdout
       ? await writeSnapshot(meta, fileChunksReused(statePath), stdoutSink(signal), opts)
       : await createFile(meta, statePath, out, opts);

@@ -1,5 +1,4 @@
 /** The operators' commands: save from and restore to Consul, Vault, Nomad and OpenBao. */
-import { dirname, resolve } from 'node:path';
 import {
   consul,
   nomad,
@@ -9,7 +8,7 @@ import {
   type SnapshotService,
   vault,
 } from '../adapters/index.js';
-import { cleanStaleTemps } from '../node/files.js';
+import { cleanStaleTemps, outputDirectory } from '../node/files.js';
 import type { SnapshotInfo } from '../snapshot.js';
 import type { Parsed } from './args.js';
 import { parseArgs, UsageError } from './args.js';
@@ -167,7 +166,7 @@ Examples:
     const service = serviceOf(p, product);
     const sealer = await sealerOf(p);
     const toStdout = await isStdout(out);
-    if (!toStdout) await cleanStaleTemps(dirname(resolve(out)));
+    if (!toStdout) await cleanStaleTemps(await outputDirectory(out));
     const progress = progressReporter(
       p.options.has('quiet') || p.options.has('json'),
       `saving from ${product}`,

@@ -445,6 +445,19 @@ async function outputTarget(dest: string): Promise<{ path: string; stats?: Stats
 }
 
 /**
+ * The directory where {@link createAtomicFile} puts `dest`'s temporary file: `dest`'s own, or,
+ * when `dest` is a symbolic link, that of the file it points to. For cleaning stale temporary
+ * files ({@link cleanStaleTemps}) where a killed run left them.
+ */
+export async function outputDirectory(dest: string): Promise<string> {
+  try {
+    return dirname(resolve((await outputTarget(dest)).path));
+  } catch {
+    return dirname(resolve(dest));
+  }
+}
+
+/**
  * Refuses, as the kernel's fs.protected_symlinks does for a shell redirection, to follow a link
  * that another user owns in a sticky world-writable directory (/tmp): someone could have planted
  * it there to have this process overwrite a file of its own choosing.
