@@ -634,3 +634,28 @@ function runAsync(args: string[]): Promise<{ code: number | null; stderr: string
   });
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
 }
+
+test('exactJson writes what JSON.stringify writes, except bigints (exact numbers) and bytes (base64)', async () => {
+  const { exactJson } = await import('../src/cli/format.js');
+  const { default: fc } = await import('fast-check');
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.constantFrom(0, 2), (v, indent) => {
+      assert.equal(exactJson(v, indent), JSON.stringify(v, null, indent));
+    }),
+  );
+  const holes: number[] = [1];
+  holes[2] = 3;
+  const odd = {
+    date: new Date(0),
+    holes,
+    gone: undefined,
+    fn: () => 1,
+    nested: [[], {}, [{ a: [undefined] }]],
+  };
+  for (const indent of [0, 2])
+    assert.equal(exactJson(odd, indent), JSON.stringify(odd, null, indent));
+  assert.equal(
+    exactJson({ n: 2n ** 64n - 1n, b: Buffer.from('hi'), u: new Uint8Array([255]) }, 0),
+    '{"n":18446744073709551615,"b":"aGk=","u":"/w=="}',
+  );
+});

@@ -2,14 +2,20 @@
 import type { SnapshotMeta } from '../format/meta.js';
 
 /**
- * JSON as JSON.stringify writes it (same indentation and escapes; undefined members left out),
- * except that bigint values are exact JSON numbers and Uint8Arrays are base64 strings.
+ * JSON as JSON.stringify writes it (same indentation and escapes, toJSON, undefined members left
+ * out, holes as null), except that bigint values are exact JSON numbers and Uint8Arrays (Buffers
+ * too) are base64 strings, as Go's encoding/json writes []byte.
  */
 export function exactJson(value: unknown, indent = 2): string {
   const pad = ' '.repeat(indent);
-  const write = (v: unknown, at: string): string | undefined => {
+  const write = (raw: unknown, at: string, key = ''): string | undefined => {
+    // Bytes (a Buffer too, whose toJSON would give its numbers) as base64, as Go's []byte.
+    if (raw instanceof Uint8Array) return JSON.stringify(btoa(String.fromCharCode(...raw)));
+    const v =
+      typeof (raw as { toJSON?: unknown })?.toJSON === 'function'
+        ? (raw as { toJSON(key: string): unknown }).toJSON(key)
+        : raw;
     if (typeof v === 'bigint') return v.toString();
-    if (v instanceof Uint8Array) return JSON.stringify(btoa(String.fromCharCode(...v)));
     if (v === null || typeof v !== 'object') return JSON.stringify(v);
     const inner = at + pad;
     const open = indent ? `\n${inner}` : '';
@@ -17,10 +23,12 @@ export function exactJson(value: unknown, indent = 2): string {
     const sep = indent ? `,\n${inner}` : ',';
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
-      return `[${open}${v.map((x) => write(x, inner) ?? 'null').join(sep)}${close}]`;
+      // Array.from visits holes too, which JSON writes as null.
+      const items = Array.from(v, (x, i) => write(x, inner, String(i)) ?? 'null');
+      return `[${open}${items.join(sep)}${close}]`;
     }
     const members = Object.entries(v).flatMap(([k, x]) => {
-      const text = write(x, inner);
+      const text = write(x, inner, k);
       return text === undefined ? [] : [`${JSON.stringify(k)}:${indent ? ' ' : ''}${text}`];
     });
     if (members.length === 0) return '{}';
