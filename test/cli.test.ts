@@ -601,12 +601,16 @@ test('a dangling relative link is followed from where it really is; a link anoth
     writeFileSync(victim, 'keep me');
     symlinkSync(victim, join(shared, 'x.snap'));
     lchownSync(join(shared, 'x.snap'), 65534, 65534);
-    const r = run([...args, '-o', join(shared, 'x.snap')]);
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /symbolic link owned by another user \(uid 65534\) in a shared directory; not followed/,
-    );
+    // Directly, or through a link of one's own that leads to it: every link of a chain counts.
+    symlinkSync(join(shared, 'x.snap'), join(dir, 'mine.snap'));
+    for (const out of [join(shared, 'x.snap'), join(dir, 'mine.snap')]) {
+      const r = run([...args, '-o', out]);
+      assert.equal(r.code, 1, out);
+      assert.match(
+        r.stderr,
+        /symbolic link owned by another user \(uid 65534\) in a shared directory; not followed/,
+      );
+    }
     assert.equal(readFileSync(victim, 'utf8'), 'keep me');
   });
 });
@@ -658,4 +662,25 @@ test('exactJson writes what JSON.stringify writes, except bigints (exact numbers
     exactJson({ n: 2n ** 64n - 1n, b: Buffer.from('hi'), u: new Uint8Array([255]) }, 0),
     '{"n":18446744073709551615,"b":"aGk=","u":"/w=="}',
   );
+});
+
+test('one SIGTERM is enough even when the cleanup cannot finish (an output FIFO nobody opens): the process ends within seconds', async () => {
+  await withTempDir(async (dir) => {
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const child = spawn(process.execPath, [cliPath, ...createArgs(dir), '-o', fifo]);
+    let stderr = '';
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
+    assert.ok(Date.now() - started < 8000, 'one signal did not end it');
+    assert.equal(code ?? 128 + constants.signals[signal as 'SIGTERM'], 143, stderr);
+    assert.match(stderr, /^error: interrupted by SIGTERM\n/);
+  });
 });

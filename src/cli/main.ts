@@ -48,6 +48,8 @@ async function resolve(name: string): Promise<Command | undefined> {
 
 /** The signals that stop a command (after its cleanup). */
 const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM'] as const;
+/** How long the command may take to clean up after a signal before the process ends anyway. */
+const STOP_GRACE_MS = 5000;
 /** The exit code for a standard output whose reader went away, as SIGPIPE would give. */
 const EPIPE_EXIT = 141;
 
@@ -78,6 +80,12 @@ function stopOnSignals(ctl: AbortController): () => Stop | undefined {
       if (stop !== undefined) dieBy(sig);
       stop = { signal: sig };
       ctl.abort(new SnapshotError('ABORTED', `interrupted by ${sig}`));
+      // One signal must be enough (timeout(1), systemd send one): should the cleanup be held up
+      // (an open of a FIFO nobody reads does not heed the abort), end the process all the same.
+      setTimeout(() => {
+        process.stderr.write(`error: interrupted by ${sig}\n`);
+        dieBy(sig);
+      }, STOP_GRACE_MS).unref();
     });
   }
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -32,16 +32,19 @@ export function progressReporter(quiet: boolean, verb: string): ProgressReporter
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
-      const secs = Math.max((now - start) / 1000, 0.001);
-      const rate = p.bytes / secs;
+      const secs = (now - start) / 1000;
+      const rate = p.bytes / Math.max(secs, 0.001);
+      // A rate over the first few milliseconds means nothing: shown from 200 ms in.
+      const timed = secs >= 0.2;
       let line = `${verb} ${humanBytes(p.bytes)}`;
       if (p.total) {
         const frac = Math.min(p.bytes / p.total, 1);
         const width = 24;
         const fill = Math.round(frac * width);
         const eta = rate > 0 ? Math.max(0, (p.total - p.bytes) / rate) : 0;
-        line = `[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${(frac * 100).toFixed(0)}% ${humanBytes(p.bytes)}/${humanBytes(p.total)} ${humanBytes(rate)}/s ETA ${eta.toFixed(0)}s`;
-      } else {
+        line = `[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${(frac * 100).toFixed(0)}% ${humanBytes(p.bytes)}/${humanBytes(p.total)}`;
+        if (timed) line += ` ${humanBytes(rate)}/s ETA ${eta.toFixed(0)}s`;
+      } else if (timed) {
         line += ` ${humanBytes(rate)}/s`;
       }
       process.stderr.write(`\r${line}\u001b[K`);

@@ -431,11 +431,15 @@ async function outputTarget(dest: string): Promise<{ path: string; stats?: Stats
   let path = dest;
   for (let hops = 0; hops < 40; hops++) {
     const link = await lstat(path).catch(() => undefined);
-    if (!link?.isSymbolicLink()) return { path, stats: link };
+    if (!link?.isSymbolicLink()) {
+      return { path: link?.isFile() ? await realpath(path) : path, stats: link };
+    }
+    // Every link of a chain, as the kernel checks them.
     await checkProtectedLink(path, link);
     const target = await stat(path).catch(() => undefined);
-    if (target) return { path: target.isFile() ? await realpath(path) : path, stats: target };
-    // A dangling link names its target relative to the directory it really is in.
+    // A pipe or device: opened through the link (/proc/self/fd/N names no path to go on to).
+    if (target && !target.isFile()) return { path, stats: target };
+    // The next link of the chain, or the file: named relative to the directory the link is in.
     path = resolve(await realpath(dirname(path)), await readlink(path));
   }
   throw Object.assign(new Error(`ELOOP: too many symbolic links at ${dest}`), {
