@@ -61,13 +61,9 @@ export async function* tracked(
   throwIfAborted(signal);
   const { chunks: source, stop } = stoppableBytes(input);
   let done = false;
-  let aborted = false;
   try {
     for (;;) {
-      const next = await unlessAborted(source.next(), signal).catch((err) => {
-        aborted = signal?.aborted === true;
-        throw err;
-      });
+      const next = await unlessAborted(source.next(), signal);
       if (next.done) {
         done = true;
         return;
@@ -82,7 +78,7 @@ export async function* tracked(
   } finally {
     // Aborted while a read waits: the source is stopped now. Stopped early otherwise (the
     // consumer is done): it closes as soon as it can.
-    if (aborted) stop();
+    if (signal?.aborted) stop();
     else if (!done) source.return?.(undefined)?.catch(() => {});
   }
 }

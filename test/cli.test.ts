@@ -129,20 +129,13 @@ test('--quiet: no summary on success, so cron mails only failures; errors still 
 
 test('--json is exact for any string: a meta ID that looks like an internal placeholder stays itself', async () => {
   await withTempDir(async (dir) => {
-    assert.equal(run(['extract', realRaft, join(dir, 'x')]).code, 0);
+    const args = createArgs(dir);
     const meta = JSON.parse(readFileSync(join(dir, 'x', 'meta.json'), 'utf8'));
     meta.ID = '\u00000\u0000';
     writeFileSync(join(dir, 'm.json'), JSON.stringify(meta));
+    args[2] = join(dir, 'm.json');
     const out = join(dir, 'o.snap');
-    const c = run([
-      'create',
-      '--meta',
-      join(dir, 'm.json'),
-      '--state',
-      join(dir, 'x', 'state.bin'),
-      '-o',
-      out,
-    ]);
+    const c = run([...args, '-o', out]);
     assert.equal(c.code, 0, c.stderr);
     const j = JSON.parse(run(['inspect', '--json', out]).stdout);
     assert.equal(j.ID, '\u00000\u0000');

@@ -24,7 +24,6 @@ import {
   type RunContext,
   say,
   sealerOf,
-  stdoutSink,
   verifying,
 } from './common.js';
 import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
@@ -321,7 +320,7 @@ Examples:
     const toStdout = await isStdout(out);
     if (!toStdout) await cleanStaleTemps(await outputDirectory(out));
     const result = toStdout
-      ? await writeSnapshot(meta, fileChunksReused(statePath), stdoutSink(signal), opts)
+      ? await writeSnapshot(meta, fileChunksReused(statePath), process.stdout, opts)
       : await createFile(meta, statePath, out, opts);
     progress.done();
     if (p.options.has('json')) {

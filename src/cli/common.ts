@@ -3,7 +3,6 @@ import { fstatSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { EngineChoice } from '../engines/registry.js';
 import { isSnapshotError, SnapshotError } from '../errors.js';
-import type { ByteSink } from '../io/input.js';
 import { ioError } from '../node/files.js';
 import type { NodeInput } from '../node/snapshot.js';
 import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
@@ -95,38 +94,6 @@ export interface RunContext {
 export function say(p: Parsed, text: string, toStderr = false): void {
   if (p.options.has('quiet')) return;
   (toStderr ? process.stderr : process.stdout).write(text);
-}
-
-/**
- * Standard output as a ByteSink, for an archive written to `-`: each write waits while the pipe
- * is full, and fails once `signal` aborts (main aborts it when stdout breaks).
- */
-export function stdoutSink(signal: AbortSignal): ByteSink {
-  const out = process.stdout;
-  const drained = () =>
-    new Promise<void>((resolve, reject) => {
-      const done = () => {
-        out.off('drain', done);
-        signal.removeEventListener('abort', done);
-        if (signal.aborted) reject(signal.reason);
-        else resolve();
-      };
-      out.on('drain', done);
-      signal.addEventListener('abort', done);
-    });
-  return {
-    async write(chunk) {
-      signal.throwIfAborted();
-      // The stream keeps the chunk until it is written: a copy, so the writer may reuse its own.
-      if (!out.write(chunk.slice())) await drained();
-    },
-    async close() {
-      signal.throwIfAborted();
-      await new Promise<void>((resolve) => out.write('', () => resolve()));
-      signal.throwIfAborted();
-    },
-    async abort() {},
-  };
 }
 
 /** Errors of verify, inspect and extract that a restore would not meet (see {@link verifying}). */

@@ -138,13 +138,9 @@ async function main(argv: string[]): Promise<number> {
     if (stop !== undefined) {
       // The command has cleaned up; a read it left waiting (a quiet pipe) must not keep the
       // process alive.
-      if ('signal' in stop) {
-        process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
-        dieBy(stop.signal);
-      }
-      if (stop.exitCode !== EPIPE_EXIT) {
-        process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
-      }
+      const quietly = 'exitCode' in stop && stop.exitCode === EPIPE_EXIT;
+      if (!quietly) process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
+      if ('signal' in stop) dieBy(stop.signal);
       process.exit(stop.exitCode);
     }
     const msg = isSnapshotError(err)

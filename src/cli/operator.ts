@@ -21,7 +21,6 @@ import {
   type RunContext,
   say,
   sealerOf,
-  stdoutSink,
 } from './common.js';
 import { exactJson, humanBytes } from './format.js';
 import { progressReporter } from './progress.js';
@@ -176,7 +175,7 @@ Examples:
     let info: SnapshotInfo;
     try {
       info = toStdout
-        ? await service.saveTo(stdoutSink(signal), opts)
+        ? await service.saveTo(process.stdout, opts)
         : await service.saveFile(out, opts);
     } finally {
       progress.done();
