@@ -497,6 +497,78 @@ function cryptoSelfSigned(): { cert: string; key: string } {
   };
 }
 
+/**
+ * A SOCKS5 proxy (RFC 1928, user name and password by RFC 1929) that connects every host to
+ * 127.0.0.1, records `user:pass host:port` for each CONNECT, and answers `reply` (0: success).
+ */
+async function socksServer(creds: { user: string; pass: string }) {
+  const asked: string[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const state = { reply: 0 };
+  const server = (await import('node:net')).createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let stage = 0;
+    let who = '-';
+    client.on('data', function onData(chunk: Buffer) {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        if (stage === 0 && buf.length >= 2 && buf.length >= 2 + buf[1]) {
+          const methods = [...buf.subarray(2, 2 + buf[1])];
+          buf = buf.subarray(2 + buf[1]);
+          if (!methods.includes(2)) return void client.end(Buffer.of(5, 0xff));
+          client.write(Buffer.of(5, 2));
+          stage = 1;
+        } else if (stage === 1 && buf.length >= 2 && buf.length >= 3 + buf[1] + buf[2 + buf[1]]) {
+          const ulen = buf[1];
+          const plen = buf[2 + ulen];
+          const user = buf.subarray(2, 2 + ulen).toString();
+          const pass = buf.subarray(3 + ulen, 3 + ulen + plen).toString();
+          buf = buf.subarray(3 + ulen + plen);
+          if (user !== creds.user || pass !== creds.pass) return void client.end(Buffer.of(1, 1));
+          who = `${user}:${pass}`;
+          client.write(Buffer.of(1, 0));
+          stage = 2;
+        } else if (stage === 2 && buf.length >= 5) {
+          const type = buf[3];
+          const len = type === 1 ? 4 : type === 4 ? 16 : 1 + buf[4];
+          if (buf.length < 4 + len + 2) return;
+          const host = type === 3 ? buf.subarray(5, 5 + buf[4]).toString() : `address-type-${type}`;
+          const port = buf.readUInt16BE(4 + len);
+          const rest = buf.subarray(4 + len + 2);
+          asked.push(`${who} ${host}:${port}`);
+          client.off('data', onData);
+          if (state.reply !== 0)
+            return void client.end(Buffer.of(5, state.reply, 0, 1, 0, 0, 0, 0, 0, 0));
+          const up = connect(port, '127.0.0.1', () => {
+            client.write(Buffer.of(5, 0, 0, 1, 127, 0, 0, 1, 0, 0));
+            if (rest.length) up.write(rest);
+            up.pipe(client);
+            client.pipe(up);
+          });
+          sockets.add(up);
+          up.on('error', () => client.destroy());
+          return;
+        } else return;
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    asked,
+    set reply(r: number) {
+      state.reply = r;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
@@ -884,6 +956,116 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
+  test('socks5:// and https:// proxies: SOCKS5 CONNECT with the name for the proxy to resolve, TLS to an https proxy with the same trust as the server', async () => {
+    await withTempDir(async (dir) => {
+      // One certificate for vault.test (the server) and 127.0.0.1 (the https proxy), trusted as
+      // the server's CA: Go's clients check an https proxy with the server's TLS settings.
+      const { certFile, ...tls } = await opensslCert(dir, 'DNS:vault.test,IP:127.0.0.1');
+      const archive = await smallArchive();
+      const seenTokens: string[] = [];
+      const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        seenTokens.push(String(req.headers['x-vault-token'] ?? req.headers['x-consul-token']));
+        sendArchive(res, archive);
+      };
+      const secure = https.createServer(tls, serve);
+      const securePort = await listen(secure);
+      const plain = http.createServer(serve);
+      const plainPort = await listen(plain);
+      const socks = await socksServer({ user: 'op', pass: 'p@ss' });
+      // The https proxy: CONNECT tunnels, and requests forwarded by their absolute URL.
+      const asked: string[] = [];
+      const tunnels: Duplex[] = [];
+      const httpsProxy = https.createServer(tls, (req, res) => {
+        asked.push(`${req.method} ${req.url}`);
+        const u = new URL(req.url ?? '/');
+        const up = http.request(
+          { host: '127.0.0.1', port: u.port, path: u.pathname + u.search, headers: req.headers },
+          (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          },
+        );
+        req.pipe(up);
+      });
+      httpsProxy.on('connect', (req, client) => {
+        tunnels.push(client);
+        asked.push(`CONNECT ${req.url}`);
+        const up = connect(Number((req.url ?? '').split(':').pop()), '127.0.0.1', () => {
+          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          up.pipe(client);
+          client.pipe(up);
+        });
+        up.on('error', () => client.destroy());
+        client.on('error', () => up.destroy());
+      });
+      const httpsProxyPort = await listen(httpsProxy);
+      try {
+        const throughSocks = {
+          HTTPS_PROXY: `socks5://op:p%40ss@127.0.0.1:${socks.port}`,
+          HTTP_PROXY: `socks5://op:p%40ss@127.0.0.1:${socks.port}`,
+        };
+        const v = (env: Record<string, string>) =>
+          vault({ addr: `https://vault.test:${securePort}`, token: TOKEN, caFile: certFile, env });
+        const c = (env: Record<string, string>) =>
+          consul({ addr: `http://consul.test:${plainPort}`, token: TOKEN, caFile: certFile, env });
+        assert.equal((await verify(await readAll(await v(throughSocks).save()))).index, 9n);
+        assert.equal((await verify(await readAll(await c(throughSocks).save()))).index, 9n);
+        // The proxy was given the names (it resolves them), and the credentials.
+        assert.deepEqual(socks.asked, [
+          `op:p@ss vault.test:${securePort}`,
+          `op:p@ss consul.test:${plainPort}`,
+        ]);
+        const throughHttps = {
+          HTTPS_PROXY: `https://127.0.0.1:${httpsProxyPort}`,
+          HTTP_PROXY: `https://127.0.0.1:${httpsProxyPort}`,
+        };
+        assert.equal((await verify(await readAll(await v(throughHttps).save()))).index, 9n);
+        assert.equal((await verify(await readAll(await c(throughHttps).save()))).index, 9n);
+        assert.deepEqual(asked, [
+          `CONNECT vault.test:${securePort}`,
+          `GET http://consul.test:${plainPort}/v1/snapshot`,
+        ]);
+        assert.deepEqual(seenTokens, [TOKEN, TOKEN, TOKEN, TOKEN]);
+
+        // An https proxy whose certificate the server's CA does not vouch for is refused.
+        const other = await opensslCert(await mkdtemp(join(dir, 'other-')), 'DNS:elsewhere.test');
+        await rejectsHttp(
+          vault({
+            addr: `https://vault.test:${securePort}`,
+            token: TOKEN,
+            caFile: other.certFile,
+            env: throughHttps,
+          }).save(),
+          'connection',
+          /through the proxy https:\/\/127\.0\.0\.1:\d+\/? \(HTTPS_PROXY; NO_PROXY lists hosts to reach directly\): .*certificate/i,
+        );
+        // SOCKS5 refusals say what the proxy said.
+        await rejectsHttp(
+          v({ HTTPS_PROXY: `socks5://op:wrong@127.0.0.1:${socks.port}` }).save(),
+          'connection',
+          /through the proxy socks5:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY; .*\): the SOCKS5 proxy refused the user name and password$/,
+        );
+        await rejectsHttp(
+          v({ HTTPS_PROXY: `socks5://127.0.0.1:${socks.port}` }).save(),
+          'connection',
+          /the SOCKS5 proxy requires authentication \(put the user name and password in the URL\)$/,
+        );
+        socks.reply = 5;
+        await rejectsHttp(
+          c(throughSocks).save(),
+          'connection',
+          /through the proxy socks5:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY; .*\): the SOCKS5 proxy answered CONNECT consul\.test:\d+ with connection refused$/,
+        );
+      } finally {
+        for (const t of tunnels) t.destroy();
+        await socks.close();
+        await close(httpsProxy);
+        await close(secure);
+        await close(plain);
+      }
+    });
+  });
+
   test('restore uploads exactly the verified file, and cuts the upload short if it changes', async () => {
     const { writeSnapshot, zeroMeta } = await import('raftsnap');
     // A few MiB stored (level 0), so the upload spans many reused read buffers.
@@ -1225,9 +1407,13 @@ test("proxyFor: which requests go through a proxy, by Go's ProxyFromEnvironment 
   assert.ok(bypass('[2001:db8::1]:8200', 'https://[2001:db8::1]:8200'));
   assert.ok(bypass('bücher.example', 'https://vault.bücher.example'));
   assert.equal(via('https://[::ffff:127.0.0.1]:8200', env), undefined);
-  assert.throws(() => via('https://vault.corp', { HTTPS_PROXY: 'socks5://p:1080' }), {
+  // The schemes Go's Transport takes (and socks5h, as curl names a proxy that resolves names).
+  assert.equal(via('https://vault.corp', { HTTPS_PROXY: 'socks5://p:1080' }), 'p:1080');
+  assert.equal(via('https://vault.corp', { HTTPS_PROXY: 'socks5h://p' }), 'p');
+  assert.equal(via('http://consul.corp', { HTTP_PROXY: 'https://p' }), 'p');
+  assert.throws(() => via('https://vault.corp', { HTTPS_PROXY: 'ftp://p:21' }), {
     code: 'INVALID_ARGUMENT',
     message:
-      'HTTPS_PROXY: only http:// proxies are supported, not socks5://; list vault.corp in NO_PROXY to reach it directly',
+      'HTTPS_PROXY: ftp:// proxies are not supported (http://, https:// and socks5:// are); list vault.corp in NO_PROXY to reach it directly',
   });
 });

@@ -14,7 +14,16 @@ import * as tls from 'node:tls';
 import { isSnapshotError, messageOf, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
 import type { Env } from './env.js';
-import { bareHostname, connectTunnel, proxyAuthorization, proxyFor } from './proxy.js';
+import {
+  bareHostname,
+  dialProxy,
+  isSocks,
+  openTunnel,
+  type ProxyDial,
+  proxyAuthorization,
+  proxyFor,
+  proxyVariable,
+} from './proxy.js';
 
 /** What went wrong, for callers that branch on it (the message says it for people). */
 export type HttpErrorKind =
@@ -408,10 +417,25 @@ export class HttpClient {
     const state: AttemptState = { timedOut: false, aborted: false, bodyBytes: 0 };
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
     const proxy = this.opts.proxyEnv ? proxyFor(url, this.opts.proxyEnv) : undefined;
+    const isHttps = url.protocol === 'https:';
+    let tlsOptions: https.RequestOptions | undefined;
+    if (isHttps || proxy?.protocol === 'https:') {
+      tlsOptions = this.tls ?? this.tlsOptions();
+    }
+    // A tunnel for https (and for anything through SOCKS5); for http through an http(s) proxy,
+    // the connection to the proxy itself.
     let tunnel: Socket | undefined;
-    if (proxy && url.protocol === 'https:') {
+    let forward: Socket | undefined;
+    if (proxy && (isHttps || isSocks(proxy))) {
       try {
-        tunnel = await connectTunnel(proxy, url, timeoutMs, req.signal);
+        tunnel = await openTunnel(proxy, url, this.proxyDial(timeoutMs, req, tlsOptions));
+      } catch (err) {
+        throw this.proxyError(err, proxy, url, req);
+      }
+      state.connected = true;
+    } else if (proxy) {
+      try {
+        forward = await dialProxy(proxy, this.proxyDial(timeoutMs, req, tlsOptions));
       } catch (err) {
         throw this.proxyError(err, proxy, url, req);
       }
@@ -428,18 +452,17 @@ export class HttpClient {
         if (expectContinue) headers.Expect = '100-continue';
         if (req.body.length !== undefined) headers['Content-Length'] = String(req.body.length);
       }
-      const isHttps = url.protocol === 'https:';
       let options: https.RequestOptions = { method: req.method, headers, agent: false };
       if (isHttps) {
-        options = { ...options, ...(this.tls ?? this.tlsOptions()) };
+        options = { ...options, ...tlsOptions };
         // On every hop, redirects to another host included, as the products' own clients do.
         if (this.opts.tlsServerName) options.servername = this.opts.tlsServerName;
       }
       let target: URL | string = url;
-      if (tunnel) {
-        // TLS to the server over the proxy's tunnel.
+      if (tunnel && isHttps) {
+        // TLS to the server over the tunnel.
         const { ca, cert, key, rejectUnauthorized } = options;
-        const tlsOptions: tls.ConnectionOptions = {
+        const overTunnel: tls.ConnectionOptions = {
           socket: tunnel,
           // The name the certificate is checked against, and SNI unless it is an address.
           host: bareHostname(url),
@@ -451,15 +474,22 @@ export class HttpClient {
         };
         // Used only without an agent (`agent: false` would make a fresh one that dials itself).
         options.agent = undefined;
-        options.createConnection = () => tls.connect(tlsOptions);
+        options.createConnection = () => tls.connect(overTunnel);
         // Without an agent Node takes port 80 as the default in Host: name the real one.
         headers.Host = url.host;
-      } else if (proxy) {
+      } else if (tunnel) {
+        // Plain http over a SOCKS5 tunnel: the request as it would go to the server.
+        const socket = tunnel;
+        options.agent = undefined;
+        options.createConnection = () => socket;
+        headers.Host = url.host;
+      } else if (forward) {
         // Plain http through the proxy: the absolute URL as the request target.
-        const auth = proxyAuthorization(proxy);
+        const socket = forward;
+        const auth = proxyAuthorization(proxy!);
         if (auth) headers['Proxy-Authorization'] = auth;
-        options.host = bareHostname(proxy);
-        options.port = proxy.port || 80;
+        options.agent = undefined;
+        options.createConnection = () => socket;
         // The whole URL, query included (?dc=, ?region=), without credentials.
         const absolute = new URL(url);
         absolute.username = '';
@@ -857,12 +887,22 @@ export class HttpClient {
     });
   }
 
-  /** A failure to open the proxy's tunnel, naming the proxy (without its credentials). */
+  /** How a proxy exchange for `req` is bounded, and the TLS settings for an https:// proxy. */
+  private proxyDial(
+    timeoutMs: number,
+    req: HttpRequest,
+    tlsOptions: https.RequestOptions | undefined,
+  ): ProxyDial {
+    const { ca, cert, key, rejectUnauthorized } = tlsOptions ?? {};
+    return { timeoutMs, signal: req.signal, tls: { ca, cert, key, rejectUnauthorized } };
+  }
+
+  /** A failure to reach the server through a proxy, naming the proxy (without its credentials). */
   private proxyError(err: unknown, proxy: URL, url: URL, req: HttpRequest): SnapshotError {
     if (req.signal?.aborted) {
       return this.error('aborted', `${req.what ?? 'request'} aborted`, { url, cause: err });
     }
-    const via = `the proxy ${safeUrl(proxy)} (HTTPS_PROXY; NO_PROXY lists hosts to reach directly)`;
+    const via = `the proxy ${safeUrl(proxy)} (${proxyVariable(url)}; NO_PROXY lists hosts to reach directly)`;
     const code = (err as NodeJS.ErrnoException)?.code;
     if (code === 'ETIMEDOUT') {
       return this.error(
@@ -951,7 +991,9 @@ export function serverMessage(text: string): string {
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+    // A proxy's refusal says all there is to say; a system error's code helps a search.
+    const plain = !code || err.message.includes(code) || code === 'ERR_PROXY_REFUSED';
+    return plain ? err.message : `${err.message} (${code})`;
   }
   return String(err);
 }
