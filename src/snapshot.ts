@@ -316,14 +316,17 @@ export async function parse(
       ...opts,
       checksum: false,
       afterArchive: opts.strict ? 'verify' : 'ignore',
-      onState: (c) => sink.write(c),
+      // An output that has stopped taking bytes does not hold an abort up.
+      onState: (c) => unlessAborted(sink.write(c), opts.signal),
       onStateReleases: sink.releasesChunks === true,
     });
-    await sink.close();
+    throwIfAborted(opts.signal);
+    await unlessAborted(sink.close(), opts.signal);
     return meta;
   } catch (err) {
     await sink.abort(err).catch(() => {});
-    throw err;
+    // The output's own failure (its close) is an IO error naming it; the rest are the reading's.
+    throw isSnapshotError(err) ? err : wrapError(err, 'failed to write the state to the output');
   }
 }
 
@@ -436,7 +439,7 @@ export async function writeSnapshot(
       await unlessAborted(sink.write(chunk), opts.signal);
     }
     throwIfAborted(opts.signal);
-    await sink.close();
+    await unlessAborted(sink.close(), opts.signal);
     return result!;
   } catch (err) {
     await sink.abort(err).catch(() => {});
@@ -448,12 +451,36 @@ export async function writeSnapshot(
  * Takes a snapshot of `raft` and streams its archive to `output` without a temporary file
  * (≈ the reference's Write). The Raft snapshot is closed exactly once, on every path.
  */
-export function write(
+export async function write(
   raft: Raft,
   output: ByteOutput,
   opts: WriteOptions = {},
 ): Promise<WriteResult> {
-  return usingRaftSnapshot(raft, (snap) => writeSnapshot(snap.meta, snap.data, output, opts));
+  let writing = false;
+  try {
+    return await usingRaftSnapshot(
+      raft,
+      (snap) => {
+        writing = true;
+        return writeSnapshot(snap.meta, snap.data, output, opts);
+      },
+      undefined,
+      opts.signal,
+    );
+  } catch (err) {
+    // writeSnapshot aborts the output itself; before it began (no snapshot, an abort), here.
+    if (!writing) await abortOutput(output, err);
+    throw err;
+  }
+}
+
+/** Aborts `output` as a failed operation leaves it, when the operation never opened it. */
+export async function abortOutput(output: ByteOutput, reason: unknown): Promise<void> {
+  try {
+    await sinkOf(output).abort(reason);
+  } catch {
+    // An output that cannot be opened (or aborted) has nothing to undo.
+  }
 }
 
 /**
@@ -461,19 +488,31 @@ export function write(
  * Rejects with SnapshotError('RAFT') when taking the snapshot fails; with `use`'s error when it
  * fails (a failed close then goes unreported, so it never hides that error); and, when `use`
  * succeeded but the close fails, with SnapshotError('RAFT') after `undo(result)` has run.
+ * With `signal` aborted no snapshot is asked for; aborted while Raft takes one, it rejects with
+ * SnapshotError('ABORTED') at once and closes that snapshot when Raft hands it over.
  */
 export async function usingRaftSnapshot<T>(
   raft: Raft,
   use: (snap: Awaited<ReturnType<Raft['snapshot']>>) => Promise<T>,
   undo?: (result: T) => Promise<void>,
+  signal?: AbortSignal,
 ): Promise<T> {
+  throwIfAborted(signal);
   let snap: Awaited<ReturnType<Raft['snapshot']>>;
-  try {
-    snap = await raft.snapshot();
-  } catch (err) {
+  const taking = (async () => raft.snapshot())().catch((err) => {
     throw new SnapshotError('RAFT', `raft error when taking snapshot: ${messageOf(err)}`, {
       cause: err,
     });
+  });
+  try {
+    snap = await unlessAborted(taking, signal);
+  } catch (err) {
+    // A snapshot that arrives after the abort is closed all the same.
+    taking.then(
+      (late) => Promise.resolve(late.close()).catch(() => {}),
+      () => {},
+    );
+    throw err;
   }
   const close = async () => {
     try {

@@ -535,6 +535,210 @@ test('an abort is honoured while the output has stalled: a WritableStream that n
   });
 });
 
+test('parse and writeSnapshot honour an abort while their output has stalled (a write or the close that never ends)', async () => {
+  const bytes = await archiveOf(new MemoryRaft(pseudoRandom(4 << 20, 6), 3n));
+  const { meta } = await new MemoryRaft(state, 3n).snapshot();
+  const { writeSnapshot } = await import('raftsnap');
+  const never = () => new Promise<void>(() => {});
+  let aborted: unknown;
+  const outputs = [
+    // A WritableStream's own abort waits for the write under way (the Streams rule), so only
+    // the rejection is checked for it.
+    () => new WritableStream<Uint8Array>({ write: never }),
+    () => ({
+      write: never,
+      abort: (reason: unknown) => {
+        aborted = reason;
+      },
+    }),
+    () => ({
+      write: () => {},
+      close: never,
+      abort: (reason: unknown) => {
+        aborted = reason;
+      },
+    }),
+  ];
+  for (const [i, output] of outputs.entries()) {
+    for (const run of [
+      (signal: AbortSignal) => parse(bytes, output(), { signal }),
+      (signal: AbortSignal) => writeSnapshot(meta, state, output(), { signal }),
+    ]) {
+      aborted = undefined;
+      const ctl = new AbortController();
+      const started = Date.now();
+      setTimeout(() => ctl.abort(new Error('stop')), 200);
+      await assert.rejects(run(ctl.signal), { code: 'ABORTED' });
+      assert.ok(Date.now() - started < 2000, 'the abort waited for the output');
+      if (i > 0) assert.ok(aborted !== undefined, 'the output was aborted');
+    }
+  }
+});
+
+test("parse: an output whose close fails is an IO error naming the output; a missing input's failure aborts the output", async () => {
+  const bytes = await archiveOf(new MemoryRaft(state, 3n));
+  await assert.rejects(
+    parse(bytes, {
+      write: () => {},
+      close: () => {
+        throw new Error('EIO: flush failed');
+      },
+    }),
+    { code: 'IO', message: 'failed to write the state to the output: EIO: flush failed' },
+  );
+  let aborted = false;
+  await assert.rejects(
+    parse('/nonexistent/raftsnap.snap', {
+      write: () => {},
+      abort: () => {
+        aborted = true;
+      },
+    }),
+    { code: 'IO' },
+  );
+  assert.ok(aborted, 'the output was aborted');
+});
+
+test('write: an abort while Raft is taking its snapshot rejects at once (and the late snapshot is closed); an aborted signal asks for none; a failed snapshot aborts the output', async () => {
+  const memory = new MemoryRaft(state, 3n);
+  let asked = 0;
+  const slow: Raft & { closed: number } = {
+    closed: 0,
+    snapshot: async () => {
+      asked++;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const snap = await memory.snapshot();
+      return {
+        ...snap,
+        close: async () => {
+          slow.closed++;
+          await snap.close();
+        },
+      };
+    },
+    restore: async () => {},
+  };
+  const ctl = new AbortController();
+  const started = Date.now();
+  setTimeout(() => ctl.abort(new Error('stop')), 100);
+  let aborted = false;
+  const output = {
+    write: () => {},
+    abort: () => {
+      aborted = true;
+    },
+  };
+  await assert.rejects(write(slow, output, { signal: ctl.signal }), { code: 'ABORTED' });
+  assert.ok(Date.now() - started < 800, 'the abort waited for the snapshot');
+  assert.ok(aborted, 'the output was aborted');
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  assert.equal(slow.closed, 1, 'the snapshot that came after the abort was closed');
+  await assert.rejects(Snapshot.create(slow, { signal: ctl.signal }), { code: 'ABORTED' });
+  assert.equal(asked, 1, 'no snapshot was asked for with an aborted signal');
+
+  aborted = false;
+  const failing: Raft = {
+    snapshot: async () => {
+      throw new Error('not the leader');
+    },
+    restore: async () => {},
+  };
+  await assert.rejects(write(failing, output), { code: 'RAFT' });
+  assert.ok(aborted, 'the output was aborted');
+});
+
+test('restore: whatever Raft throws (at once, or a SnapshotError of its own) is RAFT, and nothing stays armed', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 500n));
+    const rafts: Raft['restore'][] = [
+      () => {
+        throw new Error('not the leader');
+      },
+      async () => {
+        throw Object.assign(new Error('archive looked odd'), {
+          name: 'SnapshotError',
+          code: 'INTEGRITY',
+        });
+      },
+    ];
+    for (const restoreFn of rafts) {
+      const ctl = new AbortController();
+      const raft: Raft = { snapshot: () => new MemoryRaft().snapshot(), restore: restoreFn };
+      await assert.rejects(restore(bytes, raft, { dir, timeoutMs: 100, signal: ctl.signal }), {
+        code: 'RAFT',
+        message: /^raft error when restoring snapshot: (not the leader|archive looked odd)$/,
+      });
+      // Neither the timer nor the signal may fire into an unhandled rejection afterwards.
+      ctl.abort();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.deepEqual(await listDir(dir), []);
+    // Timeouts beyond what timers take are no limit to speak of, not an instant failure.
+    const raft = new MemoryRaft();
+    await restore(bytes, raft, { dir, timeoutMs: 30 * 24 * 3600 * 1000 });
+    await restore(bytes, raft, { dir, timeoutMs: Number.POSITIVE_INFINITY });
+    await assert.rejects(restore(bytes, raft, { dir, timeoutMs: -1 }), {
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+});
+
+test("restore refuses a state.bin that is not meta.json's Size long, which Raft refuses though the archive verifies", async () => {
+  const tarStream = await import('tar-stream');
+  const { gzipSync } = await import('node:zlib');
+  const { encodeMeta, zeroMeta } = await import('raftsnap');
+  const data = pseudoRandom(1000, 2);
+  // meta.json says 10 bytes; the archive's state.bin holds 1000, and its sums match.
+  const metaBytes = encodeMeta({ ...zeroMeta(), version: 1, id: '1-5-1', index: 5n, size: 10n });
+  const sums = `${sha256hex(metaBytes)}  meta.json\n${sha256hex(data)}  state.bin\n`;
+  const pack = tarStream.pack();
+  pack.entry({ name: 'meta.json', mode: 0o600 }, Buffer.from(metaBytes));
+  pack.entry({ name: 'state.bin', mode: 0o600 }, Buffer.from(data));
+  pack.entry({ name: 'SHA256SUMS', mode: 0o600 }, sums);
+  pack.finalize();
+  const tar: Uint8Array[] = [];
+  for await (const c of pack) tar.push(c as Uint8Array);
+  const bytes = new Uint8Array(gzipSync(concat(...tar)));
+  assert.equal((await verify(bytes)).size, 10n, 'the archive verifies, as with the reference');
+  let reached = false;
+  const raft: Raft = {
+    snapshot: () => new MemoryRaft().snapshot(),
+    restore: async () => {
+      reached = true;
+    },
+  };
+  await assert.rejects(restore(bytes, raft), {
+    code: 'RAFT',
+    message:
+      'state.bin holds 1000 bytes but meta.json\'s Size is 10: Raft refuses to restore such a snapshot (hashicorp/raft: "size didn\'t match")',
+  });
+  assert.ok(!reached);
+});
+
+test('plainly wrong arguments are INVALID_ARGUMENT errors, and a vanished Snapshot file an IO one', async () => {
+  const bytes = await archiveOf(new MemoryRaft(state, 3n));
+  for (const bad of [null, undefined]) {
+    await assert.rejects(verify(bad as never), { code: 'INVALID_ARGUMENT' });
+    await assert.rejects(parse(bytes, bad as never), { code: 'INVALID_ARGUMENT' });
+  }
+  const portable = await import('raftsnap/portable');
+  await assert.rejects(portable.verify('backup.snap' as never), {
+    code: 'INVALID_ARGUMENT',
+    message: /got a string \(a file path is taken by the Node entry, 'raftsnap'\)$/,
+  });
+  const { meta } = await new MemoryRaft(state, 3n).snapshot();
+  await assert.rejects(portable.writeSnapshot(meta, state, null as never), {
+    code: 'INVALID_ARGUMENT',
+  });
+  await withTempDir(async (dir) => {
+    const snap = await Snapshot.create(new MemoryRaft(state, 3n), { dir });
+    const { rm } = await import('node:fs/promises');
+    await rm(snap.path);
+    await assert.rejects(snap.size(), { code: 'IO', message: /^cannot read .*: / });
+    await snap.close();
+  });
+});
+
 test('a Node Writable as output: its drain is waited for (memory stays bounded) and it is ended', async () => {
   const state = pseudoRandom(24 << 20, 8);
   const bytes = await archiveOf(new MemoryRaft(state, 9n));

@@ -23,6 +23,7 @@ const SLICE = 1 << 20;
  * (e.g. a Node stream with an encoding set). Stopping the iteration early cancels the source.
  */
 export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
+  checkInput(input);
   if (input instanceof Uint8Array) {
     for (let i = 0; i < input.length; i += SLICE) yield input.subarray(i, i + SLICE);
     return;
@@ -47,10 +48,22 @@ export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
     for (const chunk of input as Iterable<Uint8Array>) yield checkChunk(chunk);
     return;
   }
-  throw new SnapshotError(
+  throw notAnInput();
+}
+
+function notAnInput(what = ''): SnapshotError {
+  return new SnapshotError(
     'INVALID_ARGUMENT',
-    'input must be a ReadableStream, an (async) iterable of Uint8Array, a Uint8Array, an ArrayBuffer or a Blob',
+    `input must be a ReadableStream, an (async) iterable of Uint8Array, a Uint8Array, an ArrayBuffer or a Blob${what}`,
   );
+}
+
+/** Throws SnapshotError('INVALID_ARGUMENT') for what is plainly no byte input. */
+function checkInput(input: unknown): void {
+  if (input === null || input === undefined) throw notAnInput(`, got ${input}`);
+  if (typeof input === 'string') {
+    throw notAnInput(", got a string (a file path is taken by the Node entry, 'raftsnap')");
+  }
 }
 
 /** The chunks of a ReadableStream's reader; stopping early cancels the stream. */
@@ -82,6 +95,7 @@ export function stoppableBytes(input: ByteInput): {
   chunks: AsyncIterator<Uint8Array>;
   stop(): void;
 } {
+  checkInput(input);
   if (isReadableStream(input)) {
     const reader = input.getReader();
     return {
@@ -144,6 +158,12 @@ export interface ByteSink {
 
 /** Opens `output` for writing. A WritableStream is locked until close/abort. */
 export function sinkOf(output: ByteOutput): ByteSink {
+  if (output === null || typeof output !== 'object') {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `output must be a WritableStream or have write(), got ${output === null ? 'null' : typeof output}`,
+    );
+  }
   if (typeof (output as WritableStream).getWriter === 'function') {
     const writer = (output as WritableStream<Uint8Array>).getWriter();
     return {

@@ -5,11 +5,12 @@
  */
 
 import { join } from 'node:path';
-import { SnapshotError } from '../errors.js';
+import { messageOf, SnapshotError } from '../errors.js';
 import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
 import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
+  abortOutput,
   type InspectOptions,
   type ParseOptions,
   parse as portableParse,
@@ -102,7 +103,14 @@ export async function parse(
   output: ByteOutput,
   opts: ParseOptions = {},
 ): Promise<SnapshotMeta> {
-  const r = await resolveInput(input);
+  let r: Awaited<ReturnType<typeof resolveInput>>;
+  try {
+    r = await resolveInput(input);
+  } catch (err) {
+    // Left as a failed parse leaves it.
+    await abortOutput(output, err);
+    throw err;
+  }
   return portableParse(r.input, output, withTotal(opts, r.total));
 }
 
@@ -160,32 +168,56 @@ export async function writeToTempFile(
 
 export interface RestoreOptions extends ReadOptions {
   /**
-   * Fail when Raft has not finished restoring within this many milliseconds. Raft is then asked
-   * to stop (its `signal` aborts); a Raft that had already begun installing the state may still
-   * complete the restore, and the error says so.
+   * Fail when Raft has not finished restoring within this many milliseconds (0 or absent: no
+   * limit; at most 2^31 - 1, about 24.8 days). Raft is then asked to stop (its `signal` aborts);
+   * a Raft that had already begun installing the state may still complete the restore, and the
+   * error says so.
    */
   timeoutMs?: number;
   /** Directory for the temporary state file (default: the OS temporary directory). */
   dir?: string;
 }
 
+/** The longest delay timers take (2^31 - 1 ms); a longer one would fire at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /**
  * Verifies the snapshot into a temporary file as {@link writeToTempFile} does and only then
- * feeds it to `raft.restore` (≈ Restore[WithSealer]); a corrupt archive never reaches Raft. The
- * temporary file is removed on every path. Rejects with SnapshotError: the verification's
- * reason, 'RAFT' when Raft fails, 'ABORTED' on timeout or abort.
+ * feeds it to `raft.restore` (≈ Restore[WithSealer]); a corrupt archive never reaches Raft, nor
+ * one whose state.bin is not meta.json's `Size` bytes long, which hashicorp/raft refuses ("size
+ * didn't match") although the archive verifies. The temporary file is removed on every path.
+ * Rejects with SnapshotError: the verification's reason; 'INVALID_ARGUMENT' for a `timeoutMs`
+ * that is negative or not a number; 'RAFT' when the sizes differ or Raft fails (whatever Raft
+ * threw is the cause); 'ABORTED' on timeout or abort.
  */
 export async function restore(
   input: NodeInput,
   raft: Raft,
   opts: RestoreOptions = {},
 ): Promise<SnapshotMeta> {
+  const timeoutMs = opts.timeoutMs ?? 0;
+  if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `timeoutMs must be 0 (no limit) or more, got ${timeoutMs}`,
+    );
+  }
   const temp = await writeToTempFile(input, opts);
   // Closes the state file however Raft ends: done, failed, stopped early or abandoned.
   const closeState = new AbortController();
   try {
     throwIfAborted(opts.signal);
-    await restoreWithDeadline(raft, temp.meta, fileStream(temp.path, closeState.signal), opts);
+    const length = await fileSize(temp.path);
+    if (BigInt(length) !== temp.meta.size) {
+      throw new SnapshotError(
+        'RAFT',
+        `state.bin holds ${length} bytes but meta.json's Size is ${temp.meta.size}: Raft refuses to restore such a snapshot (hashicorp/raft: "size didn't match")`,
+      );
+    }
+    await restoreWithDeadline(raft, temp.meta, fileStream(temp.path, closeState.signal), {
+      ...opts,
+      timeoutMs,
+    });
     return temp.meta;
   } finally {
     closeState.abort();
@@ -197,23 +229,12 @@ async function restoreWithDeadline(
   raft: Raft,
   meta: SnapshotMeta,
   data: ReadableStream<Uint8Array>,
-  opts: RestoreOptions,
+  opts: RestoreOptions & { timeoutMs: number },
 ): Promise<void> {
   const ctl = new AbortController();
   const onAbort = () => ctl.abort(opts.signal?.reason);
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    if (opts.timeoutMs && opts.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        const err = new SnapshotError(
-          'ABORTED',
-          `raft error when restoring snapshot: timed out after ${opts.timeoutMs} ms (Raft was asked to stop; a restore it had already begun installing may still complete)`,
-        );
-        ctl.abort(err);
-        reject(err);
-      }, opts.timeoutMs);
-    }
+  const stopped = new Promise<never>((_, reject) => {
     ctl.signal.addEventListener('abort', () => {
       reject(
         ctl.signal.reason instanceof SnapshotError
@@ -222,23 +243,38 @@ async function restoreWithDeadline(
       );
     });
   });
-  const raftOpts: RaftRestoreOptions = { timeoutMs: opts.timeoutMs, signal: ctl.signal };
-  const run = raft.restore(meta, data, raftOpts).catch((err) => {
-    if (err instanceof SnapshotError) throw err;
-    throw new SnapshotError(
-      'RAFT',
-      `raft error when restoring snapshot: ${err instanceof Error ? err.message : String(err)}`,
-      {
-        cause: err,
-      },
-    );
-  });
+  // Settled only by the race below, or never (then collected with it).
+  stopped.catch(() => {});
+  let run: Promise<void> | undefined;
   try {
-    await Promise.race([run, deadline]);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    if (opts.timeoutMs > 0 && Number.isFinite(opts.timeoutMs)) {
+      timer = setTimeout(
+        () => {
+          ctl.abort(
+            new SnapshotError(
+              'ABORTED',
+              `raft error when restoring snapshot: timed out after ${opts.timeoutMs} ms (Raft was asked to stop; a restore it had already begun installing may still complete)`,
+            ),
+          );
+        },
+        Math.min(opts.timeoutMs, MAX_TIMEOUT_MS),
+      );
+    }
+    const raftOpts: RaftRestoreOptions = { timeoutMs: opts.timeoutMs, signal: ctl.signal };
+    // Whatever Raft throws, or rejects with, is Raft's failure (a SnapshotError of its own
+    // included): the state it reads was verified already.
+    run = (async () => raft.restore(meta, data, raftOpts))().catch((err) => {
+      throw new SnapshotError('RAFT', `raft error when restoring snapshot: ${messageOf(err)}`, {
+        cause: err,
+      });
+    });
+    await Promise.race([run, stopped]);
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    run.catch(() => {});
+    run?.catch(() => {});
   }
 }
 
@@ -361,13 +397,18 @@ export class Snapshot {
         return new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
       },
       (written) => written.close(),
+      opts.signal,
     );
   }
 
   /** Size of the archive in bytes. */
   async size(): Promise<number> {
     if (this.closed) throw new SnapshotError('INVALID_ARGUMENT', 'snapshot is closed');
-    return fileSize(this.path);
+    try {
+      return await fileSize(this.path);
+    } catch (err) {
+      throw ioError(err, 'cannot read', this.path);
+    }
   }
 
   /** A fresh stream of the archive bytes. */
