@@ -245,6 +245,36 @@ test('writeSnapshot honours its signal with an empty state and after the last st
   assert.equal(late.closed(), false);
 });
 
+test('writeSnapshot refuses a meta.json or sealed sums of 8192 bytes or more, which no reader takes; 8191 is written and read', async () => {
+  const { encodeMeta } = await import('raftsnap');
+  const state = pseudoRandom(1000, 8);
+  const base = { ...zeroMeta(), index: 3n, term: 1n, size: BigInt(state.length) };
+  const withLength = (n: number): SnapshotMeta => {
+    const meta = { ...base, id: '' };
+    meta.id = 'x'.repeat(n - encodeMeta(meta).length);
+    assert.equal(encodeMeta(meta).length, n);
+    return meta;
+  };
+  const fits = memorySink();
+  await writeSnapshot(withLength(8191), state, fits.stream);
+  assert.equal((await verify(fits.bytes())).id.length, 8191 - encodeMeta(base).length);
+  const over = memorySink();
+  await assert.rejects(writeSnapshot(withLength(8192), state, over.stream), {
+    code: 'TOO_LARGE',
+    message:
+      'failed to write snapshot file: meta.json would be 8192 bytes, and readers (the reference, Consul, Vault, Nomad, OpenBao) refuse 8192 or more',
+  });
+  assert.equal(over.closed(), false);
+  const bulky = {
+    seal: async () => new Uint8Array(8192),
+    open: async (b: Uint8Array) => b,
+  };
+  await assert.rejects(writeSnapshot(base, state, memorySink().stream, { sealer: bulky }), {
+    code: 'TOO_LARGE',
+    message: /SHA256SUMS\.sealed would be 8192 bytes/,
+  });
+});
+
 test('writeSnapshot level: 0-9, or -1 for the default (the same archive as no level); anything else is refused', async () => {
   const state = pseudoRandom(50_000, 6);
   const meta = { ...zeroMeta(), index: 3n, term: 1n, size: BigInt(state.length) };

@@ -207,11 +207,26 @@ export interface WriteArchiveOptions {
 }
 
 /**
+ * Throws SnapshotError('TOO_LARGE') for an entry that every reader would refuse: the reference
+ * reads meta.json and the sums files only while they stay under 8192 bytes.
+ */
+function checkReadable(name: string, bytes: Uint8Array): void {
+  if (bytes.length >= MAX_SMALL_FILE) {
+    throw new SnapshotError(
+      'TOO_LARGE',
+      `${name} would be ${bytes.length} bytes, and readers (the reference, Consul, Vault, Nomad, OpenBao) refuse ${MAX_SMALL_FILE} or more`,
+    );
+  }
+}
+
+/**
  * Yields the tar bytes of a snapshot archive as the reference's write() produces them:
  * meta.json (Go's JSON encoding), state.bin (exactly `meta.size` bytes taken from `state`),
  * SHA256SUMS and, with a sealer, SHA256SUMS.sealed; mode 0600; then the end-of-archive blocks.
- * Throws SnapshotError('INVALID_ARGUMENT') for a negative size and SnapshotError('TRUNCATED')
- * when `state` ends before `meta.size` bytes (bytes beyond it are not read, as the reference).
+ * Throws SnapshotError('INVALID_ARGUMENT') for a negative size, SnapshotError('TOO_LARGE') when
+ * meta.json or the sealed sums would reach 8192 bytes (which the reference writes, but no reader
+ * takes), and SnapshotError('TRUNCATED') when `state` ends before `meta.size` bytes (bytes
+ * beyond it are not read, as the reference).
  */
 export async function* writeArchive(
   meta: SnapshotMeta,
@@ -223,6 +238,7 @@ export async function* writeArchive(
   const tw = new TarWriter();
   const mtime = opts.mtime ?? new Date();
   const metaBytes = encodeMeta(meta);
+  checkReadable('meta.json', metaBytes);
   const metaHash = opts.hash.create();
   await metaHash.update(metaBytes);
   yield tw.header('meta.json', BigInt(metaBytes.length), mtime);
@@ -268,6 +284,7 @@ export async function* writeArchive(
   yield tw.padding(BigInt(sums.length));
   if (opts.sealer) {
     const sealed = await opts.sealer.seal(sums);
+    checkReadable('SHA256SUMS.sealed', sealed);
     yield tw.header('SHA256SUMS.sealed', BigInt(sealed.length), mtime);
     yield sealed;
     yield tw.padding(BigInt(sealed.length));
