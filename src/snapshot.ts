@@ -539,6 +539,19 @@ export async function usingRaftSnapshot<T>(
   return result;
 }
 
+/**
+ * Why Raft will not restore an archive whose state.bin is not meta.json's `Size` long (such an
+ * archive verifies, with the reference too, but hashicorp/raft's Restore counts the bytes), or
+ * undefined when the two agree.
+ */
+export function stateSizeMismatch(
+  meta: SnapshotMeta,
+  stateSize: number | bigint,
+): string | undefined {
+  if (BigInt(stateSize) === meta.size) return undefined;
+  return `state.bin holds ${stateSize} bytes but meta.json's Size is ${meta.size}: Raft refuses to restore such a snapshot (hashicorp/raft: "size didn't match")`;
+}
+
 /** Standard base64 with padding (no Node built-ins). */
 export function toBase64(bytes: Uint8Array): string {
   let s = '';

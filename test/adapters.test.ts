@@ -322,6 +322,39 @@ describe('product adapters against a real hashicorp/raft cluster', {
     });
   });
 
+  test("every product: an archive whose state.bin is not meta.json's Size long is not sent (Raft refuses it, and Vault would seal itself)", async () => {
+    const { archiveWithMeta } = await import('./support/archive.js');
+    const bytes = await archiveWithMeta(
+      '{"Version":1,"ID":"2-9-1","Index":9,"Term":2,"Size":10}\n',
+      new TextEncoder().encode(JSON.stringify({ a: 'MQ==' })),
+    );
+    const leader = await cluster.waitLeader();
+    const before = await counts();
+    for (const svc of [
+      consul({ addr: leader.httpUrl, token: TOKEN }),
+      nomad({ addr: leader.httpUrl, token: TOKEN }),
+      vault({ addr: leader.httpUrl, token: TOKEN }),
+    ]) {
+      await assert.rejects(svc.restore(bytes, { force: true }), (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'RAFT', String(err));
+        assert.match(
+          err.message,
+          /^state\.bin holds 12 bytes but meta\.json's Size is 10: Raft refuses to restore such a snapshot \(hashicorp\/raft: "size didn't match"\); nothing was sent to (Consul|Nomad|Vault)$/,
+        );
+        return true;
+      });
+    }
+    assert.equal((await counts()).requests, before.requests, 'nothing reached the server');
+    // What raftsnap spares the operator: hashicorp/raft refuses it.
+    const res = await fetch(`${leader.httpUrl}/v1/snapshot`, {
+      method: 'PUT',
+      headers: { 'X-Consul-Token': TOKEN },
+      body: Buffer.from(bytes),
+    });
+    assert.equal(res.status, 500);
+    assert.match(await res.text(), /size didn't match \(12 != 10\)/);
+  });
+
   test('consul and nomad: a follower forwards to the leader', async () => {
     const follower = (await cluster.followers())[0];
     for (const svc of [

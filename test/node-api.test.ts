@@ -684,21 +684,12 @@ test('restore: whatever Raft throws (at once, or a SnapshotError of its own) is 
 });
 
 test("restore refuses a state.bin that is not meta.json's Size long, which Raft refuses though the archive verifies", async () => {
-  const tarStream = await import('tar-stream');
-  const { gzipSync } = await import('node:zlib');
-  const { encodeMeta, zeroMeta } = await import('raftsnap');
-  const data = pseudoRandom(1000, 2);
+  const { archiveWithMeta } = await import('./support/archive.js');
   // meta.json says 10 bytes; the archive's state.bin holds 1000, and its sums match.
-  const metaBytes = encodeMeta({ ...zeroMeta(), version: 1, id: '1-5-1', index: 5n, size: 10n });
-  const sums = `${sha256hex(metaBytes)}  meta.json\n${sha256hex(data)}  state.bin\n`;
-  const pack = tarStream.pack();
-  pack.entry({ name: 'meta.json', mode: 0o600 }, Buffer.from(metaBytes));
-  pack.entry({ name: 'state.bin', mode: 0o600 }, Buffer.from(data));
-  pack.entry({ name: 'SHA256SUMS', mode: 0o600 }, sums);
-  pack.finalize();
-  const tar: Uint8Array[] = [];
-  for await (const c of pack) tar.push(c as Uint8Array);
-  const bytes = new Uint8Array(gzipSync(concat(...tar)));
+  const bytes = await archiveWithMeta(
+    '{"Version":1,"ID":"1-5-1","Index":5,"Term":1,"Size":10}\n',
+    pseudoRandom(1000, 2),
+  );
   assert.equal((await verify(bytes)).size, 10n, 'the archive verifies, as with the reference');
   let reached = false;
   const raft: Raft = {

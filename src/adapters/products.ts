@@ -30,6 +30,7 @@ import {
   type ReadOptions,
   type ReadResult,
   type SnapshotInfo,
+  stateSizeMismatch,
   unlessAborted,
 } from '../snapshot.js';
 import { type Env, envBool, envDurationMs, envString, resolveToken } from './env.js';
@@ -344,6 +345,12 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
             'SEAL',
             `the snapshot has no sealed sums (SHA256SUMS.sealed), which ${spec.service} opens with its seal before a restore, so it would refuse it (the snapshot was not saved from ${spec.service}); nothing was sent. Force the restore (snapshot-force; raftsnap restore --force) to skip that check`,
           );
+        }
+        const mismatch = stateSizeMismatch(prepared.info.meta, prepared.info.stateSize);
+        if (mismatch) {
+          // Raft would refuse it, and Vault and OpenBao, which restore after they answer, would
+          // then seal themselves.
+          throw new SnapshotError('RAFT', `${mismatch}; nothing was sent to ${spec.service}`);
         }
         const after = prepared.info.afterArchive;
         if (after) {

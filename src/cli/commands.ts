@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { registerEngines } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
-import { decodeMeta, encodeMeta } from '../format/meta.js';
+import { decodeMeta, encodeMeta, exactGoInt } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
 import {
@@ -13,7 +13,7 @@ import {
   outputDirectory,
 } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
-import { writeSnapshot } from '../snapshot.js';
+import { type SnapshotInfo, stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
 import {
   common,
@@ -59,6 +59,19 @@ Commands:
 Run 'raftsnap <command> --help' for a command's options and examples.
 Exit codes: 0 success, 1 invalid snapshot or failed operation, 2 usage error.`;
 
+/**
+ * Warns (on stderr, --quiet or not) of an archive that verifies, as it does with the reference,
+ * but that Raft will not restore: its state.bin is not meta.json's Size long.
+ */
+function warnSizeMismatch(file: string, info: SnapshotInfo): void {
+  const mismatch = stateSizeMismatch(info.meta, info.stateSize);
+  if (mismatch) {
+    process.stderr.write(
+      `warning: ${file}: ${mismatch}; the reference's Verify accepts it, but Consul, Vault, Nomad and OpenBao cannot restore it\n`,
+    );
+  }
+}
+
 /** What verify's summary says of SHA256SUMS.sealed. */
 function sealedNote(sealed: boolean, keyed: boolean): string {
   if (keyed) return ', sealed sums verified';
@@ -72,7 +85,8 @@ Checks a gzip'd snapshot archive exactly as hashicorp/raft-snapshot's Verify doe
 size limits, SHA256SUMS, gzip checksums, nothing after the archive. With --seal-key-file, the
 SHA256SUMS.sealed list is opened with the AES-256-GCM key (64 hex characters) and checked too.
 When only the gzip stream after a whole archive is damaged, a note says so: a restore does not
-read that far and accepts the file. FILE may be - for standard input.
+read that far. A warning says when Raft would refuse a valid archive (state.bin not meta.json's
+Size long). FILE may be - for standard input.
 
   --json             print the metadata as the reference encodes it (Go field names, exact integers)
   --seal-key-file K  key file for sealed archives
@@ -101,6 +115,7 @@ Examples:
         }),
       );
       progress.done();
+      warnSizeMismatch(file, info);
       if (p.options.has('json')) {
         process.stdout.write(new TextDecoder().decode(encodeMeta(info.meta)));
       } else {
@@ -149,6 +164,7 @@ Examples:
       }),
     );
     progress.done();
+    warnSizeMismatch(file, info);
     const m = info.meta;
     if (p.options.has('json')) {
       process.stdout.write(
@@ -168,7 +184,7 @@ Examples:
       ['Size', m.size.toString()],
       ['Index', m.index.toString()],
       ['Term', m.term.toString()],
-      ['Version', String(m.version)],
+      ['Version', String(exactGoInt(m.version, m))],
       ['ConfigurationIndex', m.configurationIndex.toString()],
       ['State size', `${info.stateSize} (${humanBytes(info.stateSize)})`],
       ['Archive size', `${info.archiveSize} (${humanBytes(info.archiveSize)})`],
@@ -193,7 +209,7 @@ Examples:
       const a = Math.max(7, ...servers.map((s) => s.address.length));
       out += `  ${'ID'.padEnd(w)}  ${'Address'.padEnd(a)}  Suffrage\n`;
       for (const s of servers)
-        out += `  ${s.id.padEnd(w)}  ${s.address.padEnd(a)}  ${suffrageName(s.suffrage)}\n`;
+        out += `  ${s.id.padEnd(w)}  ${s.address.padEnd(a)}  ${suffrageName(s)}\n`;
     }
     process.stdout.write(out);
     return 0;

@@ -120,5 +120,5 @@ export function noteOf(err: unknown): string | undefined {
     isSnapshotError(err) && err.code === 'TRAILING_DATA'
       ? "the gzip stream goes on past it (a tar written with record padding, or data appended), which the reference's Verify rejects"
       : 'only the gzip stream after it is damaged';
-  return `the archive itself is whole and its sums match; ${after}. A restore reads no further than the archive: Consul, Vault, Nomad, OpenBao and raftsnap restore accept this file.`;
+  return `the archive itself is whole and its sums match; ${after}. A restore (Consul, Vault, Nomad, OpenBao, raftsnap) reads no further than the archive, so this does not stop one.`;
 }

@@ -1,5 +1,5 @@
 /** Output formatting for the CLI: exact JSON (bigints as numbers), tables and sizes. */
-import type { SnapshotMeta } from '../format/meta.js';
+import { exactGoInt, type SnapshotMeta, type SnapshotServer } from '../format/meta.js';
 
 /**
  * JSON as JSON.stringify writes it (same indentation and escapes, toJSON, undefined members left
@@ -59,14 +59,14 @@ export function table(rows: [string, string][]): string {
 const SUFFRAGE = ['Voter', 'Nonvoter', 'Staging'];
 
 /** Raft's name for a server suffrage value. */
-export function suffrageName(s: number): string {
-  return SUFFRAGE[s] ?? `ServerSuffrage(${s})`;
+export function suffrageName(server: SnapshotServer): string {
+  return SUFFRAGE[server.suffrage] ?? `ServerSuffrage(${exactGoInt(server.suffrage, server)})`;
 }
 
 /** The metadata as a plain object with Go's field names (for --json outputs). */
 export function metaObject(meta: SnapshotMeta): Record<string, unknown> {
   return {
-    Version: meta.version,
+    Version: exactGoInt(meta.version, meta),
     ID: meta.id,
     Index: meta.index,
     Term: meta.term,
@@ -74,7 +74,7 @@ export function metaObject(meta: SnapshotMeta): Record<string, unknown> {
     Configuration: {
       Servers:
         meta.configuration.servers?.map((s) => ({
-          Suffrage: s.suffrage,
+          Suffrage: exactGoInt(s.suffrage, s),
           ID: s.id,
           Address: s.address,
         })) ?? null,

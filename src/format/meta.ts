@@ -669,6 +669,15 @@ function goInt(v: number, owner?: object): string {
   return (b > INT64_MAX ? INT64_MAX : b).toString();
 }
 
+/**
+ * A Go int field of `owner` (`version` of a meta, `suffrage` of a server) as exactly as it is
+ * known: the number when it is a safe integer, else the value encodeMeta writes for it, as a
+ * bigint (exact when decodeMeta read it from an archive).
+ */
+export function exactGoInt(v: number, owner: object): number | bigint {
+  return Number.isSafeInteger(v) ? v : BigInt(goInt(v, owner));
+}
+
 const utf8Encoder = new TextEncoder();
 
 /**

@@ -18,6 +18,7 @@ import {
   type ReadResult,
   readSnapshot,
   type SnapshotInfo,
+  stateSizeMismatch,
   throwIfAborted,
   usingRaftSnapshot,
   type WriteOptions,
@@ -207,13 +208,8 @@ export async function restore(
   const closeState = new AbortController();
   try {
     throwIfAborted(opts.signal);
-    const length = await fileSize(temp.path);
-    if (BigInt(length) !== temp.meta.size) {
-      throw new SnapshotError(
-        'RAFT',
-        `state.bin holds ${length} bytes but meta.json's Size is ${temp.meta.size}: Raft refuses to restore such a snapshot (hashicorp/raft: "size didn't match")`,
-      );
-    }
+    const mismatch = stateSizeMismatch(temp.meta, await fileSize(temp.path));
+    if (mismatch) throw new SnapshotError('RAFT', mismatch);
     await restoreWithDeadline(raft, temp.meta, fileStream(temp.path, closeState.signal), {
       ...opts,
       timeoutMs,
