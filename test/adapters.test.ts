@@ -1450,3 +1450,21 @@ test("proxyFor: which requests go through a proxy, by Go's ProxyFromEnvironment 
       'HTTPS_PROXY: ftp:// proxies are not supported (http://, https:// and socks5:// are); list vault.corp in NO_PROXY to reach it directly',
   });
 });
+
+test('redaction hides a token where it stands alone, and leaves words that merely contain a short one', async () => {
+  const { HttpClient } = await import('../src/adapters/http.js');
+  const redact = (secret: string, s: string) =>
+    new HttpClient({ addr: 'https://vault.test:8200', secrets: [secret] }).redact(s);
+  assert.equal(
+    redact('t', 'cannot reach Vault at https://vault.test:8200: token t is not valid'),
+    'cannot reach Vault at https://vault.test:8200: token <redacted> is not valid',
+  );
+  assert.equal(
+    redact('root', 'cannot read /root/.vault-token; token "root" rejected'),
+    'cannot read /<redacted>/.vault-token; token "<redacted>" rejected',
+  );
+  const token = 'hvs.CAESIJ-x_1+y';
+  assert.equal(redact(token, `permission denied (${token})`), 'permission denied (<redacted>)');
+  assert.equal(redact(`${token}-and-more`, `token ${token}-and-morex`), 'token <redacted>x');
+  assert.equal(redact('s3cr', 'its3cr s3cr'), 'its3cr <redacted>');
+});

@@ -250,6 +250,9 @@ export function parseAddr(
   return url;
 }
 
+/** A character that tokens (Vault's `hvs.…`, Consul's and Nomad's UUIDs) are made of. */
+const TOKEN_CHAR = '[A-Za-z0-9._~-]';
+
 /** The client: see the module comment. */
 export class HttpClient {
   private readonly base: URL;
@@ -317,11 +320,25 @@ export class HttpClient {
     }
   }
 
-  /** Replaces every configured secret in `s`. */
+  /**
+   * Replaces every configured secret in `s`: everywhere when it is 16 characters or more (no
+   * word contains one by chance), else where it stands as a word of its own (not within a longer
+   * run of token characters), so that a short token such as Vault's dev-mode `root` does not
+   * garble the words and paths that merely contain it.
+   */
   redact(s: string): string {
     let out = s;
     for (const secret of this.opts.secrets ?? []) {
-      if (secret) out = out.split(secret).join('<redacted>');
+      if (!secret) continue;
+      if (secret.length >= 16) {
+        out = out.split(secret).join('<redacted>');
+        continue;
+      }
+      const text = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      out = out.replace(
+        new RegExp(`(?<!${TOKEN_CHAR})${text}(?!${TOKEN_CHAR})`, 'g'),
+        '<redacted>',
+      );
     }
     return out;
   }
