@@ -121,8 +121,10 @@ const ENV_HELP = `Environment (as the products' own CLIs):
   openbao  BAO_ADDR, BAO_TOKEN (else ~/.vault-token), BAO_NAMESPACE, BAO_CACERT, BAO_CAPATH,
            BAO_CLIENT_CERT, BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY,
            BAO_CLIENT_TIMEOUT
-  all      HTTPS_PROXY / HTTP_PROXY (http:// proxies), NO_PROXY, as the products' clients
-Options override the environment. Tokens and keys are never printed.`;
+  all      HTTPS_PROXY / HTTP_PROXY (http://, https:// or socks5:// proxies), NO_PROXY, as the
+           products' clients
+Options override the environment (but CONSUL_HTTP_SSL=true makes even an http:// --addr https,
+as Consul's CLI does). Tokens and keys are never printed.`;
 
 const CONNECTION_HELP = `  --addr URL          the product's API address
   --token T           the API token (better: the environment variable)
@@ -132,8 +134,11 @@ const CONNECTION_HELP = `  --addr URL          the product's API address
   --client-cert F     PEM client certificate, with --client-key F, for mutual TLS
   --tls-server-name N the name to expect in the server's certificate (and send as SNI)
   --tls-skip-verify   do not verify the server certificate (insecure)
-  --timeout D         give up after D without progress (e.g. 30s, 5m)
-  --json              machine-readable result
+  --timeout D         give up after D without progress (e.g. 30s, 5m; 0: never): connecting,
+                      the answer and every pause count (default: Vault/OpenBao 60 s or
+                      *_CLIENT_TIMEOUT, Consul/Nomad 5 minutes)
+  --engine E          auto, wasm or native hot-path engines for the verification
+  --json              machine-readable result (on stderr when OUT is -)
   --quiet, -q         no progress bar and no summary (errors and warnings still show)`;
 
 export const saveCmd: Command = {
@@ -144,14 +149,17 @@ temporary file in the same directory that is fsync'd and renamed only when the w
 verified (and matched the server's Digest header, when it sends one). On any failure nothing is
 left: no OUT, no temporary file. Stale temporary files of killed runs in that directory are removed.
 OUT may be - for standard output (or a pipe such as >(gpg -e ...)): the bytes then go out as they
-arrive and the exit code says whether they verified; the summary goes to stderr.
+arrive (through a pipe given by path, in pieces of up to 1 MiB) and the exit code says whether
+they verified; on a failure the reader has part of a snapshot and must discard it. The summary
+goes to stderr.
 
 ${CONNECTION_HELP}
   --seal-key-file K   also open and check SHA256SUMS.sealed with this AES-256-GCM key
 
 ${ENV_HELP}
 
-Exit codes: 0 saved and verified, 1 failed (nothing written), 2 usage error.
+Exit codes: 0 saved and verified, 1 failed (no OUT file left; - or a pipe: discard what came),
+2 usage error.
 
 Examples:
   VAULT_ADDR=https://vault:8200 VAULT_TOKEN=... raftsnap save --from vault backup.snap
