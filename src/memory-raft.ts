@@ -98,7 +98,8 @@ export class MemoryRaft implements Raft {
     this.state = state;
     // hashicorp/raft moves the index past both its own and the snapshot's after a user restore.
     if (meta.index > this.index) this.index = meta.index;
-    this.index += 1n;
+    // A uint64, as Go's lastIndex++ wraps.
+    this.index = (this.index + 1n) & 0xffff_ffff_ffff_ffffn;
     this.restores++;
   }
 }

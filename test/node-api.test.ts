@@ -376,6 +376,23 @@ test('extract writes meta.json and state.bin only for a valid archive', async ()
   });
 });
 
+test('extract aborted after the last byte was read leaves DIR as it was', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 7n));
+    const ctl = new AbortController();
+    await assert.rejects(
+      extract(bytes, join(dir, 'out'), {
+        signal: ctl.signal,
+        onProgress: (p) => {
+          if (p.bytes === bytes.length) ctl.abort(new Error('stop'));
+        },
+      }),
+      { code: 'ABORTED' },
+    );
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
 test('extract onto a full disk: the error names DIR; a state.bin that fails at its last write leaves no meta.json either', async () => {
   await withTempDir(async (dir) => {
     // A 600 KiB state fits in the writer's first buffer: nothing reaches the disk before the

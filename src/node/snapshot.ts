@@ -5,7 +5,7 @@
  */
 
 import { join } from 'node:path';
-import { messageOf, SnapshotError } from '../errors.js';
+import { isSnapshotError, messageOf, SnapshotError } from '../errors.js';
 import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
 import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
@@ -322,13 +322,15 @@ export async function extract(
     // leaves neither behind.
     await state.settle();
     await metaFile.settle();
+    // The last moment an abort can keep DIR as it was.
+    throwIfAborted(opts.signal);
     await state.close();
     await metaFile.close();
   } catch (err) {
     await metaFile?.abort(err);
     await state.abort(err);
     await undoDirs();
-    throw ioError(err, 'cannot write to', dir);
+    throw isSnapshotError(err) ? err : ioError(err, 'cannot write to', dir);
   }
   return meta;
 }
