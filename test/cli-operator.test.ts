@@ -115,6 +115,49 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
     });
   });
 
+  test('save --stale: a Consul or Nomad follower answers itself instead of forwarding to the leader; --datacenter and --region reach the query', async () => {
+    const leader = await cluster.waitLeader();
+    const follower = (await cluster.followers())[0];
+    const lastAt = async (id: string) =>
+      (await cluster.status()).nodes.find((n) => n.id === id)?.lastRequest;
+    await withTempDir(async (dir) => {
+      for (const [product, flag, value, path] of [
+        ['consul', '--datacenter', 'dc1', '/v1/snapshot'],
+        ['nomad', '--region', 'global', '/v1/operator/snapshot'],
+      ] as const) {
+        const base = ['save', '--from', product, '--addr', follower.httpUrl, '--token', TOKEN];
+        const forwarded = run([...base, flag, value, join(dir, `${product}.snap`)]);
+        assert.equal(forwarded.code, 0, forwarded.stderr);
+        const atLeader = await lastAt(leader.id);
+        assert.equal(atLeader?.path, path);
+        assert.equal(
+          atLeader?.query,
+          `${flag.slice(2) === 'datacenter' ? 'dc' : 'region'}=${value}`,
+        );
+        const stale = run([...base, '--stale', join(dir, `${product}-stale.snap`)]);
+        assert.equal(stale.code, 0, stale.stderr);
+        const atFollower = await lastAt(follower.id);
+        assert.equal(atFollower?.path, path);
+        assert.equal(atFollower?.query, 'stale');
+        assert.ok((await verify(join(dir, `${product}-stale.snap`))).index > 0n);
+      }
+      // Flags of another product, and --stale on a restore, are usage errors.
+      for (const args of [
+        ['save', '--from', 'vault', '--stale', 'x.snap'],
+        ['save', '--from', 'nomad', '--datacenter', 'dc1', 'x.snap'],
+        ['save', '--from', 'consul', '--region', 'global', 'x.snap'],
+        ['restore', '--to', 'consul', '--stale', 'x.snap'],
+      ]) {
+        const r = run(args);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      }
+      assert.match(
+        run(['save', '--from', 'vault', '--stale', 'x.snap']).stderr,
+        /^error: --stale applies to consul and nomad only\n/,
+      );
+    });
+  });
+
   test('a wrong token: exit 1, a message that says what to do, no file, the token not shown', async () => {
     await withTempDir(async (dir) => {
       for (const product of PRODUCTS) {

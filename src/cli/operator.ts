@@ -27,7 +27,14 @@ import { progressReporter } from './progress.js';
 
 const PRODUCTS: Record<
   ProductName,
-  (o: ProductOptions & { namespace?: string }) => SnapshotService
+  (
+    o: ProductOptions & {
+      namespace?: string;
+      datacenter?: string;
+      region?: string;
+      stale?: boolean;
+    },
+  ) => SnapshotService
 > = {
   consul,
   vault,
@@ -39,6 +46,8 @@ const connection = {
   addr: { value: true },
   token: { value: true },
   namespace: { value: true },
+  datacenter: { value: true },
+  region: { value: true },
   'ca-file': { value: true },
   'ca-path': { value: true },
   'client-cert': { value: true },
@@ -74,19 +83,32 @@ function productOf(p: Parsed, flag: 'from' | 'to'): ProductName {
   return v as ProductName;
 }
 
+/** Which products take a product-specific flag. */
+const ONLY: Record<string, ProductName[]> = {
+  namespace: ['vault', 'openbao'],
+  datacenter: ['consul'],
+  region: ['nomad'],
+  stale: ['consul', 'nomad'],
+};
+
 function serviceOf(p: Parsed, product: ProductName): SnapshotService {
   const str = (k: string) => {
     const v = p.options.get(k);
     return typeof v === 'string' ? v : undefined;
   };
   const timeout = str('timeout');
-  if (str('namespace') !== undefined && product !== 'vault' && product !== 'openbao') {
-    throw new UsageError('--namespace applies to vault and openbao only');
+  for (const [flag, products] of Object.entries(ONLY)) {
+    if (p.options.has(flag) && !products.includes(product)) {
+      throw new UsageError(`--${flag} applies to ${products.join(' and ')} only`);
+    }
   }
   return PRODUCTS[product]({
     addr: str('addr'),
     token: str('token'),
     namespace: str('namespace'),
+    datacenter: str('datacenter'),
+    region: str('region'),
+    stale: p.options.has('stale') ? true : undefined,
     caFile: str('ca-file'),
     caPath: str('ca-path'),
     certFile: str('client-cert'),
@@ -129,6 +151,8 @@ as Consul's CLI does). Tokens and keys are never printed.`;
 const CONNECTION_HELP = `  --addr URL          the product's API address
   --token T           the API token (better: the environment variable)
   --namespace NS      Vault/OpenBao namespace
+  --datacenter DC     Consul: the datacenter to talk to (default: the agent's)
+  --region R          Nomad: the region to talk to (default: NOMAD_REGION, else the agent's)
   --ca-file F         PEM CA certificate(s) to trust
   --ca-path D         a directory of PEM CA certificates to trust
   --client-cert F     PEM client certificate, with --client-key F, for mutual TLS
@@ -154,6 +178,8 @@ they verified; on a failure the reader has part of a snapshot and must discard i
 goes to stderr.
 
 ${CONNECTION_HELP}
+  --stale             Consul/Nomad: let any server answer, not only the leader (as their
+                      -stale; what a cluster without a leader can still give)
   --seal-key-file K   also open and check SHA256SUMS.sealed with this AES-256-GCM key
 
 ${ENV_HELP}
@@ -167,7 +193,7 @@ Examples:
   # cron, nightly at 02:00 (silent unless it fails):
   0 2 * * * raftsnap save --from nomad --quiet /backups/nomad-$(date +\\%F).snap`,
   async run(argv, { signal }: RunContext) {
-    const p = parseArgs(argv, { ...connection, from: { value: true } });
+    const p = parseArgs(argv, { ...connection, from: { value: true }, stale: {} });
     const [out] = positional(p, 1, 'OUT');
     const product = productOf(p, 'from');
     const service = serviceOf(p, product);

@@ -403,7 +403,7 @@ func (inc *incarnation) vault(force bool) http.HandlerFunc {
 }
 
 // nomad: GET/PUT /v1/operator/snapshot, X-Nomad-Token; the save carries
-// Digest: sha-256=<base64 of the archive's SHA-256>; followers forward to the leader.
+// Digest: sha-256=<base64 of the archive's SHA-256>; followers forward to the leader unless ?stale.
 func (inc *incarnation) nomad(w http.ResponseWriter, r *http.Request) {
 	fail := textError(w)
 	if !requireMethod(w, r, http.MethodGet, http.MethodPut) {
@@ -413,7 +413,8 @@ func (inc *incarnation) nomad(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "Permission denied")
 		return
 	}
-	if !inc.isLeader() {
+	_, stale := r.URL.Query()["stale"]
+	if !inc.isLeader() && !(r.Method == http.MethodGet && stale) {
 		inc.proxyToLeader(w, r, fail)
 		return
 	}
