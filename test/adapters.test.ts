@@ -811,8 +811,26 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         await rejectsHttp(
           vault({ ...base, addr: `https://127.0.0.1:${activePort}` }).save(),
           'tls',
-          /is not issued for 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\): use an address with a name the certificate holds, or set VAULT_TLS_SERVER_NAME or the tlsServerName option to one$/,
+          /is not issued for 127\.0\.0\.1 \(it holds DNS:vault\.test\) \(ERR_TLS_CERT_ALTNAME_INVALID\): use an address with a name the certificate holds, or set VAULT_TLS_SERVER_NAME or the tlsServerName option to one$/,
         );
+        // With a server name set, that is the name checked, and the one to change.
+        await rejectsHttp(
+          vault({
+            ...base,
+            addr: `https://127.0.0.1:${activePort}`,
+            tlsServerName: 'wrong.test',
+          }).save(),
+          'tls',
+          /is not issued for wrong\.test \(it holds DNS:vault\.test\) \(ERR_TLS_CERT_ALTNAME_INVALID\): set VAULT_TLS_SERVER_NAME or the tlsServerName option to a name the certificate holds$/,
+        );
+        // A certificate without its key (or the reverse) is refused, as Vault's client does.
+        for (const half of [{ certFile }, { keyFile: certFile }]) {
+          assert.throws(() => vault({ ...base, addr: `https://127.0.0.1:${mtlsPort}`, ...half }), {
+            code: 'INVALID_ARGUMENT',
+            message:
+              'a client certificate needs its key: set both VAULT_CLIENT_CERT and VAULT_CLIENT_KEY (or the certFile option and the keyFile option)',
+          });
+        }
         await rejectsHttp(
           vault({
             ...base,

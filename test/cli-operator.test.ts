@@ -533,6 +533,80 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
     });
   });
 
+  test('Ctrl-C after the whole snapshot was sent, while the server restores it: a warning that it may still be restored', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'c.snap');
+      const r = run([...createInputs(dir), '-o', file]);
+      assert.equal(r.code, 0, r.stderr);
+      const size = readFileSync(file).length;
+      // A Consul that takes the whole upload and then restores for ever.
+      let received = 0;
+      const server = http.createServer((req) => {
+        req.on('data', (c: Buffer) => {
+          received += c.length;
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const addr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const p = spawnAsync(['restore', '--to', 'consul', '--addr', addr, '--token', 'x', file]);
+        await waitFor(async () => received === size);
+        p.child.kill('SIGINT');
+        const done = await p.done;
+        assert.equal(done.code ?? 128 + constants.signals.SIGINT, 130, done.stderr);
+        assert.equal(
+          done.stderr,
+          `warning: ${file}: Consul had received the whole snapshot when the restore was stopped, and may still restore it: check it before restoring again\nerror: interrupted by SIGINT\n`,
+        );
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+  });
+
+  test('on a terminal the progress line keeps moving: a stalled download says for how long no data came', async () => {
+    // A server that sends a few KiB of a snapshot and then nothing.
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.write(Buffer.alloc(4096, 0x1f));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const addr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await withTempDir(async (dir) => {
+        const line = [
+          process.execPath,
+          cli,
+          'save',
+          '--from',
+          'consul',
+          '--addr',
+          addr,
+          '--token',
+          'x',
+          '--timeout',
+          '3500ms',
+          join(dir, 'out.snap'),
+        ].join(' ');
+        const r = await new Promise<string>((resolve) => {
+          const c = spawn('script', ['-qec', line, '/dev/null']);
+          let out = '';
+          c.stdout.on('data', (b: Buffer) => {
+            out += b;
+          });
+          c.on('close', () => resolve(out));
+        });
+        assert.match(r, /\rsaving from consul 4\.0 KiB, no data for [23]s\u001b\[K/);
+        assert.match(r, /error: no data from Consul/);
+        assert.deepEqual(await listDir(dir), []);
+      });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   test('a read-only directory: a clear error and no file', async () => {
     const { r, left } = await createOnTmpfs('ro,size=1m', state.subarray(0, 1000));
     assert.equal(r.code, 1);

@@ -427,12 +427,28 @@ test('on a terminal, every command clears its progress line before an error', as
       assert.equal(r.status, 1, `${args[0]}: ${r.stdout}`);
       assert.match(
         r.stdout,
-        /^\r\[[#-]+\] /,
+        /^\r(verifying|reading|extracting) \[[#-]+\] /,
         `${args[0]} showed no progress: ${JSON.stringify(r.stdout)}`,
       );
       assert.match(r.stdout, /\r\u001b\[Kerror: failed to read snapshot file: /, args[0]);
     }
   });
+});
+
+test('the progress line: what is done, the bar and ETA when the total is known, and a stall', async () => {
+  const { progressLine } = await import('../src/cli/progress.js');
+  assert.equal(
+    progressLine('verifying', { bytes: 1 << 20, total: 4 << 20 }, 512 * 1024, 0),
+    'verifying [######------------------] 25% 1.0 MiB/4.0 MiB 512.0 KiB/s ETA 6s',
+  );
+  assert.equal(
+    progressLine('saving from consul', { bytes: 65_331 }, undefined, 0),
+    'saving from consul 63.8 KiB',
+  );
+  assert.equal(
+    progressLine('saving from consul', { bytes: 65_331 }, 0, 6.2),
+    'saving from consul 63.8 KiB, no data for 6s',
+  );
 });
 
 test('npm run --silent cli -- runs the same CLI', () => {

@@ -250,6 +250,10 @@ export function parseAddr(
   return url;
 }
 
+/** What a failure after a request body was sent cannot rule out. */
+const MAY_STILL_COMPLETE =
+  'the server may still complete the request: check before sending it again';
+
 /** A character that tokens (Vault's `hvs.…`, Consul's and Nomad's UUIDs) are made of. */
 const TOKEN_CHAR = '[A-Za-z0-9._~-]';
 
@@ -259,10 +263,19 @@ export class HttpClient {
   private readonly opts: HttpClientOptions;
   private tls: https.RequestOptions | undefined;
 
-  /** Throws SnapshotError('INVALID_ARGUMENT') for a bad address or an unreadable TLS file. */
+  /**
+   * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, an unreadable TLS file, or a
+   * client certificate without its key (or the reverse), which the products' clients refuse too.
+   */
   constructor(opts: HttpClientOptions) {
     this.opts = opts;
     this.base = parseAddr(opts.addr);
+    if (!opts.certFile !== !opts.keyFile) {
+      throw new SnapshotError(
+        'INVALID_ARGUMENT',
+        `a client certificate needs its key: set both ${this.clientCertSettings()}`,
+      );
+    }
     if (this.base.protocol === 'https:') this.tls = this.tlsOptions();
   }
 
@@ -740,10 +753,7 @@ export class HttpClient {
         });
       }
       // A request with a body (a restore) may still be carried out by the server.
-      const pending =
-        req.body && state.bodyBytes > 0
-          ? `; the server may still complete the request: check before sending it again`
-          : '';
+      const pending = req.body && state.bodyBytes > 0 ? `; ${MAY_STILL_COMPLETE}` : '';
       return this.error(
         'timeout',
         `no response from ${where} within ${ms} ms${what}${this.timeoutHint()}${pending}`,
@@ -783,12 +793,18 @@ export class HttpClient {
           cause: err,
         });
       case 'ECONNRESET':
-      case 'EPIPE':
+      case 'EPIPE': {
+        // Once the whole body is there, the server may act on it whatever befell the answer.
+        const whole =
+          req.body?.length !== undefined && state.bodyBytes === req.body.length
+            ? `; the whole body had been sent, so ${MAY_STILL_COMPLETE}`
+            : '';
         return this.error(
           'connection',
-          `the connection to ${where} was reset${what}${state.bodyBytes ? ` (after sending ${state.bodyBytes} bytes)` : ''}`,
+          `the connection to ${where} was reset${what}${state.bodyBytes ? ` (after sending ${state.bodyBytes} bytes)` : ''}${whole}`,
           { url, cause: err },
         );
+      }
       case 'EPROTO':
       case 'ERR_SSL_WRONG_VERSION_NUMBER':
         return this.error(
@@ -806,14 +822,9 @@ export class HttpClient {
       )
     ) {
       // The server's alert about our side: it wants a client certificate it trusts.
-      const options = `${this.option('certFile')} and ${this.option('keyFile')}`;
-      const set =
-        hints.clientCert && hints.clientKey
-          ? `${hints.clientCert} and ${hints.clientKey} (or ${options})`
-          : options;
       return this.error(
         'tls',
-        `${where} refused the connection for want of a client certificate it trusts (${code}): set ${set}`,
+        `${where} refused the connection for want of a client certificate it trusts (${code}): set ${this.clientCertSettings()}`,
         { url, cause: err },
       );
     }
@@ -821,9 +832,15 @@ export class HttpClient {
       const name = hints.tlsServerName
         ? `${hints.tlsServerName} or ${this.option('tlsServerName')}`
         : this.option('tlsServerName');
+      // The name checked: the one set for it, else the address's.
+      const checked = this.opts.tlsServerName || url.hostname;
+      const holds = (err as { cert?: { subjectaltname?: string } }).cert?.subjectaltname;
+      const fix = this.opts.tlsServerName
+        ? `set ${name} to a name the certificate holds`
+        : `use an address with a name the certificate holds, or set ${name} to one`;
       return this.error(
         'tls',
-        `the TLS certificate of ${where} is not issued for ${url.hostname} (${code}): use an address with a name the certificate holds, or set ${name} to one`,
+        `the TLS certificate of ${where} is not issued for ${checked}${holds ? ` (it holds ${holds})` : ''} (${code}): ${fix}`,
         { url, cause: err },
       );
     }
@@ -933,6 +950,15 @@ export class HttpClient {
       `cannot reach ${this.service} at ${safeUrl(url)} through ${via}: ${this.redact(describe(err))}`,
       { url, cause: err },
     );
+  }
+
+  /** The settings that give a client certificate and its key, as messages name them. */
+  private clientCertSettings(): string {
+    const hints = this.opts.hints ?? {};
+    const options = `${this.option('certFile')} and ${this.option('keyFile')}`;
+    return hints.clientCert && hints.clientKey
+      ? `${hints.clientCert} and ${hints.clientKey} (or ${options})`
+      : options;
   }
 
   /** What to say after a timeout: how to give the server longer. */

@@ -42,6 +42,14 @@ const PRODUCTS: Record<
   openbao,
 };
 
+/** The products as their names are written. */
+const PRODUCT_NAMES: Record<ProductName, string> = {
+  consul: 'Consul',
+  vault: 'Vault',
+  nomad: 'Nomad',
+  openbao: 'OpenBao',
+};
+
 const connection = {
   addr: { value: true },
   token: { value: true },
@@ -268,6 +276,10 @@ Examples:
     let upload: ReturnType<typeof progressReporter> | undefined;
     const start = Date.now();
     const warnings: string[] = [];
+    // Vault and OpenBao answer once they have checked the upload and restore it afterwards.
+    const background = product === 'vault' || product === 'openbao';
+    const name = PRODUCT_NAMES[product];
+    let sent: { bytes: number; total?: number } = { bytes: 0 };
     let meta: Awaited<ReturnType<typeof service.restore>>;
     try {
       meta = await service.restore(inputOf(file), {
@@ -278,27 +290,35 @@ Examples:
         onUploadProgress: (x) => {
           if (!upload) {
             progress.done();
-            upload = progressReporter(quiet, `sending to ${product}`);
+            upload = progressReporter(quiet, `sending to ${product}`, {
+              whenComplete: `sent; waiting for ${name} to ${background ? 'check' : 'restore'} it`,
+            });
           }
+          sent = x;
           upload.update(x);
         },
         onWarning: (m) => warnings.push(m),
         signal,
       });
+    } catch (err) {
+      // Stopped after the last byte went: the server has the snapshot and may restore it.
+      if (signal.aborted && sent.total !== undefined && sent.bytes >= sent.total) {
+        warnings.push(
+          `${name} had received the whole snapshot when the restore was stopped, and may still restore it: check it before restoring again`,
+        );
+      }
+      throw err;
     } finally {
       progress.done();
       upload?.done();
       for (const m of warnings) process.stderr.write(`warning: ${file}: ${m}\n`);
     }
     const secs = (Date.now() - start) / 1000;
-    // Vault and OpenBao answer once they have checked the upload and restore it afterwards.
-    const background = product === 'vault' || product === 'openbao';
     if (p.options.has('json')) {
       process.stdout.write(
         `${exactJson({ product, file, index: meta.index, term: meta.term, state: background ? 'accepted' : 'restored', seconds: secs })}\n`,
       );
     } else if (background) {
-      const name = product === 'vault' ? 'Vault' : 'OpenBao';
       say(
         p,
         `${name} at ${service.addr} accepted the snapshot at index ${meta.index} (${secs.toFixed(1)}s) and is restoring it; should that fail, ${name} seals itself (see its log)\n`,
