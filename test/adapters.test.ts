@@ -1117,6 +1117,47 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
+  test("the server's words on one line, with what to do: no leader (stale), another cluster's seal (force)", async () => {
+    const archive = await smallArchive();
+    const server = http.createServer((req, res) => {
+      req.resume();
+      if (req.method === 'GET' && !req.url?.includes('stale')) {
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end('No cluster leader\n');
+      } else if (req.method === 'GET') {
+        sendArchive(res, archive);
+      } else {
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            errors: [
+              '1 error occurred:\n\t* failed to open the sealed hashes: cipher: message authentication failed\n\n',
+            ],
+          }),
+        );
+      }
+    });
+    const port = await listen(server);
+    try {
+      const addr = `http://127.0.0.1:${port}`;
+      for (const svc of [consul, nomad]) {
+        await rejectsHttp(
+          svc({ addr, token: TOKEN, env: {} }).save(),
+          'server-error',
+          /answered 500 when saving the snapshot: No cluster leader; any server can answer with stale \(raftsnap save --stale\)$/,
+        );
+        await verify(await readAll(await svc({ addr, token: TOKEN, env: {}, stale: true }).save()));
+      }
+      await rejectsHttp(
+        vault({ addr, token: TOKEN, env: {} }).restore(archive),
+        'client-error',
+        /answered 400 when restoring the snapshot: 1 error occurred: \* failed to open the sealed hashes: cipher: message authentication failed; a snapshot of another cluster \(sealed by another seal\) is restored with force \(snapshot-force; raftsnap restore --force\)$/,
+      );
+    } finally {
+      await close(server);
+    }
+  });
+
   test('restore uploads exactly the verified file, and cuts the upload short if it changes', async () => {
     const { writeSnapshot, zeroMeta } = await import('raftsnap');
     // A few MiB stored (level 0), so the upload spans many reused read buffers.

@@ -435,6 +435,24 @@ test('on a terminal, every command clears its progress line before an error', as
   });
 });
 
+test('a snapshot is not written to a terminal (as gzip refuses): create -o - and save - on a tty are usage errors', () => {
+  withTempDirSync((dir) => {
+    assert.equal(run(['extract', realRaft, dir]).code, 0);
+    for (const args of [
+      ['create', '--meta', join(dir, 'meta.json'), '--state', join(dir, 'state.bin'), '-o', '-'],
+      ['save', '--from', 'consul', '--addr', 'http://127.0.0.1:9', '-'],
+    ]) {
+      const line = [process.execPath, cliPath, ...args].join(' ');
+      const r = spawnSync('script', ['-qec', line, '/dev/null'], { encoding: 'utf8' });
+      assert.equal(r.status, 2, `${args[0]}: ${r.stdout}`);
+      assert.match(
+        r.stdout,
+        /error: refusing to write a snapshot to a terminal: redirect standard output or give a file/,
+      );
+    }
+  });
+});
+
 test('the progress line: what is done, the bar and ETA when the total is known, and a stall', async () => {
   const { progressLine } = await import('../src/cli/progress.js');
   assert.equal(

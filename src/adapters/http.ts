@@ -1021,14 +1021,18 @@ export function serverMessage(text: string): string {
   if (t.startsWith('{')) {
     try {
       const j = JSON.parse(t) as { errors?: unknown; error?: unknown; message?: unknown };
-      if (Array.isArray(j.errors) && j.errors.length > 0) return j.errors.map(String).join('; ');
-      if (typeof j.error === 'string') return j.error;
-      if (typeof j.message === 'string') return j.message;
+      if (Array.isArray(j.errors) && j.errors.length > 0) {
+        return serverMessage(j.errors.map(String).join('; '));
+      }
+      if (typeof j.error === 'string') return serverMessage(j.error);
+      if (typeof j.message === 'string') return serverMessage(j.message);
     } catch {
       // not JSON after all
     }
   }
-  return t.length > 500 ? `${t.slice(0, 500)}…` : t;
+  // One line: Vault's "1 error occurred:\n\t* …\n\n" and multi-line pages alike.
+  const line = t.replace(/\s*\n\s*/g, ' ').trim();
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
 }
 
 function describe(err: unknown): string {

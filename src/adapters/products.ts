@@ -36,6 +36,7 @@ import {
 import { type Env, envBool, envDurationMs, envString, resolveToken } from './env.js';
 import {
   HttpClient,
+  HttpError,
   iterateStream,
   type OptionNames,
   parseAddr,
@@ -276,12 +277,23 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
 
   async function download(opts: SaveOptions): Promise<VerifiedStream> {
     const { query, ...readOpts } = opts;
-    const res = await client.request({
-      method: 'GET',
-      path: path(spec.savePath, { ...spec.saveQuery, ...query }),
-      signal: opts.signal,
-      what: 'saving the snapshot',
-    });
+    const res = await client
+      .request({
+        method: 'GET',
+        path: path(spec.savePath, { ...spec.saveQuery, ...query }),
+        signal: opts.signal,
+        what: 'saving the snapshot',
+      })
+      .catch((err) => {
+        // Consul and Nomad without a leader: a follower can still give a snapshot.
+        const leaderless =
+          (spec.product === 'consul' || spec.product === 'nomad') &&
+          spec.saveQuery === undefined &&
+          /no (cluster )?leader/i.test(String((err as Error)?.message));
+        throw leaderless
+          ? withHint(err, 'any server can answer with stale (raftsnap save --stale)')
+          : err;
+      });
     const source = `${spec.service} at ${res.url}`;
     return verifiedStream(res.body, {
       ...readOpts,
@@ -343,7 +355,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
         if (spec.sealsSums && !force && !prepared.info.sealed) {
           throw new SnapshotError(
             'SEAL',
-            `the snapshot has no sealed sums (SHA256SUMS.sealed), which ${spec.service} opens with its seal before a restore, so it would refuse it (the snapshot was not saved from ${spec.service}); nothing was sent. Force the restore (snapshot-force; raftsnap restore --force) to skip that check`,
+            `the snapshot has no sealed sums (SHA256SUMS.sealed), which ${spec.service} opens with its seal before a restore, so it would refuse it (every snapshot ${spec.service} saves has them: this one was made elsewhere, or remade since); nothing was sent. Force the restore (snapshot-force; raftsnap restore --force) to skip that check`,
           );
         }
         const mismatch = stateSizeMismatch(prepared.info.meta, prepared.info.stateSize);
@@ -359,16 +371,33 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
           );
         }
         const { method, path: p } = spec.restore(force);
-        const res = await client.request({
-          method,
-          path: path(p, query),
-          body: prepared.body,
-          onBodyProgress: onUploadProgress
-            ? (bytes) => onUploadProgress({ bytes, total: prepared.info.archiveSize })
-            : undefined,
-          signal: opts.signal,
-          what: 'restoring the snapshot',
-        });
+        const res = await client
+          .request({
+            method,
+            path: path(p, query),
+            body: prepared.body,
+            onBodyProgress: onUploadProgress
+              ? (bytes) => onUploadProgress({ bytes, total: prepared.info.archiveSize })
+              : undefined,
+            signal: opts.signal,
+            what: 'restoring the snapshot',
+          })
+          .catch((err) => {
+            // Vault's own seal could not open the sealed sums: a snapshot of another cluster.
+            const otherSeal =
+              spec.sealsSums &&
+              !force &&
+              err instanceof HttpError &&
+              err.status !== undefined &&
+              err.status >= 400 &&
+              /sealed hashes/i.test(err.message);
+            throw otherSeal
+              ? withHint(
+                  err,
+                  `a snapshot of another cluster (sealed by another seal) is restored with force (snapshot-force; raftsnap restore --force)`,
+                )
+              : err;
+          });
         await res.text();
         return prepared.info.meta;
       } finally {
@@ -376,6 +405,16 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
       }
     },
   };
+}
+
+/** `err` (an HttpError) with `hint` after its message, all else kept; anything else as it is. */
+function withHint(err: unknown, hint: string): unknown {
+  if (!(err instanceof HttpError)) return err;
+  return new HttpError(err.kind, `${err.message}; ${hint}`, {
+    status: err.status,
+    url: err.url,
+    cause: err.cause,
+  });
 }
 
 /** `name` without a `:port` (`consul.example:8501`, `[::1]:8501`), as Consul's TLS set-up. */

@@ -70,16 +70,25 @@ export function inputOf(file: string): NodeInput {
  * Whether the output `out` is this process's standard output: `-`, or a path to the same file
  * (`/dev/stdout`, `/dev/fd/1`, or the file stdout was redirected to). Writing to it then goes
  * through stdout, in order with anything else written there and never by a rename, and the
- * summary goes to stderr.
+ * summary goes to stderr. Throws UsageError when that standard output is a terminal.
  */
 export async function isStdout(out: string): Promise<boolean> {
-  if (out === '-') return true;
-  try {
-    const [target, stdout] = [await stat(out), fstatSync(1)];
-    return target.dev === stdout.dev && target.ino === stdout.ino;
-  } catch {
-    return false;
+  let same = out === '-';
+  if (!same) {
+    try {
+      const [target, stdout] = [await stat(out), fstatSync(1)];
+      same = target.dev === stdout.dev && target.ino === stdout.ino;
+    } catch {
+      same = false;
+    }
   }
+  // As gzip does: binary on a terminal helps nobody and may upset it.
+  if (same && process.stdout.isTTY) {
+    throw new UsageError(
+      'refusing to write a snapshot to a terminal: redirect standard output or give a file',
+    );
+  }
+  return same;
 }
 
 /** What a command gets from main: `signal` aborts it (SIGINT, SIGTERM, a closed stdout). */
@@ -113,9 +122,21 @@ export async function verifying<T>(read: Promise<T>): Promise<T> {
   }
 }
 
+/** Notes that commands attach to their errors (see {@link withNote}). */
+const notes = new WeakMap<object, string>();
+
+/** `err`, with `note` to print after its error line; for chaining into `throw`. */
+export function withNote(err: unknown, note: string): unknown {
+  if (typeof err === 'object' && err !== null) notes.set(err, note);
+  return err;
+}
+
 /** The `note:` line the CLI prints after the error line of `err`, if it has one. */
 export function noteOf(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !restorable.has(err)) return undefined;
+  if (typeof err !== 'object' || err === null) return undefined;
+  const attached = notes.get(err);
+  if (attached !== undefined) return attached;
+  if (!restorable.has(err)) return undefined;
   const after =
     isSnapshotError(err) && err.code === 'TRAILING_DATA'
       ? "the gzip stream goes on past it (a tar written with record padding, or data appended), which the reference's Verify rejects"

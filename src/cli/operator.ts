@@ -1,6 +1,7 @@
 /** The operators' commands: save from and restore to Consul, Vault, Nomad and OpenBao. */
 import {
   consul,
+  HttpError,
   nomad,
   openbao,
   type ProductName,
@@ -21,6 +22,7 @@ import {
   type RunContext,
   say,
   sealerOf,
+  withNote,
 } from './common.js';
 import { exactJson, humanBytes } from './format.js';
 import { progressReporter } from './progress.js';
@@ -170,7 +172,6 @@ const CONNECTION_HELP = `  --addr URL          the product's API address
                       the answer and every pause count (default: Vault/OpenBao 60 s or
                       *_CLIENT_TIMEOUT, Consul/Nomad 5 minutes)
   --engine E          auto, wasm or native hot-path engines for the verification
-  --json              machine-readable result (on stderr when OUT is -)
   --quiet, -q         no progress bar and no summary (errors and warnings still show)`;
 
 export const saveCmd: Command = {
@@ -189,6 +190,8 @@ ${CONNECTION_HELP}
   --stale             Consul/Nomad: let any server answer, not only the leader (as their
                       -stale; what a cluster without a leader can still give)
   --seal-key-file K   also open and check SHA256SUMS.sealed with this AES-256-GCM key
+  --json              print { product, out, index, term, size, stateSize, checksum, seconds }
+                      (on stderr when OUT is -)
 
 ${ENV_HELP}
 
@@ -252,6 +255,7 @@ ${CONNECTION_HELP}
                       or one without SHA256SUMS.sealed, which Vault otherwise refuses)
   --seal-key-file K   also open and check SHA256SUMS.sealed with this AES-256-GCM key
                       (raftsnap's sealer; Vault's own seal is opened by Vault alone)
+  --json              print { product, file, index, term, state: restored|accepted, seconds }
 
 ${ENV_HELP}
 
@@ -301,6 +305,15 @@ Examples:
         signal,
       });
     } catch (err) {
+      if (
+        !upload &&
+        !signal.aborted &&
+        !(err instanceof HttpError) &&
+        !String((err as Error)?.message).includes('nothing was sent')
+      ) {
+        // Refused here, before the upload: the cluster is as it was.
+        throw withNote(err, `nothing was sent to ${name}`);
+      }
       // Stopped after the last byte went: the server has the snapshot and may restore it.
       if (signal.aborted && sent.total !== undefined && sent.bytes >= sent.total) {
         warnings.push(
