@@ -538,8 +538,18 @@ async function socksServer(creds: { user: string; pass: string }) {
   const asked: string[] = [];
   const sockets = new Set<import('node:net').Socket>();
   const state = { reply: 0 };
+  let live = 0;
   const server = (await import('node:net')).createServer((client) => {
     sockets.add(client);
+    // Live until the client closes its side (the end of its data) or the connection is gone.
+    live++;
+    let counted = true;
+    const gone = () => {
+      if (counted) live--;
+      counted = false;
+    };
+    client.on('end', gone);
+    client.on('close', gone);
     client.on('error', () => {});
     let buf = Buffer.alloc(0);
     let stage = 0;
@@ -575,6 +585,8 @@ async function socksServer(creds: { user: string; pass: string }) {
           if (state.reply !== 0)
             return void client.end(Buffer.of(5, state.reply, 0, 1, 0, 0, 0, 0, 0, 0));
           const up = connect(port, '127.0.0.1', () => {
+            // As a proxy does: the server's close ends the client's connection too.
+            up.on('close', () => client.destroy());
             client.write(Buffer.of(5, 0, 0, 1, 127, 0, 0, 1, 0, 0));
             if (rest.length) up.write(rest);
             up.pipe(client);
@@ -591,6 +603,10 @@ async function socksServer(creds: { user: string; pass: string }) {
   return {
     port: (server.address() as AddressInfo).port,
     asked,
+    /** Client connections the client has not closed. */
+    get live() {
+      return live;
+    },
     set reply(r: number) {
       state.reply = r;
     },
@@ -1078,6 +1094,48 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         ]);
         assert.deepEqual(seenTokens, [TOKEN, TOKEN, TOKEN, TOKEN]);
 
+        // An IPv6 server through a tunnel: its certificate is checked for the address.
+        const v6 = await opensslCert(await mkdtemp(join(dir, 'v6-')), 'IP:2001:db8::1');
+        const secure6 = https.createServer(v6, serve);
+        const secure6Port = await listen(secure6);
+        try {
+          const save6 = vault({
+            addr: `https://[2001:db8::1]:${secure6Port}`,
+            token: TOKEN,
+            caFile: v6.certFile,
+            env: throughSocks,
+          }).save();
+          assert.equal((await verify(await readAll(await save6))).index, 9n);
+        } finally {
+          await close(secure6);
+        }
+        // Failures in setting up a request over a tunnel end at once, the tunnel closed: an
+        // unusable client key (for the https proxy's TLS), a header Node cannot send.
+        const garbage = join(dir, 'garbage.pem');
+        await writeFile(garbage, 'not a key');
+        for (const [env, extra] of [
+          [throughHttps, { certFile, keyFile: garbage }],
+          [throughSocks, { certFile, keyFile: garbage }],
+          [throughSocks, { token: 'bad\u0001token' }],
+        ] as const) {
+          const started = Date.now();
+          await assert.rejects(
+            vault({
+              addr: `https://vault.test:${securePort}`,
+              token: TOKEN,
+              caFile: certFile,
+              timeoutMs: 10_000,
+              env,
+              ...extra,
+            }).save(),
+          );
+          assert.ok(Date.now() - started < 3000, 'the failure waited for the timeout');
+        }
+        // No tunnel was left open by those failures.
+        for (const end = Date.now() + 2000; socks.live > 0 && Date.now() < end; ) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.equal(socks.live, 0, 'a tunnel was left open');
         // An https proxy whose certificate the server's CA does not vouch for is refused.
         const other = await opensslCert(await mkdtemp(join(dir, 'other-')), 'DNS:elsewhere.test');
         await rejectsHttp(
@@ -1503,6 +1561,15 @@ test("proxyFor: which requests go through a proxy, by Go's ProxyFromEnvironment 
   assert.equal(via('https://vault.corp', { HTTPS_PROXY: 'socks5://p:1080' }), 'p:1080');
   assert.equal(via('https://vault.corp', { HTTPS_PROXY: 'socks5h://p' }), 'p');
   assert.equal(via('http://consul.corp', { HTTP_PROXY: 'https://p' }), 'p');
+  assert.throws(() => via('https://vault.corp', { HTTPS_PROXY: 'http://u:50%off@p:3128' }), {
+    code: 'INVALID_ARGUMENT',
+    message:
+      "HTTPS_PROXY: the proxy's user name or password has a % not followed by two hex digits (write % as %25)",
+  });
+  assert.throws(() => via('https://vault.corp', { HTTPS_PROXY: 'socks5://:secret@p' }), {
+    code: 'INVALID_ARGUMENT',
+    message: 'HTTPS_PROXY: a SOCKS5 password needs a user name',
+  });
   assert.throws(() => via('https://vault.corp', { HTTPS_PROXY: 'ftp://p:21' }), {
     code: 'INVALID_ARGUMENT',
     message:
@@ -1526,4 +1593,9 @@ test('redaction hides a token where it stands alone, and leaves words that merel
   assert.equal(redact(token, `permission denied (${token})`), 'permission denied (<redacted>)');
   assert.equal(redact(`${token}-and-more`, `token ${token}-and-morex`), 'token <redacted>x');
   assert.equal(redact('s3cr', 'its3cr s3cr'), 'its3cr <redacted>');
+  // Punctuation next to it does not keep a short one from being hidden.
+  assert.equal(
+    redact('root', 'token root. is not valid; tried root-root'),
+    'token <redacted>. is not valid; tried <redacted>-<redacted>',
+  );
 });

@@ -694,9 +694,11 @@ test('restore: whatever Raft throws (at once, or a SnapshotError of its own) is 
     const raft = new MemoryRaft();
     await restore(bytes, raft, { dir, timeoutMs: 30 * 24 * 3600 * 1000 });
     await restore(bytes, raft, { dir, timeoutMs: Number.POSITIVE_INFINITY });
-    await assert.rejects(restore(bytes, raft, { dir, timeoutMs: -1 }), {
-      code: 'INVALID_ARGUMENT',
-    });
+    for (const timeoutMs of [-1, Number.NaN, '1000' as unknown as number]) {
+      await assert.rejects(restore(bytes, raft, { dir, timeoutMs }), {
+        code: 'INVALID_ARGUMENT',
+      });
+    }
   });
 });
 

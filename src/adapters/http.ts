@@ -254,8 +254,11 @@ export function parseAddr(
 const MAY_STILL_COMPLETE =
   'the server may still complete the request: check before sending it again';
 
-/** A character that tokens (Vault's `hvs.…`, Consul's and Nomad's UUIDs) are made of. */
-const TOKEN_CHAR = '[A-Za-z0-9._~-]';
+/**
+ * A character that continues a word: a short secret next to one is part of a longer word (its
+ * punctuation, `.`, `-`, `/`, does not make it one).
+ */
+const TOKEN_CHAR = '[A-Za-z0-9_]';
 
 /** The client: see the module comment. */
 export class HttpClient {
@@ -335,9 +338,9 @@ export class HttpClient {
 
   /**
    * Replaces every configured secret in `s`: everywhere when it is 16 characters or more (no
-   * word contains one by chance), else where it stands as a word of its own (not within a longer
-   * run of token characters), so that a short token such as Vault's dev-mode `root` does not
-   * garble the words and paths that merely contain it.
+   * word contains one by chance), else wherever no letter, digit or `_` adjoins it, so that a
+   * short token such as Vault's dev-mode `root` does not garble the words that merely contain
+   * it (punctuation around it does not keep it from being hidden).
    */
   redact(s: string): string {
     let out = s;
@@ -496,7 +499,7 @@ export class HttpClient {
           socket: tunnel,
           // The name the certificate is checked against, and SNI unless it is an address.
           host: bareHostname(url),
-          servername: options.servername ?? (isIP(url.hostname) ? undefined : url.hostname),
+          servername: options.servername ?? (isIP(bareHostname(url)) ? undefined : url.hostname),
           ca,
           cert,
           key,
@@ -535,6 +538,8 @@ export class HttpClient {
         clientReq =
           target === '' ? http.request(options) : (isHttps ? https : http).request(target, options);
       } catch (err) {
+        // The connection made for it (a tunnel, the proxy's) has no request to close it.
+        (tunnel ?? forward)?.destroy();
         reject(this.transportError(err, url, req, state));
         return;
       }
@@ -543,6 +548,9 @@ export class HttpClient {
         settled = true;
         cleanup();
         clientReq.destroy();
+        // A request that never got its socket (TLS over a tunnel that failed to start) closes
+        // nothing itself.
+        (tunnel ?? forward)?.destroy();
         reject(this.transportError(err, url, req, state));
       };
       const onAbort = () => {
@@ -585,6 +593,9 @@ export class HttpClient {
       }
       // Errors after the response arrived surface through the response body.
       clientReq.on('error', fail);
+      // A connection made for this request alone (a tunnel, the proxy's) ends with it.
+      const own = tunnel ?? forward;
+      if (own) clientReq.once('close', () => own.destroy());
       clientReq.on('response', (res) => {
         if (settled) {
           res.resume();

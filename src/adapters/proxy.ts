@@ -56,6 +56,20 @@ export function proxyFor(url: URL, env: Env): URL | undefined {
     );
   }
   if (proxy.hostname === '') throw new SnapshotError('INVALID_ARGUMENT', `${name} names no host`);
+  try {
+    decodeURIComponent(proxy.username);
+    decodeURIComponent(proxy.password);
+  } catch {
+    // As Go's url.Parse refuses it ("invalid proxy address").
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `${name}: the proxy's user name or password has a % not followed by two hex digits (write % as %25)`,
+    );
+  }
+  if (isSocks(proxy) && proxy.password !== '' && proxy.username === '') {
+    // RFC 1929 has no empty user name; Go's client refuses it too.
+    throw new SnapshotError('INVALID_ARGUMENT', `${name}: a SOCKS5 password needs a user name`);
+  }
   return proxy;
 }
 
@@ -256,11 +270,19 @@ function bounded(
       return;
     }
     dial.signal?.addEventListener('abort', onAbort, { once: true });
-    open((s) => {
-      tracked.push(s);
-      // Errors after the exchange belong to whoever uses the socket; before, to `stop`.
-      s.on('error', (err) => stop(err));
-    }).then(
+    let opened: Promise<Socket>;
+    try {
+      opened = open((s) => {
+        tracked.push(s);
+        // Errors after the exchange belong to whoever uses the socket; before, to `stop`.
+        s.on('error', (err) => stop(err));
+      });
+    } catch (err) {
+      // Thrown while setting up (e.g. an unreadable TLS option): nothing may stay armed.
+      stop(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    opened.then(
       (socket) => {
         if (done) {
           socket.destroy();

@@ -197,7 +197,7 @@ export async function restore(
   opts: RestoreOptions = {},
 ): Promise<SnapshotMeta> {
   const timeoutMs = opts.timeoutMs ?? 0;
-  if (Number.isNaN(timeoutMs) || timeoutMs < 0) {
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
     throw new SnapshotError(
       'INVALID_ARGUMENT',
       `timeoutMs must be 0 (no limit) or more, got ${timeoutMs}`,
@@ -210,6 +210,8 @@ export async function restore(
     throwIfAborted(opts.signal);
     const mismatch = stateSizeMismatch(temp.meta, await fileSize(temp.path));
     if (mismatch) throw new SnapshotError('RAFT', mismatch);
+    // Raft is not asked to restore once the caller has given up.
+    throwIfAborted(opts.signal);
     await restoreWithDeadline(raft, temp.meta, fileStream(temp.path, closeState.signal), {
       ...opts,
       timeoutMs,
