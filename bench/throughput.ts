@@ -9,7 +9,7 @@
  * | tool | create | verify | inflate |
  * |---|---|---|---|
  * | Go (reference): bench/go-baseline, built with the system's Go into bench/data/ | ✓ | ✓ | ✓ (bare gzip, verify's floor) |
- * | node:zlib: a bare streaming gunzip (bench/zlib-gunzip.ts) | | | ✓ (the other floor) |
+ * | node:zlib: a bare streaming gunzip (bench/zlib-gunzip.ts); a bare block deflate on every core (bench/zlib-deflate.ts) | deflate (create's floor) | | ✓ (the other floor) |
  * | raftsnap CLI (`node dist/src/cli/raftsnap.js … --quiet`) | ✓ | ✓ | |
  * | raftsnap CLI with `--engine wasm` | ✓ | ✓ | |
  * | raftsnap portable: the default entry, no Node built-ins inside (bench/portable-cli.ts) | ✓ | ✓ | |
@@ -125,7 +125,7 @@ export type ToolName =
   | 'raftsnap-portable'
   | 'pure-js';
 /** The operations timed. */
-export type Operation = 'create' | 'verify' | 'inflate';
+export type Operation = 'create' | 'deflate' | 'verify' | 'inflate';
 
 const TOOL_LABEL: Record<ToolName, string> = {
   go: 'Go reference',
@@ -446,6 +446,7 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
   const pureJs = join(here, 'pure-js.js');
   const portable = join(here, 'portable-cli.js');
   const zlibGunzip = join(here, 'zlib-gunzip.js');
+  const zlibDeflate = join(here, 'zlib-deflate.js');
   const node = process.execPath;
   // The default raftsnap rows measure the automatic engine choice.
   const autoEnv = { ...process.env };
@@ -509,6 +510,8 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
       argv: [node, pureJs, 'create', files.meta, files.state, out('pure-js')],
       output: out('pure-js'),
     });
+    // The floor under every level-6 create in Node: zlib alone, on every core.
+    creates.push({ tool: 'zlib', op: 'deflate', argv: [node, zlibDeflate, files.state] });
 
     const byJob = new Map<Job, Measurement>();
     const record = (job: Job): Measurement => {
@@ -589,6 +592,8 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
 
     // Correctness: every archive passes the reference's verify and holds the generated state.
     for (const job of creates) {
+      // The deflate floor writes no archive.
+      if (job.op !== 'create') continue;
       const what = `${SHAPE_LABEL[shape]}: ${TOOL_LABEL[job.tool]}'s archive`;
       if (!job.output || !existsSync(job.output)) {
         failures.push(`${what} was not written`);
@@ -698,17 +703,19 @@ function rows(r: ThroughputResult): string[][] {
   const find = (shape: Shape, tool: ToolName, op: Operation) =>
     r.measurements.find((m) => m.shape === shape && m.tool === tool && m.op === op);
   const med = (m: Measurement | undefined) => (m?.wall.length ? median(m.wall) : undefined);
-  const order: Operation[] = ['create', 'verify', 'inflate'];
+  const order: Operation[] = ['create', 'deflate', 'verify', 'inflate'];
   for (const shape of SHAPES) {
     for (const op of order) {
       for (const tool of TOOLS) {
         const m = find(shape, tool, op);
         if (!m) continue;
         const t = med(m);
-        const goT = med(find(shape, 'go', op));
+        // The deflate floor is set against Go's create, the work it is the floor of.
+        const goT = med(find(shape, 'go', op === 'deflate' ? 'create' : op));
         const jsT = med(find(shape, 'pure-js', op));
         const goInflateT = med(find(shape, 'go', 'inflate'));
         const zlibInflateT = med(find(shape, 'zlib', 'inflate'));
+        const zlibDeflateT = med(find(shape, 'zlib', 'deflate'));
         const goOut = find(shape, 'go', 'create')?.outputBytes;
         const isRaftsnap = tool.startsWith('raftsnap');
         out.push([
@@ -724,6 +731,7 @@ function rows(r: ThroughputResult): string[][] {
           isRaftsnap ? ratio(t, jsT) : '',
           op === 'verify' ? ratio(t, goInflateT) : '',
           op === 'verify' ? ratio(t, zlibInflateT) : '',
+          op === 'create' && tool !== 'go' ? ratio(t, zlibDeflateT) : '',
           op === 'create' && tool !== 'go' ? ratio(m.outputBytes, goOut) : '',
         ]);
       }
@@ -745,13 +753,14 @@ const HEADER = [
   'vs pure JS',
   'vs Go inflate',
   'vs zlib inflate',
+  'vs zlib deflate',
   'size vs Go',
 ];
 
 function legend(r: ThroughputResult): string[] {
   return [
     `${formatSize(r.size)} of state per shape; wall s = median of ${r.runs} whole-process run(s), MiB/s = state MiB / wall s; CPU s = user + system (median); peak RSS = max over runs.`,
-    `vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs Go / zlib inflate = verify over a bare gzip inflate of the same file by Go's compress/gzip / by node:zlib; size vs Go = archive size over the Go reference archive.`,
+    `vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs Go / zlib inflate = verify over a bare gzip inflate of the same file by Go's compress/gzip / by node:zlib; vs zlib deflate = create over node:zlib deflating the same state in create's blocks on every core and nothing else (level 6: the floor of any level-6 create in Node; its own "vs Go" is against Go's create); size vs Go = archive size over the Go reference archive.`,
     "Every verifier reads the Go reference's archive. create includes fsync of the output (as the reference and the raftsnap CLI do).",
     'pure JS = tar-stream + fflate (level 6) + @noble/hashes; Go reference = bench/go-baseline (archive/tar, compress/gzip default level, crypto/sha256); raftsnap portable = the default entry (WebAssembly kernels, CompressionStream), Node only opening the files.',
   ];
