@@ -1,10 +1,11 @@
 /**
- * What create costs beyond its deflate: STATE read and deflated exactly as `raftsnap create`
- * reads and deflates it (src/node/files.ts's read-ahead, src/node/parallel-gzip.ts: blocks on
- * every core, each primed with the 32 KiB before it, level 6, memLevel 9, the CRC-32 of the
- * gzip trailer), output discarded: no tar, no SHA-256, no writing, no fsync. Set against a whole
- * create, it shows how much of create's time is zlib's; set against Go's create, how fast any
- * level-6 create with this zlib can be here.
+ * What a level-6 create costs beyond its deflate: STATE read and deflated at level 6 exactly as
+ * `raftsnap create --level 6` reads and deflates it (src/node/files.ts's read-ahead,
+ * src/node/parallel-gzip.ts: blocks on every core, each primed with the 32 KiB before it,
+ * memLevel 9, the CRC-32 of the gzip trailer), output discarded: no tar, no SHA-256, no writing,
+ * no fsync. It is the floor of `--level 6` on any state and of the default level on state that
+ * does not look random (the default stores random-looking blocks instead, which costs far less).
+ * Set against Go's create, it shows how fast any level-6 create with this zlib can be here.
  *
  * `node dist/bench/zlib-deflate.js STATE`; exit status 0 when it ran, 1 otherwise.
  */

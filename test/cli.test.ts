@@ -440,6 +440,17 @@ test('a snapshot is not written to a terminal (as gzip refuses): create -o - and
     assert.equal(run(['extract', realRaft, dir]).code, 0);
     for (const args of [
       ['create', '--meta', join(dir, 'meta.json'), '--state', join(dir, 'state.bin'), '-o', '-'],
+      // A terminal by path, with standard output elsewhere.
+      [
+        'create',
+        '--meta',
+        join(dir, 'meta.json'),
+        '--state',
+        join(dir, 'state.bin'),
+        '-o',
+        '/dev/tty',
+        '--quiet',
+      ],
       ['save', '--from', 'consul', '--addr', 'http://127.0.0.1:9', '-'],
     ]) {
       const line = [process.execPath, cliPath, ...args].join(' ');
@@ -467,6 +478,46 @@ test('the progress line: what is done, the bar and ETA when the total is known, 
     progressLine('saving from consul', { bytes: 65_331 }, 0, 6.2),
     'saving from consul 63.8 KiB, no data for 6s',
   );
+  // Never wider than the terminal (a wrapped line cannot be redrawn in place): the bar goes
+  // first, then the line is cut.
+  const at90 = { bytes: 900 << 20, total: 1000 << 20 };
+  const wide = progressLine('sending to openbao', at90, 120 << 20, 0, 200);
+  assert.equal(
+    wide,
+    'sending to openbao [######################--] 90% 900.0 MiB/1000.0 MiB 120.0 MiB/s ETA 1s',
+  );
+  const narrow = progressLine(
+    'sending to openbao',
+    { bytes: 900 << 20, total: 1000 << 20 },
+    120 << 20,
+    0,
+    80,
+  );
+  assert.equal(narrow, 'sending to openbao 90% 900.0 MiB/1000.0 MiB 120.0 MiB/s ETA 1s');
+  assert.equal(progressLine('verifying', { bytes: 1, total: 2 }, 1, 0, 12).length, 11);
+});
+
+test('the progress rate is over the last seconds: after a stall it is the current rate, not one diluted by the stall', async () => {
+  const { RateWindow } = await import('../src/cli/progress.js');
+  const w = new RateWindow(0);
+  const MiB = 1 << 20;
+  let bytes = 0;
+  let t = 0;
+  // 1 MiB/s for 10 s, sampled every 100 ms as chunks come and redraws happen.
+  for (; t <= 10_000; t += 100) {
+    bytes = (t / 1000) * MiB;
+    w.add(t, bytes);
+  }
+  // 30 s without a byte: redraws go on sampling.
+  for (; t <= 40_000; t += 250) w.add(t, bytes);
+  // Then 1 MiB/s again for 2 s.
+  const resumed = t;
+  for (; t <= resumed + 2000; t += 100) {
+    bytes += MiB / 10;
+    w.add(t, bytes);
+  }
+  const rate = w.rate(t - 100, bytes);
+  assert.ok(rate > 0.6 * MiB && rate < 1.1 * MiB, `rate ${rate / MiB} MiB/s`);
 });
 
 test('npm run --silent cli -- runs the same CLI', () => {

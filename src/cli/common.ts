@@ -1,6 +1,7 @@
 /** Options and argument handling shared by the commands. */
-import { fstatSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { isatty } from 'node:tty';
 import type { EngineChoice } from '../engines/registry.js';
 import { isSnapshotError, SnapshotError } from '../errors.js';
 import { ioError } from '../node/files.js';
@@ -70,25 +71,41 @@ export function inputOf(file: string): NodeInput {
  * Whether the output `out` is this process's standard output: `-`, or a path to the same file
  * (`/dev/stdout`, `/dev/fd/1`, or the file stdout was redirected to). Writing to it then goes
  * through stdout, in order with anything else written there and never by a rename, and the
- * summary goes to stderr. Throws UsageError when that standard output is a terminal.
+ * summary goes to stderr. Throws UsageError when OUT is a terminal (standard output on one,
+ * /dev/tty, a pts).
  */
 export async function isStdout(out: string): Promise<boolean> {
   let same = out === '-';
+  let terminal = same && process.stdout.isTTY === true;
   if (!same) {
     try {
       const [target, stdout] = [await stat(out), fstatSync(1)];
       same = target.dev === stdout.dev && target.ino === stdout.ino;
+      terminal = target.isCharacterDevice() && isTerminal(out);
     } catch {
       same = false;
     }
   }
   // As gzip does: binary on a terminal helps nobody and may upset it.
-  if (same && process.stdout.isTTY) {
+  if (terminal) {
     throw new UsageError(
       'refusing to write a snapshot to a terminal: redirect standard output or give a file',
     );
   }
   return same;
+}
+
+/** Whether the device at `path` is a terminal (/dev/tty, a pts, a console). */
+function isTerminal(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    return isatty(fd);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** What a command gets from main: `signal` aborts it (SIGINT, SIGTERM, a closed stdout). */
