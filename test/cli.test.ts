@@ -438,19 +438,11 @@ test('on a terminal, every command clears its progress line before an error', as
 test('a snapshot is not written to a terminal (as gzip refuses): create -o - and save - on a tty are usage errors', () => {
   withTempDirSync((dir) => {
     assert.equal(run(['extract', realRaft, dir]).code, 0);
+    const create = ['create', '--meta', join(dir, 'meta.json'), '--state', join(dir, 'state.bin')];
     for (const args of [
-      ['create', '--meta', join(dir, 'meta.json'), '--state', join(dir, 'state.bin'), '-o', '-'],
+      [...create, '-o', '-'],
       // A terminal by path, with standard output elsewhere.
-      [
-        'create',
-        '--meta',
-        join(dir, 'meta.json'),
-        '--state',
-        join(dir, 'state.bin'),
-        '-o',
-        '/dev/tty',
-        '--quiet',
-      ],
+      [...create, '-o', '/dev/tty', '--quiet'],
       ['save', '--from', 'consul', '--addr', 'http://127.0.0.1:9', '-'],
     ]) {
       const line = [process.execPath, cliPath, ...args].join(' ');
