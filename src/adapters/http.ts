@@ -49,7 +49,8 @@ export type HttpErrorKind =
 /**
  * An HTTP or connection failure. A SnapshotError (code 'IO', or 'ABORTED' for timeouts and
  * aborts) with the HTTP `status` when there was one, the `url` without credentials, and `kind`.
- * Its message never contains the token or any other configured secret.
+ * Its message never contains the token or any other configured secret as a word of its own
+ * (see {@link HttpClient.redact}: one shorter than 16 characters may show inside a longer word).
  */
 export class HttpError extends SnapshotError {
   readonly kind: HttpErrorKind;
