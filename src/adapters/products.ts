@@ -121,6 +121,11 @@ export interface ProductRestoreOptions extends ReadOptions {
    * Restore, which never reads that far, so the snapshot is sent; `verify` rejects such a file.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Told which server answered the restore (its URL without credentials): the active node when a
+   * standby redirected there.
+   */
+  onAnswered?: (url: string) => void;
 }
 
 /** A product's snapshot API. */
@@ -349,7 +354,15 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     },
     saveTo,
     async restore(input, opts = {}) {
-      const { force = false, query, dir, onWarning, onUploadProgress, ...readOpts } = opts;
+      const {
+        force = false,
+        query,
+        dir,
+        onWarning,
+        onUploadProgress,
+        onAnswered: _,
+        ...readOpts
+      } = opts;
       const prepared = await prepare(input, readOpts, dir);
       try {
         if (spec.sealsSums && !force && !prepared.info.sealed) {
@@ -399,6 +412,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
               : err;
           });
         await res.text();
+        opts.onAnswered?.(res.url);
         return prepared.info.meta;
       } finally {
         await prepared.cleanup();

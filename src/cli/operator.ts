@@ -284,6 +284,8 @@ Examples:
     const background = product === 'vault' || product === 'openbao';
     const name = PRODUCT_NAMES[product];
     let sent: { bytes: number; total?: number } = { bytes: 0 };
+    // The server that took the snapshot: the active node, after a standby's redirect.
+    let answeredBy = service.addr;
     let meta: Awaited<ReturnType<typeof service.restore>>;
     try {
       meta = await service.restore(inputOf(file), {
@@ -302,6 +304,9 @@ Examples:
           upload.update(x);
         },
         onWarning: (m) => warnings.push(m),
+        onAnswered: (url) => {
+          answeredBy = new URL(url).origin;
+        },
         signal,
       });
     } catch (err) {
@@ -334,12 +339,12 @@ Examples:
     } else if (background) {
       say(
         p,
-        `${name} at ${service.addr} accepted the snapshot at index ${meta.index} (${secs.toFixed(1)}s) and is restoring it; should that fail, ${name} seals itself (see its log)\n`,
+        `${name} at ${answeredBy} accepted the snapshot at index ${meta.index} (${secs.toFixed(1)}s) and is restoring it; should that fail, ${name} seals itself (see its log)\n`,
       );
     } else {
       say(
         p,
-        `Restored snapshot at index ${meta.index} to ${product} at ${service.addr} (${secs.toFixed(1)}s)\n`,
+        `Restored snapshot at index ${meta.index} to ${product} at ${answeredBy} (${secs.toFixed(1)}s)\n`,
       );
     }
     return 0;
