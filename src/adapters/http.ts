@@ -14,16 +14,8 @@ import * as tls from 'node:tls';
 import { isSnapshotError, messageOf, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
 import type { Env } from './env.js';
-import {
-  bareHostname,
-  dialProxy,
-  isSocks,
-  openTunnel,
-  type ProxyDial,
-  proxyAuthorization,
-  proxyFor,
-  proxyVariable,
-} from './proxy.js';
+import { bareHostname, isSocks, proxyAuthorization, proxyFor, proxyVariable } from './proxy.js';
+import { dialProxy, openTunnel, type ProxyDial } from './tunnel.js';
 
 /** What went wrong, for callers that branch on it (the message says it for people). */
 export type HttpErrorKind =
