@@ -294,7 +294,7 @@ export async function extract(
   let state: FileWriter;
   try {
     undoDirs = await makeDirs(dir);
-    state = await createAtomicFile(join(dir, 'state.bin'));
+    state = namedWriter(await createAtomicFile(join(dir, 'state.bin')), 'cannot write to', dir);
   } catch (err) {
     await undoDirs();
     throw ioError(err, 'cannot write to', dir);
@@ -305,10 +305,7 @@ export async function extract(
     ({ meta } = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
       checksum: false,
-      onState: (c) =>
-        state.write(c).catch((err) => {
-          throw ioError(err, 'cannot write to', dir);
-        }),
+      onState: (c) => state.write(c),
       onStateReleases: true,
     }));
   } catch (err) {
@@ -318,7 +315,7 @@ export async function extract(
   }
   let metaFile: FileWriter | undefined;
   try {
-    metaFile = await createAtomicFile(join(dir, 'meta.json'));
+    metaFile = namedWriter(await createAtomicFile(join(dir, 'meta.json')), 'cannot write to', dir);
     await metaFile.write(encodeMeta(meta));
     // Both on disk before either is renamed into DIR: a failed last write or fsync of one
     // leaves neither behind.
