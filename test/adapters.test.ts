@@ -1165,6 +1165,50 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           'connection',
           /through the proxy socks5:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY; .*\): the SOCKS5 proxy answered CONNECT consul\.test:\d+ with connection refused$/,
         );
+        // A proxy that takes the connection and says nothing: the timeout, or an abort, ends
+        // the handshake, and the connection is closed.
+        const silent = (await import('node:net')).createServer();
+        const held = new Set<import('node:net').Socket>();
+        silent.on('connection', (c) => {
+          held.add(c);
+          c.on('close', () => held.delete(c));
+          c.resume();
+        });
+        await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+        const quiet = `socks5://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+        try {
+          const started = Date.now();
+          await rejectsHttp(
+            vault({
+              addr: `https://vault.test:${securePort}`,
+              token: TOKEN,
+              timeoutMs: 300,
+              env: { HTTPS_PROXY: quiet },
+            }).save(),
+            'timeout',
+            /^cannot reach Vault at .* through the proxy socks5:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY; .*\) within 300 ms$/,
+          );
+          const ctl = new AbortController();
+          setTimeout(() => ctl.abort(), 200);
+          await rejectsHttp(
+            vault({
+              addr: `https://vault.test:${securePort}`,
+              token: TOKEN,
+              timeoutMs: 0,
+              env: { HTTPS_PROXY: quiet },
+            }).save({ signal: ctl.signal }),
+            'aborted',
+            /aborted/,
+          );
+          assert.ok(Date.now() - started < 3000, 'the timeout or the abort was not honoured');
+          for (const end = Date.now() + 2000; held.size > 0 && Date.now() < end; ) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          assert.equal(held.size, 0, 'the connection to the proxy was left open');
+        } finally {
+          for (const c of held) c.destroy();
+          silent.close();
+        }
       } finally {
         for (const t of tunnels) t.destroy();
         await socks.close();
