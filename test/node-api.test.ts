@@ -248,6 +248,9 @@ test('MemoryRaft, as hashicorp/raft, restores snapshot versions 0 and 1 only', a
     await raft.restore({ ...meta, version }, data());
   }
   assert.equal(raft.restores, 2);
+  // The index moves past the snapshot's as a uint64, as Go's lastIndex++: 2^64 - 1 wraps to 0.
+  await raft.restore({ ...meta, index: 0xffff_ffff_ffff_ffffn }, data());
+  assert.equal(raft.index, 0n);
 });
 
 test('a restore that exceeds timeoutMs fails cleanly, aborting Raft and removing the temp file', async () => {
