@@ -86,8 +86,9 @@ export async function* tracked(
 /** The error of an aborted operation: SnapshotError('ABORTED') with the signal's reason. */
 function abortError(signal: AbortSignal): SnapshotError {
   const reason = signal.reason;
-  const why = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
-  return new SnapshotError('ABORTED', `operation aborted: ${why}`, { cause: reason });
+  return new SnapshotError('ABORTED', `operation aborted: ${messageOf(reason ?? 'aborted')}`, {
+    cause: reason,
+  });
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

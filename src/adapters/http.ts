@@ -448,20 +448,15 @@ export class HttpClient {
     if (isHttps || proxy?.protocol === 'https:') {
       tlsOptions = this.tls ?? this.tlsOptions();
     }
-    // A tunnel for https (and for anything through SOCKS5); for http through an http(s) proxy,
-    // the connection to the proxy itself.
-    let tunnel: Socket | undefined;
-    let forward: Socket | undefined;
-    if (proxy && (isHttps || isSocks(proxy))) {
+    // Through a proxy, a connection made for this request alone: a tunnel to the server for
+    // https (and for anything through SOCKS5), else, for http through an http(s) proxy, the
+    // connection to the proxy itself, which is sent the absolute URL.
+    let own: Socket | undefined;
+    const forwarded = proxy !== undefined && !isHttps && !isSocks(proxy);
+    if (proxy) {
+      const dial = this.proxyDial(timeoutMs, req, tlsOptions);
       try {
-        tunnel = await openTunnel(proxy, url, this.proxyDial(timeoutMs, req, tlsOptions));
-      } catch (err) {
-        throw this.proxyError(err, proxy, url, req);
-      }
-      state.connected = true;
-    } else if (proxy) {
-      try {
-        forward = await dialProxy(proxy, this.proxyDial(timeoutMs, req, tlsOptions));
+        own = forwarded ? await dialProxy(proxy, dial) : await openTunnel(proxy, url, dial);
       } catch (err) {
         throw this.proxyError(err, proxy, url, req);
       }
@@ -485,45 +480,41 @@ export class HttpClient {
         if (this.opts.tlsServerName) options.servername = this.opts.tlsServerName;
       }
       let target: URL | string = url;
-      if (tunnel && isHttps) {
-        // TLS to the server over the tunnel.
-        const { ca, cert, key, rejectUnauthorized } = options;
-        const overTunnel: tls.ConnectionOptions = {
-          socket: tunnel,
-          // The name the certificate is checked against, and SNI unless it is an address.
-          host: bareHostname(url),
-          servername: options.servername ?? (isIP(bareHostname(url)) ? undefined : url.hostname),
-          ca,
-          cert,
-          key,
-          rejectUnauthorized,
-        };
+      if (own) {
+        const socket = own;
         // Used only without an agent (`agent: false` would make a fresh one that dials itself).
         options.agent = undefined;
-        options.createConnection = () => tls.connect(overTunnel);
         // Without an agent Node takes port 80 as the default in Host: name the real one.
         headers.Host = url.host;
-      } else if (tunnel) {
-        // Plain http over a SOCKS5 tunnel: the request as it would go to the server.
-        const socket = tunnel;
-        options.agent = undefined;
-        options.createConnection = () => socket;
-        headers.Host = url.host;
-      } else if (forward) {
-        // Plain http through the proxy: the absolute URL as the request target.
-        const socket = forward;
-        const auth = proxyAuthorization(proxy!);
-        if (auth) headers['Proxy-Authorization'] = auth;
-        options.agent = undefined;
-        options.createConnection = () => socket;
-        // The whole URL, query included (?dc=, ?region=), without credentials.
-        const absolute = new URL(url);
-        absolute.username = '';
-        absolute.password = '';
-        absolute.hash = '';
-        options.path = absolute.href;
-        headers.Host = url.host;
-        target = '';
+        if (isHttps) {
+          // TLS to the server over the tunnel.
+          const { ca, cert, key, rejectUnauthorized } = options;
+          const overTunnel: tls.ConnectionOptions = {
+            socket,
+            // The name the certificate is checked against, and SNI unless it is an address.
+            host: bareHostname(url),
+            servername: options.servername ?? (isIP(bareHostname(url)) ? undefined : url.hostname),
+            ca,
+            cert,
+            key,
+            rejectUnauthorized,
+          };
+          options.createConnection = () => tls.connect(overTunnel);
+        } else {
+          options.createConnection = () => socket;
+        }
+        if (forwarded) {
+          // Plain http through the proxy: the absolute URL as the request target.
+          const auth = proxyAuthorization(proxy!);
+          if (auth) headers['Proxy-Authorization'] = auth;
+          // The whole URL, query included (?dc=, ?region=), without credentials.
+          const absolute = new URL(url);
+          absolute.username = '';
+          absolute.password = '';
+          absolute.hash = '';
+          options.path = absolute.href;
+          target = '';
+        }
       }
       let settled = false;
       let clientReq: http.ClientRequest;
@@ -531,19 +522,23 @@ export class HttpClient {
         clientReq =
           target === '' ? http.request(options) : (isHttps ? https : http).request(target, options);
       } catch (err) {
-        // The connection made for it (a tunnel, the proxy's) has no request to close it.
-        (tunnel ?? forward)?.destroy();
+        // The connection made for it has no request to close it.
+        own?.destroy();
         reject(this.transportError(err, url, req, state));
         return;
+      }
+      // The connection made for this request ends with it, however it ends (a request that
+      // never got its socket, TLS over a tunnel that failed to start, closes nothing itself).
+      if (own) {
+        const socket = own;
+        clientReq.once('close', () => socket.destroy());
       }
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
         cleanup();
         clientReq.destroy();
-        // A request that never got its socket (TLS over a tunnel that failed to start) closes
-        // nothing itself.
-        (tunnel ?? forward)?.destroy();
+        own?.destroy();
         reject(this.transportError(err, url, req, state));
       };
       const onAbort = () => {
@@ -554,6 +549,7 @@ export class HttpClient {
       if (req.signal?.aborted) {
         settled = true;
         clientReq.destroy();
+        own?.destroy();
         reject(
           this.error('aborted', `${req.what ?? 'request'} aborted`, {
             url,
@@ -586,9 +582,6 @@ export class HttpClient {
       }
       // Errors after the response arrived surface through the response body.
       clientReq.on('error', fail);
-      // A connection made for this request alone (a tunnel, the proxy's) ends with it.
-      const own = tunnel ?? forward;
-      if (own) clientReq.once('close', () => own.destroy());
       clientReq.on('response', (res) => {
         if (settled) {
           res.resume();

@@ -360,7 +360,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
         dir,
         onWarning,
         onUploadProgress,
-        onAnswered: _,
+        onAnswered,
         ...readOpts
       } = opts;
       const prepared = await prepare(input, readOpts, dir);
@@ -398,12 +398,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
           .catch((err) => {
             // Vault's own seal could not open the sealed sums: a snapshot of another cluster.
             const otherSeal =
-              spec.sealsSums &&
-              !force &&
-              err instanceof HttpError &&
-              err.status !== undefined &&
-              err.status >= 400 &&
-              /sealed hashes/i.test(err.message);
+              spec.sealsSums && !force && /sealed hashes/i.test(String((err as Error)?.message));
             throw otherSeal
               ? withHint(
                   err,
@@ -412,7 +407,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
               : err;
           });
         await res.text();
-        opts.onAnswered?.(res.url);
+        onAnswered?.(res.url);
         return prepared.info.meta;
       } finally {
         await prepared.cleanup();

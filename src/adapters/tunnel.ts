@@ -5,7 +5,6 @@
  * it opened closed when it fails.
  */
 import * as http from 'node:http';
-import * as https from 'node:https';
 import { connect, isIP, type Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { bareHostname, isSocks, portOf, proxyAuthorization } from './proxy.js';
@@ -45,21 +44,28 @@ export function openTunnel(proxy: URL, target: URL, dial: ProxyDial): Promise<So
  * {@link openTunnel} does.
  */
 export function dialProxy(proxy: URL, dial: ProxyDial): Promise<Socket> {
-  return bounded(dial, (track) => {
-    const host = bareHostname(proxy);
-    const port = Number(portOf(proxy));
-    const socket =
-      proxy.protocol === 'https:'
-        ? tls.connect({ host, port, servername: serverName(host), ...dial.tls })
-        : connect(port, host);
-    track(socket);
-    return new Promise<Socket>((resolve, reject) => {
-      socket.once(proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-        socket.off('error', reject);
-        resolve(socket);
-      });
-      socket.once('error', reject);
+  return bounded(dial, (track) => connectToProxy(proxy, dial, track));
+}
+
+/** The connection to an http:// or https:// proxy, once it is up (TLS included). */
+function connectToProxy(
+  proxy: URL,
+  dial: ProxyDial,
+  track: (s: Socket | http.ClientRequest) => void,
+): Promise<Socket> {
+  const host = bareHostname(proxy);
+  const port = Number(portOf(proxy));
+  const secure = proxy.protocol === 'https:';
+  const socket = secure
+    ? tls.connect({ host, port, servername: serverName(host), ...dial.tls })
+    : connect(port, host);
+  track(socket);
+  return new Promise<Socket>((resolve, reject) => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
     });
+    socket.once('error', reject);
   });
 }
 
@@ -131,30 +137,24 @@ function bounded(
   });
 }
 
-/** HTTP CONNECT through an http:// or https:// proxy. */
-function httpConnect(
+/** HTTP CONNECT through an http:// or https:// proxy, over {@link connectToProxy}'s connection. */
+async function httpConnect(
   proxy: URL,
   target: URL,
   dial: ProxyDial,
   track: (s: Socket | http.ClientRequest) => void,
 ): Promise<Socket> {
+  const toProxy = await connectToProxy(proxy, dial, track);
   const authority = `${target.hostname}:${portOf(target)}`;
   const headers: Record<string, string> = { Host: authority };
   const auth = proxyAuthorization(proxy);
   if (auth) headers['Proxy-Authorization'] = auth;
-  const host = bareHostname(proxy);
-  const options: https.RequestOptions = {
-    host,
-    port: portOf(proxy),
+  const req = http.request({
     method: 'CONNECT',
     path: authority,
     headers,
-    agent: false,
-  };
-  const req =
-    proxy.protocol === 'https:'
-      ? https.request({ ...options, servername: serverName(host), ...dial.tls })
-      : http.request(options);
+    createConnection: () => toProxy,
+  });
   track(req);
   return new Promise((resolve, reject) => {
     req.once('connect', (res, socket) => {

@@ -5,13 +5,7 @@ import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta, exactGoInt } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
-import {
-  cleanStaleTemps,
-  fileChunksReused,
-  fileSize,
-  ioError,
-  outputDirectory,
-} from '../node/files.js';
+import { fileChunksReused, fileSize, ioError } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
 import { type SnapshotInfo, stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
@@ -19,8 +13,8 @@ import {
   common,
   engineOf,
   inputOf,
-  isStdout,
   positional,
+  prepareOutput,
   type RunContext,
   say,
   sealerOf,
@@ -333,8 +327,7 @@ Examples:
       onProgress: (x: { bytes: number }) => progress.update({ bytes: x.bytes, total: stateSize }),
       signal,
     };
-    const toStdout = await isStdout(out);
-    if (!toStdout) await cleanStaleTemps(await outputDirectory(out));
+    const toStdout = await prepareOutput(out);
     const result = toStdout
       ? await writeSnapshot(meta, fileChunksReused(statePath), process.stdout, opts)
       : await createFile(meta, statePath, out, opts);

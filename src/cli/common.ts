@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isatty } from 'node:tty';
 import type { EngineChoice } from '../engines/registry.js';
 import { isSnapshotError, SnapshotError } from '../errors.js';
-import { ioError } from '../node/files.js';
+import { cleanStaleTemps, ioError, outputDirectory } from '../node/files.js';
 import type { NodeInput } from '../node/snapshot.js';
 import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
 import { isAfterArchiveError } from '../snapshot.js';
@@ -74,7 +74,7 @@ export function inputOf(file: string): NodeInput {
  * summary goes to stderr. Throws UsageError when OUT is a terminal (standard output on one,
  * /dev/tty, a pts).
  */
-export async function isStdout(out: string): Promise<boolean> {
+async function isStdout(out: string): Promise<boolean> {
   let same = out === '-';
   let terminal = same && process.stdout.isTTY === true;
   if (!same) {
@@ -93,6 +93,17 @@ export async function isStdout(out: string): Promise<boolean> {
     );
   }
   return same;
+}
+
+/**
+ * Readies the output `out` of a command that writes a snapshot: whether it is standard output
+ * ({@link isStdout}, which refuses a terminal); when it is a file, the temporary files that
+ * killed runs left where it goes are removed first.
+ */
+export async function prepareOutput(out: string): Promise<boolean> {
+  const toStdout = await isStdout(out);
+  if (!toStdout) await cleanStaleTemps(await outputDirectory(out));
+  return toStdout;
 }
 
 /** Whether the device at `path` is a terminal (/dev/tty, a pts, a console). */

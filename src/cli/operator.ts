@@ -9,7 +9,6 @@ import {
   type SnapshotService,
   vault,
 } from '../adapters/index.js';
-import { cleanStaleTemps, outputDirectory } from '../node/files.js';
 import type { SnapshotInfo } from '../snapshot.js';
 import type { Parsed } from './args.js';
 import { parseArgs, UsageError } from './args.js';
@@ -17,8 +16,8 @@ import type { Command } from './commands.js';
 import {
   engineOf,
   inputOf,
-  isStdout,
   positional,
+  prepareOutput,
   type RunContext,
   say,
   sealerOf,
@@ -209,8 +208,7 @@ Examples:
     const product = productOf(p, 'from');
     const service = serviceOf(p, product);
     const sealer = await sealerOf(p);
-    const toStdout = await isStdout(out);
-    if (!toStdout) await cleanStaleTemps(await outputDirectory(out));
+    const toStdout = await prepareOutput(out);
     const progress = progressReporter(
       p.options.has('quiet') || p.options.has('json'),
       `saving from ${product}`,

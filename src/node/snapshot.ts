@@ -137,6 +137,14 @@ export async function writeToTempFile(
   input: NodeInput,
   opts: ReadOptions & { dir?: string } = {},
 ): Promise<TempState> {
+  return (await verifiedCopy(input, opts)).temp;
+}
+
+/** {@link writeToTempFile}, with the bytes of state.bin it copied. */
+async function verifiedCopy(
+  input: NodeInput,
+  opts: ReadOptions & { dir?: string },
+): Promise<{ temp: TempState; stateSize: number }> {
   const r = await resolveInput(input);
   const file = await createTempCopy(opts.dir);
   let meta: SnapshotMeta;
@@ -155,7 +163,7 @@ export async function writeToTempFile(
   }
   const path = file.path;
   let cleaned = false;
-  return {
+  const temp: TempState = {
     meta,
     path,
     stream: () => fileStream(path),
@@ -165,6 +173,7 @@ export async function writeToTempFile(
       await removeFile(path);
     },
   };
+  return { temp, stateSize: file.bytes };
 }
 
 export interface RestoreOptions extends ReadOptions {
@@ -203,12 +212,11 @@ export async function restore(
       `timeoutMs must be 0 (no limit) or more, got ${timeoutMs}`,
     );
   }
-  const temp = await writeToTempFile(input, opts);
+  const { temp, stateSize } = await verifiedCopy(input, opts);
   // Closes the state file however Raft ends: done, failed, stopped early or abandoned.
   const closeState = new AbortController();
   try {
-    throwIfAborted(opts.signal);
-    const mismatch = stateSizeMismatch(temp.meta, await fileSize(temp.path));
+    const mismatch = stateSizeMismatch(temp.meta, stateSize);
     if (mismatch) throw new SnapshotError('RAFT', mismatch);
     // Raft is not asked to restore once the caller has given up.
     throwIfAborted(opts.signal);
