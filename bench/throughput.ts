@@ -9,9 +9,11 @@
  * | tool | create | verify | inflate |
  * |---|---|---|---|
  * | Go (reference): bench/go-baseline, built with the system's Go into bench/data/ | ✓ | ✓ | ✓ (bare gzip, verify's floor) |
- * | node:zlib: a bare streaming gunzip (bench/zlib-gunzip.ts); create's level-6 block deflate alone (bench/zlib-deflate.ts) | deflate (a level-6 create's floor) | | ✓ (the other floor) |
+ * | node:zlib: a bare streaming gunzip (bench/zlib-gunzip.ts); create's level-6 block deflate alone (bench/deflate-floor.ts) | deflate (a level-6 create's floor with zlib) | | ✓ (the other floor) |
+ * | libdeflate (the addon): create's level-6 members alone (bench/deflate-floor.ts) | deflate (the floor of the default engine's level-6 create) | | |
  * | raftsnap CLI (`node dist/src/cli/raftsnap.js … --quiet`) | ✓ | ✓ | |
  * | raftsnap CLI with `--engine wasm` | ✓ | ✓ | |
+ * | raftsnap CLI with `--engine native` (node:zlib's deflate) | ✓ | | |
  * | raftsnap portable: the default entry, no Node built-ins inside (bench/portable-cli.ts) | ✓ | ✓ | |
  * | pure JS: tar-stream + fflate + @noble/hashes (bench/pure-js.ts) | ✓ | ✓ | |
  *
@@ -35,6 +37,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { floorCompressor } from './deflate-floor.js';
 import {
   formatSize,
   GENERATOR_VERSION,
@@ -119,8 +122,10 @@ export interface ThroughputResult {
 export type ToolName =
   | 'go'
   | 'zlib'
+  | 'libdeflate'
   | 'raftsnap'
   | 'raftsnap-wasm'
+  | 'raftsnap-native'
   | 'raftsnap-l6'
   | 'raftsnap-portable'
   | 'pure-js';
@@ -130,8 +135,10 @@ export type Operation = 'create' | 'deflate' | 'verify' | 'inflate';
 const TOOL_LABEL: Record<ToolName, string> = {
   go: 'Go reference',
   zlib: 'node:zlib',
+  libdeflate: 'libdeflate',
   raftsnap: 'raftsnap',
   'raftsnap-wasm': 'raftsnap --engine wasm',
+  'raftsnap-native': 'raftsnap --engine native',
   'raftsnap-l6': 'raftsnap --level 6',
   'raftsnap-portable': 'raftsnap portable',
   'pure-js': 'pure JS',
@@ -139,8 +146,10 @@ const TOOL_LABEL: Record<ToolName, string> = {
 const TOOLS: readonly ToolName[] = [
   'go',
   'zlib',
+  'libdeflate',
   'raftsnap',
   'raftsnap-wasm',
+  'raftsnap-native',
   'raftsnap-l6',
   'raftsnap-portable',
   'pure-js',
@@ -446,7 +455,13 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
   const pureJs = join(here, 'pure-js.js');
   const portable = join(here, 'portable-cli.js');
   const zlibGunzip = join(here, 'zlib-gunzip.js');
-  const zlibDeflate = join(here, 'zlib-deflate.js');
+  const deflateFloor = join(here, 'deflate-floor.js');
+  const haveLibdeflate = floorCompressor('libdeflate') !== undefined;
+  if (!haveLibdeflate) {
+    notes.push(
+      'the libdeflate addon is not built: raftsnap creates with node:zlib, no libdeflate row',
+    );
+  }
   const node = process.execPath;
   // The default raftsnap rows measure the automatic engine choice.
   const autoEnv = { ...process.env };
@@ -470,13 +485,14 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
     if (haveCli) {
       // --level 6 deflates every block as Go does, random-looking ones included: the
       // like-for-like row where the default stores ciphertext.
-      for (const tool of ['raftsnap', 'raftsnap-wasm', 'raftsnap-l6'] as const) {
-        const engine =
-          tool === 'raftsnap-wasm'
-            ? ['--engine', 'wasm']
-            : tool === 'raftsnap-l6'
-              ? ['--level', '6']
-              : [];
+      const extra = {
+        raftsnap: [],
+        'raftsnap-wasm': ['--engine', 'wasm'],
+        'raftsnap-native': ['--engine', 'native'],
+        'raftsnap-l6': ['--level', '6'],
+      } as const;
+      for (const tool of Object.keys(extra) as (keyof typeof extra)[]) {
+        const engine = extra[tool];
         creates.push({
           tool,
           op: 'create',
@@ -510,8 +526,16 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
       argv: [node, pureJs, 'create', files.meta, files.state, out('pure-js')],
       output: out('pure-js'),
     });
-    // The floor under every level-6 create in Node: create's level-6 deflate alone.
-    creates.push({ tool: 'zlib', op: 'deflate', argv: [node, zlibDeflate, files.state] });
+    // The floors under level-6 creates in Node: create's level-6 compression alone, by each
+    // compressor.
+    creates.push({ tool: 'zlib', op: 'deflate', argv: [node, deflateFloor, 'zlib', files.state] });
+    if (haveLibdeflate) {
+      creates.push({
+        tool: 'libdeflate',
+        op: 'deflate',
+        argv: [node, deflateFloor, 'libdeflate', files.state],
+      });
+    }
 
     const byJob = new Map<Job, Measurement>();
     const record = (job: Job): Measurement => {
@@ -715,7 +739,13 @@ function rows(r: ThroughputResult): string[][] {
         const jsT = med(find(shape, 'pure-js', op));
         const goInflateT = med(find(shape, 'go', 'inflate'));
         const zlibInflateT = med(find(shape, 'zlib', 'inflate'));
-        const zlibDeflateT = med(find(shape, 'zlib', 'deflate'));
+        // A create's floor is that of the compressor it used: libdeflate for the default engine
+        // where the addon is built, node:zlib otherwise.
+        const floorTool =
+          (tool === 'raftsnap' || tool === 'raftsnap-l6') && find(shape, 'libdeflate', 'deflate')
+            ? 'libdeflate'
+            : 'zlib';
+        const floorT = med(find(shape, floorTool, 'deflate'));
         const goOut = find(shape, 'go', 'create')?.outputBytes;
         const isRaftsnap = tool.startsWith('raftsnap');
         out.push([
@@ -731,7 +761,7 @@ function rows(r: ThroughputResult): string[][] {
           isRaftsnap ? ratio(t, jsT) : '',
           op === 'verify' ? ratio(t, goInflateT) : '',
           op === 'verify' ? ratio(t, zlibInflateT) : '',
-          op === 'create' && tool !== 'go' ? ratio(t, zlibDeflateT) : '',
+          op === 'create' && isRaftsnap && tool !== 'raftsnap-portable' ? ratio(t, floorT) : '',
           op === 'create' && tool !== 'go' ? ratio(m.outputBytes, goOut) : '',
         ]);
       }
@@ -753,14 +783,14 @@ const HEADER = [
   'vs pure JS',
   'vs Go inflate',
   'vs zlib inflate',
-  'vs zlib deflate',
+  'vs deflate floor',
   'size vs Go',
 ];
 
 function legend(r: ThroughputResult): string[] {
   return [
     `${formatSize(r.size)} of state per shape; wall s = median of ${r.runs} whole-process run(s), MiB/s = state MiB / wall s; CPU s = user + system (median); peak RSS = max over runs.`,
-    `vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs Go / zlib inflate = verify over a bare gzip inflate of the same file by Go's compress/gzip / by node:zlib; vs zlib deflate = create over node:zlib deflating the same state at level 6 in create's blocks on every core and nothing else (the floor of a level-6 create: --level 6 on any state, the default on state that does not look random; its own "vs Go" is against Go's create); size vs Go = archive size over the Go reference archive.`,
+    `vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs Go / zlib inflate = verify over a bare gzip inflate of the same file by Go's compress/gzip / by node:zlib; vs deflate floor = create over its compressor (libdeflate for the default engine where the addon is built, node:zlib for --engine native and wasm) compressing the same state at level 6 in create's blocks on every core and nothing else (the floor of a level-6 create: --level 6 on any state, the default on state that does not look random; a floor's own "vs Go" is against Go's create); size vs Go = archive size over the Go reference archive.`,
     "Every verifier reads the Go reference's archive. create includes fsync of the output (as the reference and the raftsnap CLI do).",
     'pure JS = tar-stream + fflate (level 6) + @noble/hashes; Go reference = bench/go-baseline (archive/tar, compress/gzip default level, crypto/sha256); raftsnap portable = the default entry (WebAssembly kernels, CompressionStream), Node only opening the files.',
   ];

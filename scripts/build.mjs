@@ -3,7 +3,8 @@
 // it without file-system access), then compile the TypeScript with tsc.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const asc = join(root, 'node_modules', '.bin', 'asc');
@@ -45,6 +46,32 @@ for (const entry of entries) {
   copyFileSync(join(root, 'build', `${name}.wasm`), join(distWasm, `${name}.wasm`));
 }
 copyFileSync(join(root, 'src', 'wasm', 'modules.d.ts'), join(distWasm, 'modules.d.ts'));
+
+// The libdeflate addon (native/libdeflate-gzip.c): create's fastest gzip on Node, Deno and Bun.
+// It needs a C compiler (CC, else cc) and libdeflate's headers and library (Debian:
+// libdeflate-dev); where either is missing the build says so and goes on, and create uses
+// node:zlib. RAFTSNAP_LIBDEFLATE=0 skips it.
+const addon = join(root, 'dist', 'native', 'libdeflate-gzip.node');
+rmSync(addon, { force: true });
+if (process.env.RAFTSNAP_LIBDEFLATE === '0') {
+  process.stderr.write('libdeflate addon: skipped (RAFTSNAP_LIBDEFLATE=0)\n');
+} else {
+  mkdirSync(dirname(addon), { recursive: true });
+  const { include_dir } = createRequire(import.meta.url)('node-api-headers');
+  const cc = process.env.CC || 'cc';
+  const args = [
+    ...['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC'],
+    '-fvisibility=hidden',
+    ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : []),
+    ...['-I', include_dir, join(root, 'native', 'libdeflate-gzip.c'), '-ldeflate', '-o', addon],
+  ];
+  const run = spawnSync(cc, args, { cwd: root, encoding: 'utf8' });
+  if (run.status !== 0) {
+    rmSync(addon, { force: true });
+    const why = (run.error?.message ?? `${run.stderr}`.trim().split('\n').at(-1)) || 'failed';
+    process.stderr.write(`libdeflate addon: not built (${cc}: ${why}); create uses node:zlib\n`);
+  }
+}
 
 // The command line as one ESM file (plus lazily loaded chunks for the operator commands), so that
 // Node resolves and compiles one module at start-up instead of some forty: `raftsnap` starts in

@@ -20,6 +20,7 @@ import {
   verify,
   writeSnapshot,
 } from 'raftsnap';
+import { gzipMemberLengths } from './support/bytes.js';
 import {
   makeKeys,
   type RaftCluster,
@@ -90,6 +91,32 @@ describe('disaster recovery on a real hashicorp/raft cluster', { timeout: 120_00
       assert.equal((await restoreCounts(freshA)).restores, 1);
     } finally {
       await snap.close();
+    }
+  });
+
+  test("an archive of several gzip members (create's blocks, state over 2 MiB) → Go's PUT restores it", async () => {
+    const cluster = await startCluster();
+    try {
+      // Some 3 MiB of state: at least two blocks, so at least two members (on Node the default
+      // engine writes one per block with libdeflate).
+      const big = makeKeys(1_500, 'x'.repeat(2_000));
+      await cluster.putKeys(big, 500);
+      await cluster.waitForState(big);
+      const leader = await cluster.waitLeader();
+      const snap = await Snapshot.create(raftOverBridge(leader.httpUrl));
+      try {
+        const archive = await readFile(snap.path);
+        const members = gzipMemberLengths(archive).length;
+        assert.ok(members >= 2, `${members} member(s)`);
+        await cluster.putKeys(makeKeys(10, 'changed'));
+        const res = await fetch(`${leader.httpUrl}/v1/snapshot`, { method: 'PUT', body: archive });
+        assert.equal(res.status, 200, await res.text());
+        await cluster.waitForState(big, ['n1', 'n2', 'n3']);
+      } finally {
+        await snap.close();
+      }
+    } finally {
+      await cluster.stop();
     }
   });
 

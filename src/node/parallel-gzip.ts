@@ -84,16 +84,21 @@ export function deflateLanes(): number {
   return Math.max(2, availableParallelism());
 }
 
+/** The block compressors' plan on this machine: lanes, block size and blocks queued at most. */
+export function blockPlan(): { lanes: number; blockSize: number; maxQueued: number } {
+  const lanes = deflateLanes();
+  const blockSize = deflateBlockSize(lanes);
+  return { lanes, blockSize, maxQueued: Math.max(lanes + 1, Math.floor(QUEUE_BYTES / blockSize)) };
+}
+
 /** Compresses `input` into one gzip member at `level` (0-9, or -1 for the default). */
 export async function* parallelGzip(
   input: AsyncIterable<Uint8Array>,
   level: number,
   reuse = false,
 ): AsyncGenerator<Uint8Array> {
-  const lanes = deflateLanes();
-  const blockSize = deflateBlockSize(lanes);
+  const { lanes, blockSize, maxQueued } = blockPlan();
   const maxOut = blockSize + 4096;
-  const maxQueued = Math.max(lanes + 1, Math.floor(QUEUE_BYTES / blockSize));
   const inFlight: Promise<Uint8Array>[] = [];
   // zlib jobs not finished yet: stored blocks are done at once and must not hold a lane.
   let deflating = 0;

@@ -1,10 +1,29 @@
 /** Small byte helpers for tests. */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, inflateRawSync } from 'node:zlib';
 
 export const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 export const gzip = (b: Uint8Array): Uint8Array => new Uint8Array(gzipSync(b));
+
+/**
+ * The lengths of the gzip members of `gz`, in order. Every member must have the plain 10-byte
+ * header that raftsnap, libdeflate and Go write (FLG 0); anything else throws.
+ */
+export function gzipMemberLengths(gz: Uint8Array): number[] {
+  const lengths: number[] = [];
+  for (let at = 0; at < gz.length; ) {
+    if (gz[at] !== 0x1f || gz[at + 1] !== 0x8b || gz[at + 2] !== 8 || gz[at + 3] !== 0)
+      throw new Error(`no plain gzip member header at ${at}`);
+    const { engine } = inflateRawSync(gz.subarray(at + 10), { info: true }) as unknown as {
+      engine: { bytesWritten: number };
+    };
+    const length = 10 + engine.bytesWritten + 8;
+    lengths.push(length);
+    at += length;
+  }
+  return lengths;
+}
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

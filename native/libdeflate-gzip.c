@@ -1,0 +1,170 @@
+// Node-API addon: whole gzip members by libdeflate, compressed on the libuv thread pool.
+//
+// Exports:
+//   gzipMember(input: Uint8Array, level: number, output: Uint8Array): Promise<number>
+//     Compresses `input` into one complete gzip member (header, DEFLATE at `level` 0-12, CRC-32
+//     and length) written at the start of `output`, off the main thread. Resolves to the
+//     member's length, or 0 when it does not fit in `output` (size `output` with gzipBound and it
+//     always fits). The caller must neither change `input` nor read `output` until the promise
+//     settles; both are kept alive until then. Throws a TypeError on wrong arguments or a
+//     RangeError on a level outside 0-12, synchronously; rejects only when memory runs out.
+//   gzipBound(length: number): number
+//     The most bytes a member of `length` input bytes can take at any level.
+//   version: string
+//     The libdeflate this addon was built with.
+//
+// Every pool thread keeps one compressor per level it has used (a few hundred KiB each, freed
+// at exit), so a block costs no allocation.
+#include <libdeflate.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define MAX_LEVEL 12
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref input_ref;
+  napi_ref output_ref;
+  const uint8_t *input;
+  size_t input_length;
+  uint8_t *output;
+  size_t output_capacity;
+  size_t written;
+  int level;
+  int out_of_memory;
+} Job;
+
+static _Thread_local struct libdeflate_compressor *compressors[MAX_LEVEL + 1];
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  Job *job = data;
+  struct libdeflate_compressor *c = compressors[job->level];
+  if (c == NULL) {
+    c = libdeflate_alloc_compressor(job->level);
+    if (c == NULL) {
+      job->out_of_memory = 1;
+      return;
+    }
+    compressors[job->level] = c;
+  }
+  job->written =
+      libdeflate_gzip_compress(c, job->input, job->input_length, job->output, job->output_capacity);
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  Job *job = data;
+  napi_value result;
+  if (status != napi_ok || job->out_of_memory) {
+    napi_value message;
+    napi_create_string_utf8(env, "libdeflate: out of memory for a compressor", NAPI_AUTO_LENGTH,
+                            &message);
+    napi_create_error(env, NULL, message, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  } else {
+    napi_create_double(env, (double)job->written, &result);
+    napi_resolve_deferred(env, job->deferred, result);
+  }
+  napi_delete_reference(env, job->input_ref);
+  napi_delete_reference(env, job->output_ref);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+// The bytes of a Uint8Array argument, or NULL (with a TypeError thrown) when it is not one.
+static uint8_t *bytes_of(napi_env env, napi_value value, size_t *length, const char *what) {
+  bool is_typedarray = false;
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  // A zero-length view may have no backing store; any non-null pointer will do for it.
+  static uint8_t empty;
+  return data != NULL ? data : &empty;
+}
+
+static napi_value gzip_member(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "gzipMember(input, level, output) takes three arguments");
+    return NULL;
+  }
+  size_t input_length, output_capacity;
+  uint8_t *input = bytes_of(env, argv[0], &input_length, "input must be a Uint8Array");
+  if (input == NULL) return NULL;
+  int32_t level;
+  if (napi_get_value_int32(env, argv[1], &level) != napi_ok) {
+    napi_throw_type_error(env, NULL, "level must be a number");
+    return NULL;
+  }
+  if (level < 0 || level > MAX_LEVEL) {
+    napi_throw_range_error(env, NULL, "level must be 0 to 12");
+    return NULL;
+  }
+  uint8_t *output = bytes_of(env, argv[2], &output_capacity, "output must be a Uint8Array");
+  if (output == NULL) return NULL;
+
+  Job *job = calloc(1, sizeof(Job));
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->input = input;
+  job->input_length = input_length;
+  job->output = output;
+  job->output_capacity = output_capacity;
+  job->level = level;
+
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &job->input_ref) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &job->output_ref) != napi_ok ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "raftsnap:gzipMember", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    // Only reachable when the engine itself is failing; what was made is released.
+    if (job->input_ref) napi_delete_reference(env, job->input_ref);
+    if (job->output_ref) napi_delete_reference(env, job->output_ref);
+    if (job->work) napi_delete_async_work(env, job->work);
+    free(job);
+    napi_throw_error(env, NULL, "could not queue the compression");
+    return NULL;
+  }
+  return promise;
+}
+
+static napi_value gzip_bound(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  double length;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &length) != napi_ok || !(length >= 0) ||
+      length > 9007199254740991.0) {
+    napi_throw_type_error(env, NULL, "length must be a non-negative number");
+    return NULL;
+  }
+  // A NULL compressor asks for the bound over every level.
+  size_t bound = libdeflate_gzip_compress_bound(NULL, (size_t)length);
+  napi_value result;
+  napi_create_double(env, (double)bound, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_value fn, version;
+  napi_create_function(env, "gzipMember", NAPI_AUTO_LENGTH, gzip_member, NULL, &fn);
+  napi_set_named_property(env, exports, "gzipMember", fn);
+  napi_create_function(env, "gzipBound", NAPI_AUTO_LENGTH, gzip_bound, NULL, &fn);
+  napi_set_named_property(env, exports, "gzipBound", fn);
+  napi_create_string_utf8(env, LIBDEFLATE_VERSION_STRING, NAPI_AUTO_LENGTH, &version);
+  napi_set_named_property(env, exports, "version", version);
+  return exports;
+}

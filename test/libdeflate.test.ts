@@ -1,0 +1,179 @@
+/**
+ * create's libdeflate path on Node: the addon (native/libdeflate-gzip.c, built by `npm run
+ * build`), its contract, and the member gzip over it (one member per block, the default level's
+ * stored blocks, bounded read-ahead, reuse), plus which engine choice uses it.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { nodeEngines } from '../src/node/engines.js';
+import { libdeflateGzip, loadLibdeflate } from '../src/node/libdeflate-gzip.js';
+import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
+import { concat, gzipMemberLengths, pseudoRandom, records, sha256hex } from './support/bytes.js';
+
+async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+const addon = loadLibdeflate();
+
+describe('libdeflate addon', () => {
+  test('the build made it and it loads (CI installs a C compiler and libdeflate-dev)', () => {
+    assert.ok(addon, 'dist/native/libdeflate-gzip.node was not built or does not load');
+    assert.match(addon.version, /^1\.\d+/);
+  });
+
+  test('the auto engine compresses with it; native and wasm keep node:zlib', async () => {
+    assert.notEqual((await nodeEngines('auto')).gzip, parallelGzip);
+    assert.equal((await nodeEngines('native')).gzip, parallelGzip);
+    assert.equal((await nodeEngines('wasm')).gzip, parallelGzip);
+  });
+
+  test('RAFTSNAP_LIBDEFLATE=0 hides it, and the auto engine then uses node:zlib', () => {
+    const script = `
+      const { loadLibdeflate } = await import(${JSON.stringify(new URL('../src/node/libdeflate-gzip.js', import.meta.url).href)});
+      const { nodeEngines } = await import(${JSON.stringify(new URL('../src/node/engines.js', import.meta.url).href)});
+      const { parallelGzip } = await import(${JSON.stringify(new URL('../src/node/parallel-gzip.js', import.meta.url).href)});
+      console.log(loadLibdeflate() === undefined, (await nodeEngines('auto')).gzip === parallelGzip);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, RAFTSNAP_LIBDEFLATE: '0' },
+      encoding: 'utf8',
+    });
+    assert.equal(out.trim(), 'true true');
+  });
+
+  test('one call is one whole gzip member of its input, at levels 0 to 12', async () => {
+    assert.ok(addon);
+    const data = concat(records(300_000), pseudoRandom(50_000, 5));
+    for (const level of [0, 1, 6, 9, 12]) {
+      const out: Uint8Array = new Uint8Array(addon.gzipBound(data.length));
+      const n = await addon.gzipMember(data, level, out);
+      assert.ok(n > 18 && n <= out.length, `level ${level}: ${n}`);
+      assert.deepEqual(gzipMemberLengths(out.subarray(0, n)), [n]);
+      assert.equal(sha256hex(new Uint8Array(gunzipSync(out.subarray(0, n)))), sha256hex(data));
+    }
+  });
+
+  test('empty input is a valid empty member; an output too small resolves to 0', async () => {
+    assert.ok(addon);
+    const out = new Uint8Array(addon.gzipBound(0));
+    const n = await addon.gzipMember(new Uint8Array(0), 6, out);
+    assert.equal(gunzipSync(out.subarray(0, n)).length, 0);
+    assert.equal(await addon.gzipMember(records(100_000), 6, new Uint8Array(100)), 0);
+  });
+
+  test('wrong arguments throw at the call: level outside 0-12, not a Uint8Array, missing', () => {
+    assert.ok(addon);
+    const out = new Uint8Array(100);
+    assert.throws(() => addon.gzipMember(new Uint8Array(1), 13, out), RangeError);
+    assert.throws(() => addon.gzipMember(new Uint8Array(1), -1, out), RangeError);
+    assert.throws(() => addon.gzipMember('abc' as never, 6, out), TypeError);
+    assert.throws(
+      () => addon.gzipMember(new Uint8Array(1), 6, new Uint16Array(4) as never),
+      TypeError,
+    );
+    assert.throws(
+      () => (addon.gzipMember as (...a: unknown[]) => unknown)(new Uint8Array(1)),
+      TypeError,
+    );
+    assert.throws(() => addon.gzipBound(-1), TypeError);
+    assert.ok(addon.gzipBound(1 << 21) >= (1 << 21) + 18);
+  });
+});
+
+describe('libdeflate member gzip', () => {
+  const block = deflateBlockSize(deflateLanes());
+  const gzip = addon ? libdeflateGzip(addon) : undefined;
+
+  /** Each chunk the compressor yields, copied when taken. */
+  async function chunksOf(data: Uint8Array, level: number, reuse = false): Promise<Uint8Array[]> {
+    assert.ok(gzip, 'the addon is not built');
+    const chunks: Uint8Array[] = [];
+    for await (const c of gzip(chunked(data, 100_000), level, reuse)) chunks.push(c.slice());
+    return chunks;
+  }
+
+  test('every block becomes one member that gunzips alone; all of them read as one stream', async () => {
+    const data = concat(records(block + 5), pseudoRandom(block, 9), records(block / 2));
+    for (const level of [-1, 0, 1, 6, 9]) {
+      const chunks = await chunksOf(data, level);
+      assert.equal(chunks.length, Math.ceil(data.length / block), `level ${level}`);
+      chunks.forEach((c, i) => {
+        const plain = new Uint8Array(gunzipSync(c));
+        assert.deepEqual(plain, data.subarray(i * block, (i + 1) * block), `member ${i}`);
+      });
+      assert.equal(sha256hex(new Uint8Array(gunzipSync(concat(...chunks)))), sha256hex(data));
+    }
+  });
+
+  test('input of whole blocks gets no empty member at its end; empty input gets one', async () => {
+    assert.equal((await chunksOf(records(2 * block), -1)).length, 2);
+    const empty = await chunksOf(new Uint8Array(0), -1);
+    assert.equal(empty.length, 1);
+    assert.equal(gunzipSync(empty[0]!).length, 0);
+  });
+
+  test('the default level stores random-looking blocks and deflates the rest; level 6 deflates all', async () => {
+    const random = pseudoRandom(2 * block, 3);
+    const stored = concat(...(await chunksOf(random, -1)));
+    assert.ok(stored.length > random.length && stored.length < random.length * 1.001 + 100);
+    // 16 KiB of random bytes over and over: looks random, yet DEFLATE finds the repeats.
+    const tile = pseudoRandom(16 * 1024, 4);
+    const repeated = concat(...Array.from({ length: 128 }, () => tile));
+    assert.ok(concat(...(await chunksOf(repeated, -1))).length > repeated.length);
+    assert.ok(concat(...(await chunksOf(repeated, 6))).length < repeated.length / 20);
+    const text = records(2 * block);
+    assert.ok(concat(...(await chunksOf(text, -1))).length < text.length / 10);
+  });
+
+  test('with reuse, output memory is recycled and every chunk is right when taken', async () => {
+    assert.ok(gzip);
+    const data = concat(records(2 * block), pseudoRandom(2 * block + 7, 6), records(block));
+    const buffers = new Set<ArrayBufferLike>();
+    const parts: Uint8Array[] = [];
+    for await (const c of gzip(chunked(data, 65_536), -1, true)) {
+      buffers.add(c.buffer);
+      parts.push(c.slice());
+    }
+    assert.deepEqual(new Uint8Array(gunzipSync(concat(...parts))), data);
+    assert.ok(buffers.size < parts.length, `${buffers.size} buffers for ${parts.length} chunks`);
+  });
+
+  test('reads at most its queue ahead of the consumer, and stops the input when the consumer does', async () => {
+    assert.ok(gzip);
+    let pulled = 0;
+    let closed = false;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      const chunk = records(256 * 1024);
+      try {
+        for (;;) {
+          pulled += chunk.length;
+          yield chunk;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const it = gzip(endless(), -1)[Symbol.asyncIterator]();
+    assert.equal((await it.next()).done, false);
+    // 10 MiB of queued blocks, the block being filled, and one chunk beyond.
+    const bound = Math.max(10 * 1024 * 1024, (deflateLanes() + 1) * block) + block + 256 * 1024;
+    assert.ok(pulled <= bound, `pulled ${pulled} > ${bound}`);
+    await it.return?.(undefined);
+    assert.ok(closed, 'the input was told to stop');
+  });
+
+  test('an input that fails rejects the iteration with its error', async () => {
+    assert.ok(gzip);
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield records(3 * block);
+      throw new Error('disk gone');
+    }
+    await assert.rejects(async () => {
+      for await (const _ of gzip(failing(), -1)) {
+        // drain
+      }
+    }, /disk gone/);
+  });
+});
