@@ -185,13 +185,23 @@ test('--json is exact for any string: a meta ID that looks like an internal plac
   });
 });
 
-test('version and --version print the package version', () => {
+test('version and --version print the package version and the compressor create uses', () => {
   const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
   for (const arg of ['version', '--version']) {
     const r = run([arg]);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, `raftsnap ${version}\n`);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^raftsnap ${version}\ncreate compresses with libdeflate 1\\.\\d+ \\(raftsnap's addon\\)\n$`,
+      ),
+    );
   }
+  const off = runCli(['--version'], { env: { RAFTSNAP_LIBDEFLATE: '0' } });
+  assert.match(
+    off.stdout,
+    /\ncreate compresses with node:zlib \S+ \(the libdeflate addon is not built/,
+  );
 });
 
 test('--help for every command exits 0 with examples', () => {

@@ -111,7 +111,13 @@ async function main(argv: string[]): Promise<number> {
   if (name === '--version' || name === 'version') {
     const { readFileSync } = await import('node:fs');
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
-    process.stdout.write(`raftsnap ${pkg.version}\n`);
+    // Which compressor create uses here: a slow create on another machine is often this.
+    const { loadLibdeflate } = await import('../node/libdeflate-gzip.js');
+    const addon = loadLibdeflate();
+    const gzip = addon
+      ? `libdeflate ${addon.version} (raftsnap's addon)`
+      : `node:zlib ${process.versions.zlib} (the libdeflate addon is not built or does not load here)`;
+    process.stdout.write(`raftsnap ${pkg.version}\ncreate compresses with ${gzip}\n`);
     return 0;
   }
   const cmd = await resolve(name);
