@@ -5,18 +5,27 @@
 //     Compresses `input` into one complete gzip member (header, DEFLATE at `level` 0-12, CRC-32
 //     and length) written at the start of `output`, off the main thread. Resolves to the
 //     member's length, or 0 when it does not fit in `output` (size `output` with gzipBound and it
-//     always fits). The caller must neither change `input` nor read `output` until the promise
-//     settles; both are kept alive until then. Throws a TypeError on wrong arguments or a
-//     RangeError on a level outside 0-12, synchronously; rejects only when memory runs out.
+//     always fits). The two views keep their objects alive until the promise settles, but not
+//     the memory under them: until then the caller must not change `input`, read `output`, or
+//     detach, transfer or resize the buffer under either (the thread reads and writes that
+//     memory directly; a freed buffer would crash the process). Throws synchronously: a
+//     TypeError for arguments of the wrong kind, a RangeError for a level that is not an
+//     integer 0-12 or for views that overlap. Rejects when libdeflate cannot make a compressor
+//     for the level (out of memory, or a library too old for it: level 0 needs libdeflate 1.7).
 //   gzipBound(length: number): number
 //     The most bytes a member of `length` input bytes can take at any level.
+//   checkLevels(): boolean
+//     Whether the libdeflate loaded here makes a compressor for every level 0-9, the levels
+//     create uses (the library is found at load time and may be older than the headers this was
+//     built with).
 //   version: string
-//     The libdeflate this addon was built with.
+//     The libdeflate headers this addon was built with.
 //
-// Every pool thread keeps one compressor per level it has used (a few hundred KiB each, freed
-// at exit), so a block costs no allocation.
+// Every thread that compresses keeps one compressor per level it has used (a few hundred KiB to
+// a few MiB each), freed when the thread exits, so a block costs no allocation.
 #include <libdeflate.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -33,37 +42,65 @@ typedef struct {
   size_t output_capacity;
   size_t written;
   int level;
-  int out_of_memory;
+  int no_compressor;
 } Job;
 
-static _Thread_local struct libdeflate_compressor *compressors[MAX_LEVEL + 1];
+// The calling thread's compressors, one slot per level, in a thread-specific array that is
+// freed (compressors included) when the thread exits.
+static pthread_key_t compressors_key;
+static pthread_once_t compressors_once = PTHREAD_ONCE_INIT;
+
+static void free_compressors(void *p) {
+  struct libdeflate_compressor **slots = p;
+  for (int i = 0; i <= MAX_LEVEL; i++) libdeflate_free_compressor(slots[i]);
+  free(slots);
+}
+
+static void make_key(void) { pthread_key_create(&compressors_key, free_compressors); }
+
+static struct libdeflate_compressor *compressor_for(int level) {
+  pthread_once(&compressors_once, make_key);
+  struct libdeflate_compressor **slots = pthread_getspecific(compressors_key);
+  if (slots == NULL) {
+    slots = calloc(MAX_LEVEL + 1, sizeof *slots);
+    if (slots == NULL || pthread_setspecific(compressors_key, slots) != 0) {
+      free(slots);
+      return NULL;
+    }
+  }
+  if (slots[level] == NULL) slots[level] = libdeflate_alloc_compressor(level);
+  return slots[level];
+}
 
 static void execute(napi_env env, void *data) {
   (void)env;
   Job *job = data;
-  struct libdeflate_compressor *c = compressors[job->level];
+  struct libdeflate_compressor *c = compressor_for(job->level);
   if (c == NULL) {
-    c = libdeflate_alloc_compressor(job->level);
-    if (c == NULL) {
-      job->out_of_memory = 1;
-      return;
-    }
-    compressors[job->level] = c;
+    job->no_compressor = 1;
+    return;
   }
   job->written =
       libdeflate_gzip_compress(c, job->input, job->input_length, job->output, job->output_capacity);
 }
 
+static void reject_with(napi_env env, napi_deferred deferred, const char *text) {
+  napi_value message, error;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_reject_deferred(env, deferred, error);
+}
+
 static void complete(napi_env env, napi_status status, void *data) {
   Job *job = data;
-  napi_value result;
-  if (status != napi_ok || job->out_of_memory) {
-    napi_value message;
-    napi_create_string_utf8(env, "libdeflate: out of memory for a compressor", NAPI_AUTO_LENGTH,
-                            &message);
-    napi_create_error(env, NULL, message, &result);
-    napi_reject_deferred(env, job->deferred, result);
+  if (status != napi_ok) {
+    reject_with(env, job->deferred, "libdeflate: the compression did not run");
+  } else if (job->no_compressor) {
+    reject_with(env, job->deferred,
+                "libdeflate: no compressor for this level (out of memory, or a libdeflate older "
+                "than the level needs)");
   } else {
+    napi_value result;
     napi_create_double(env, (double)job->written, &result);
     napi_resolve_deferred(env, job->deferred, result);
   }
@@ -100,17 +137,23 @@ static napi_value gzip_member(napi_env env, napi_callback_info info) {
   size_t input_length, output_capacity;
   uint8_t *input = bytes_of(env, argv[0], &input_length, "input must be a Uint8Array");
   if (input == NULL) return NULL;
-  int32_t level;
-  if (napi_get_value_int32(env, argv[1], &level) != napi_ok) {
+  double level;
+  if (napi_get_value_double(env, argv[1], &level) != napi_ok) {
     napi_throw_type_error(env, NULL, "level must be a number");
     return NULL;
   }
-  if (level < 0 || level > MAX_LEVEL) {
-    napi_throw_range_error(env, NULL, "level must be 0 to 12");
+  // NaN fails both comparisons; a fraction fails the last.
+  if (!(level >= 0 && level <= MAX_LEVEL) || level != (double)(int)level) {
+    napi_throw_range_error(env, NULL, "level must be an integer 0 to 12");
     return NULL;
   }
   uint8_t *output = bytes_of(env, argv[2], &output_capacity, "output must be a Uint8Array");
   if (output == NULL) return NULL;
+  if (input_length > 0 && output_capacity > 0 && input < output + output_capacity &&
+      output < input + input_length) {
+    napi_throw_range_error(env, NULL, "input and output must not overlap");
+    return NULL;
+  }
 
   Job *job = calloc(1, sizeof(Job));
   if (job == NULL) {
@@ -121,7 +164,7 @@ static napi_value gzip_member(napi_env env, napi_callback_info info) {
   job->input_length = input_length;
   job->output = output;
   job->output_capacity = output_capacity;
-  job->level = level;
+  job->level = (int)level;
 
   napi_value promise, name;
   if (napi_create_reference(env, argv[0], 1, &job->input_ref) != napi_ok ||
@@ -158,12 +201,27 @@ static napi_value gzip_bound(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value check_levels(napi_env env, napi_callback_info info) {
+  (void)info;
+  bool ok = true;
+  for (int level = 0; level <= 9 && ok; level++) {
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+    ok = c != NULL;
+    libdeflate_free_compressor(c);
+  }
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn, version;
   napi_create_function(env, "gzipMember", NAPI_AUTO_LENGTH, gzip_member, NULL, &fn);
   napi_set_named_property(env, exports, "gzipMember", fn);
   napi_create_function(env, "gzipBound", NAPI_AUTO_LENGTH, gzip_bound, NULL, &fn);
   napi_set_named_property(env, exports, "gzipBound", fn);
+  napi_create_function(env, "checkLevels", NAPI_AUTO_LENGTH, check_levels, NULL, &fn);
+  napi_set_named_property(env, exports, "checkLevels", fn);
   napi_create_string_utf8(env, LIBDEFLATE_VERSION_STRING, NAPI_AUTO_LENGTH, &version);
   napi_set_named_property(env, exports, "version", version);
   return exports;

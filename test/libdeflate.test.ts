@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import { nodeEngines } from '../src/node/engines.js';
 import { libdeflateGzip, loadLibdeflate } from '../src/node/libdeflate-gzip.js';
@@ -55,6 +57,41 @@ describe('libdeflate addon', () => {
     }
   });
 
+  test('overlapping input and output are refused; adjacent views of one buffer are not', async () => {
+    assert.ok(addon);
+    const buffer = new Uint8Array(200_000);
+    buffer.set(records(100_000));
+    const input = buffer.subarray(0, 100_000);
+    assert.throws(() => addon.gzipMember(input, 6, input), RangeError);
+    assert.throws(() => addon.gzipMember(input, 6, buffer.subarray(99_999)), RangeError);
+    assert.throws(() => addon.gzipMember(buffer.subarray(50_000, 150_000), 6, buffer), RangeError);
+    const n = await addon.gzipMember(input, 6, buffer.subarray(100_000));
+    assert.ok(n > 0);
+    assert.deepEqual(new Uint8Array(gunzipSync(buffer.subarray(100_000, 100_000 + n))), input);
+  });
+
+  test('loads and compresses in a worker thread too (a second Node-API environment)', async () => {
+    const url = new URL('../src/node/libdeflate-gzip.js', import.meta.url).href;
+    const source = `
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(url)}).then(async ({ loadLibdeflate }) => {
+        const addon = loadLibdeflate();
+        const data = new Uint8Array(100000).fill(7);
+        const out = new Uint8Array(addon.gzipBound(data.length));
+        const n = await addon.gzipMember(data, 6, out);
+        parentPort.postMessage(require('node:zlib').gunzipSync(out.subarray(0, n)).length);
+      });`;
+    const worker = new Worker(source, { eval: true });
+    const [length] = (await once(worker, 'message')) as [number];
+    await worker.terminate();
+    assert.equal(length, 100_000);
+  });
+
+  test('the library loaded here makes a compressor for every level create uses', () => {
+    assert.ok(addon);
+    assert.equal(addon.checkLevels(), true);
+  });
+
   test('empty input is a valid empty member; an output too small resolves to 0', async () => {
     assert.ok(addon);
     const out = new Uint8Array(addon.gzipBound(0));
@@ -63,11 +100,12 @@ describe('libdeflate addon', () => {
     assert.equal(await addon.gzipMember(records(100_000), 6, new Uint8Array(100)), 0);
   });
 
-  test('wrong arguments throw at the call: level outside 0-12, not a Uint8Array, missing', () => {
+  test('wrong arguments throw at the call: level not an integer 0-12, not a Uint8Array, missing', () => {
     assert.ok(addon);
     const out = new Uint8Array(100);
-    assert.throws(() => addon.gzipMember(new Uint8Array(1), 13, out), RangeError);
-    assert.throws(() => addon.gzipMember(new Uint8Array(1), -1, out), RangeError);
+    for (const level of [13, -1, Number.NaN, Infinity, -0.5, 12.5, 2 ** 32 + 6]) {
+      assert.throws(() => addon.gzipMember(new Uint8Array(1), level, out), RangeError, `${level}`);
+    }
     assert.throws(() => addon.gzipMember('abc' as never, 6, out), TypeError);
     assert.throws(
       () => addon.gzipMember(new Uint8Array(1), 6, new Uint16Array(4) as never),

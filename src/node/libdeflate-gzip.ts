@@ -27,10 +27,15 @@ import type { GzipCompressor } from '../engines/registry.js';
 import { fixedBlocks } from '../io/blocks.js';
 import { blockPlan } from './parallel-gzip.js';
 
-/** The addon's exports (see native/libdeflate-gzip.c for the contract). */
-interface LibdeflateAddon {
+/**
+ * The addon's exports (see native/libdeflate-gzip.c for the whole contract). `gzipMember` reads
+ * and writes the views' memory on another thread until its promise settles: the caller must not
+ * touch, detach or resize either buffer before then.
+ */
+export interface LibdeflateAddon {
   gzipMember(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
   gzipBound(length: number): number;
+  checkLevels(): boolean;
   version: string;
 }
 
@@ -43,21 +48,41 @@ const DEFAULT_LEVEL = 6;
 let loaded: LibdeflateAddon | null | undefined;
 
 /**
- * The addon, or undefined when it was not built or does not load here (another platform, a
- * runtime without Node-API, libdeflate's shared library missing). Looked up in the `native`
- * folder of the nearest enclosing `dist`, so it is found from the library's modules and from
- * the bundled command line alike. Setting RAFTSNAP_LIBDEFLATE=0 hides it.
+ * Whether Deno would have to ask for the permission `descriptor` names: it prompts on a terminal
+ * instead of throwing, and an optional accelerator must never stop a command for a question.
+ * False outside Deno.
+ */
+function denoWouldAsk(descriptor: { name: string; path?: string; variable?: string }): boolean {
+  const permissions = (
+    globalThis as {
+      Deno?: { permissions?: { querySync?(d: typeof descriptor): { state: string } } };
+    }
+  ).Deno?.permissions;
+  if (!permissions?.querySync) return false;
+  return permissions.querySync(descriptor).state !== 'granted';
+}
+
+/**
+ * The addon, or undefined when it was not built or does not serve here: another platform, a
+ * runtime without Node-API, libdeflate's shared library missing or too old for every level 0-9,
+ * or Deno without `--allow-ffi`, `--allow-read` and `--allow-env` (which would otherwise prompt).
+ * Looked up in the `native` folder of the nearest enclosing `dist`, so it is found from the
+ * library's modules and from the bundled command line alike. RAFTSNAP_LIBDEFLATE=0 hides it.
  */
 export function loadLibdeflate(): LibdeflateAddon | undefined {
   if (loaded !== undefined) return loaded ?? undefined;
   loaded = null;
   try {
-    if (process.env.RAFTSNAP_LIBDEFLATE === '0') return undefined;
+    const variable = 'RAFTSNAP_LIBDEFLATE';
+    if (denoWouldAsk({ name: 'env', variable }) || process.env[variable] === '0') return undefined;
     let dir = dirname(fileURLToPath(import.meta.url));
     for (let up = 0; up < 4; up++, dir = dirname(dir)) {
       const file = join(dir, 'native', ADDON_FILE);
+      if (denoWouldAsk({ name: 'read', path: file })) break;
       if (existsSync(file)) {
-        loaded = createRequire(import.meta.url)(file) as LibdeflateAddon;
+        if (denoWouldAsk({ name: 'ffi', path: file })) break;
+        const addon = createRequire(import.meta.url)(file) as LibdeflateAddon;
+        if (addon.checkLevels()) loaded = addon;
         break;
       }
     }
