@@ -269,7 +269,8 @@ written straight through, and - is standard output (the summary then goes to std
                      that blocks which look random, such as ciphertext, are stored)
   --seal-key-file K  also write SHA256SUMS.sealed with this AES-256-GCM key
   --json             print { out, index, size, checksum, sealed } as JSON (exact integers)
-  --engine E         auto, wasm or native hot-path engines
+  --engine E         auto (gzip members by libdeflate where the build made its addon, see
+                     'raftsnap --version'), or wasm or native (one gzip member by node:zlib)
   --quiet, -q        no progress and no summary
 
 Exit codes: 0 written, 1 failed (reason on stderr; OUT untouched), 2 usage error.
