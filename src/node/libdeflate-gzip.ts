@@ -15,8 +15,9 @@
  * on the pool). An explicit level 0-9 is used for every block.
  *
  * Memory is bounded: the blocks queued are those of {@link blockPlan} (10 MiB of input, or one
- * per core and one more), each with one output buffer of the member bound; the output arrives in order, with backpressure from the
- * consumer of the returned iterable.
+ * per core and one more), each with one output buffer of the member bound. The output arrives
+ * in order, with backpressure from the consumer of the returned iterable. A consumer that stops
+ * early stops the input; jobs already on the pool finish there and release their buffers.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
