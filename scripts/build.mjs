@@ -49,8 +49,8 @@ copyFileSync(join(root, 'src', 'wasm', 'modules.d.ts'), join(distWasm, 'modules.
 
 // The libdeflate addon (native/libdeflate-gzip.c): create's fastest gzip on Node, Deno and Bun.
 // It needs a C compiler (CC, else cc) and libdeflate's headers and library (Debian:
-// libdeflate-dev); where either is missing the build says so and goes on, and create uses
-// node:zlib. RAFTSNAP_LIBDEFLATE=0 skips it.
+// libdeflate-dev; Homebrew: libdeflate, found through pkg-config); where either is missing the
+// build says so and goes on, and create uses node:zlib. RAFTSNAP_LIBDEFLATE=0 skips it.
 const addon = join(root, 'dist', 'native', 'libdeflate-gzip.node');
 rmSync(addon, { force: true });
 if (process.env.RAFTSNAP_LIBDEFLATE === '0') {
@@ -59,17 +59,25 @@ if (process.env.RAFTSNAP_LIBDEFLATE === '0') {
   mkdirSync(dirname(addon), { recursive: true });
   const { include_dir } = createRequire(import.meta.url)('node-api-headers');
   const cc = process.env.CC || 'cc';
+  // Where libdeflate is, when pkg-config knows (outside the compiler's default paths, e.g.
+  // Homebrew's); else the compiler's own search path.
+  const pc = spawnSync('pkg-config', ['--cflags', '--libs', 'libdeflate'], { encoding: 'utf8' });
+  const libdeflate =
+    pc.status === 0 ? pc.stdout.trim().split(/\s+/).filter(Boolean) : ['-ldeflate'];
   const args = [
-    ...['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC'],
-    '-fvisibility=hidden',
+    ...['-O2', '-std=c11', '-Wall', '-Wextra', '-shared', '-fPIC', '-fvisibility=hidden'],
     ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : []),
-    ...['-I', include_dir, join(root, 'native', 'libdeflate-gzip.c'), '-ldeflate', '-o', addon],
+    ...['-I', include_dir, join(root, 'native', 'libdeflate-gzip.c'), ...libdeflate],
+    ...['-o', addon],
   ];
   const run = spawnSync(cc, args, { cwd: root, encoding: 'utf8' });
   if (run.status !== 0) {
     rmSync(addon, { force: true });
     const why = (run.error?.message ?? `${run.stderr}`.trim().split('\n').at(-1)) || 'failed';
     process.stderr.write(`libdeflate addon: not built (${cc}: ${why}); create uses node:zlib\n`);
+  } else if (run.stderr.trim()) {
+    // Built, with warnings (a newer compiler's): shown, not fatal.
+    process.stderr.write(`libdeflate addon: ${cc} warned:\n${run.stderr}`);
   }
 }
 
