@@ -17,7 +17,9 @@
  * | raftsnap portable: the default entry, no Node built-ins inside (bench/portable-cli.ts) | ✓ | ✓ | |
  * | pure JS: tar-stream + fflate + @noble/hashes (bench/pure-js.ts) | ✓ | ✓ | |
  *
- * Every verifier reads the same archive: the Go baseline's (the reference's output). Each
+ * Every verifier reads the same archive: the Go baseline's (the reference's output). The rows
+ * named "raftsnap's archive" / "its own archive" read the default raftsnap create's instead
+ * (gzip members where libdeflate wrote it): raftsnap's verify, Go's, and a bare node:zlib inflate. Each
  * measurement records the median wall time, the CPU time (user + system) and the peak RSS of the
  * child process (`/usr/bin/time -f %M` when present, else VmHWM polled from /proc every 20 ms),
  * and the output size. Correctness is checked in the same run: every tool's archive must pass
@@ -121,9 +123,12 @@ export interface ThroughputResult {
 /** The tools compared. */
 export type ToolName =
   | 'go'
+  | 'go-own'
   | 'zlib'
+  | 'zlib-own'
   | 'libdeflate'
   | 'raftsnap'
+  | 'raftsnap-own'
   | 'raftsnap-wasm'
   | 'raftsnap-native'
   | 'raftsnap-l6'
@@ -134,9 +139,12 @@ export type Operation = 'create' | 'deflate' | 'verify' | 'inflate';
 
 const TOOL_LABEL: Record<ToolName, string> = {
   go: 'Go reference',
+  'go-own': "Go reference, raftsnap's archive",
   zlib: 'node:zlib',
+  'zlib-own': "node:zlib, raftsnap's archive",
   libdeflate: 'libdeflate',
   raftsnap: 'raftsnap',
+  'raftsnap-own': 'raftsnap, its own archive',
   'raftsnap-wasm': 'raftsnap --engine wasm',
   'raftsnap-native': 'raftsnap --engine native',
   'raftsnap-l6': 'raftsnap --level 6',
@@ -145,9 +153,12 @@ const TOOL_LABEL: Record<ToolName, string> = {
 };
 const TOOLS: readonly ToolName[] = [
   'go',
+  'go-own',
   'zlib',
+  'zlib-own',
   'libdeflate',
   'raftsnap',
+  'raftsnap-own',
   'raftsnap-wasm',
   'raftsnap-native',
   'raftsnap-l6',
@@ -551,7 +562,7 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
       if (job.output) await rm(job.output, { force: true });
       const r = await measure(job.argv, job.env);
       const m = record(job);
-      const label = `${TOOL_LABEL[job.tool]} ${job.op}`.padEnd(30);
+      const label = `${TOOL_LABEL[job.tool]} ${job.op}`.padEnd(40);
       if (r.code !== 0) {
         m.errors.push(describeFailure(r));
         log(`  ${label} run ${run}/${runs}: FAILED (${describeFailure(r)})`);
@@ -610,6 +621,16 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
     });
     verifies.push({ tool: 'pure-js', op: 'verify', argv: [node, pureJs, 'verify', archive] });
     verifies.push({ tool: 'zlib', op: 'inflate', argv: [node, zlibGunzip, archive] });
+    // raftsnap's own archive too (gzip members where libdeflate wrote it), read by raftsnap, by
+    // Go and by a bare inflate.
+    const own = out('raftsnap');
+    if (haveCli && own !== archive && existsSync(own)) {
+      const cmd = [node, cli, 'verify', own, '--quiet'];
+      verifies.push({ tool: 'raftsnap-own', op: 'verify', argv: cmd, env: autoEnv });
+      verifies.push({ tool: 'zlib-own', op: 'inflate', argv: [node, zlibGunzip, own] });
+      if (goBinary)
+        verifies.push({ tool: 'go-own', op: 'verify', argv: [goBinary, 'verify', own] });
+    }
     for (let run = 1; run <= runs; run++) {
       for (const job of rotated(verifies, run)) await runJob(job, run);
     }
@@ -734,11 +755,13 @@ function rows(r: ThroughputResult): string[][] {
         const m = find(shape, tool, op);
         if (!m) continue;
         const t = med(m);
-        // The deflate floor is set against Go's create, the work it is the floor of.
-        const goT = med(find(shape, 'go', op === 'deflate' ? 'create' : op));
+        // The deflate floor is set against Go's create, the work it is the floor of; raftsnap's
+        // verify of its own archive against Go's verify and node:zlib's inflate of that archive.
+        const own = tool === 'raftsnap-own';
+        const goT = med(find(shape, own ? 'go-own' : 'go', op === 'deflate' ? 'create' : op));
         const jsT = med(find(shape, 'pure-js', op));
-        const goInflateT = med(find(shape, 'go', 'inflate'));
-        const zlibInflateT = med(find(shape, 'zlib', 'inflate'));
+        const goInflateT = own ? undefined : med(find(shape, 'go', 'inflate'));
+        const zlibInflateT = med(find(shape, own ? 'zlib-own' : 'zlib', 'inflate'));
         // A create's floor is that of the compressor it used: libdeflate for the default engine
         // where the addon is built, node:zlib otherwise.
         const floorTool =
@@ -757,8 +780,8 @@ function rows(r: ThroughputResult): string[][] {
           m.cpu.length ? median(m.cpu).toFixed(2) : '',
           m.peakRss === undefined ? '' : mib(m.peakRss),
           op === 'create' && m.outputBytes !== undefined ? mib(m.outputBytes) : '',
-          tool !== 'go' && op !== 'inflate' ? ratio(t, goT) : '',
-          isRaftsnap ? ratio(t, jsT) : '',
+          !tool.startsWith('go') && op !== 'inflate' ? ratio(t, goT) : '',
+          isRaftsnap && !own ? ratio(t, jsT) : '',
           op === 'verify' ? ratio(t, goInflateT) : '',
           op === 'verify' ? ratio(t, zlibInflateT) : '',
           op === 'create' && isRaftsnap && tool !== 'raftsnap-portable' ? ratio(t, floorT) : '',
@@ -791,7 +814,7 @@ function legend(r: ThroughputResult): string[] {
   return [
     `${formatSize(r.size)} of state per shape; wall s = median of ${r.runs} whole-process run(s), MiB/s = state MiB / wall s; CPU s = user + system (median); peak RSS = max over runs.`,
     `vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs Go / zlib inflate = verify over a bare gzip inflate of the same file by Go's compress/gzip / by node:zlib; vs deflate floor = create over its compressor (libdeflate for the default engine where the addon is built, node:zlib for --engine native and wasm) compressing the same state at level 6 in create's blocks on every core and nothing else (the floor of a level-6 create: --level 6 on any state, the default on state that does not look random; a floor's own "vs Go" is against Go's create); size vs Go = archive size over the Go reference archive.`,
-    "Every verifier reads the Go reference's archive. create includes fsync of the output (as the reference and the raftsnap CLI do).",
+    "Every verifier reads the Go reference's archive, except the rows marked raftsnap's (own) archive, which read the default raftsnap create's. create includes fsync of the output (as the reference and the raftsnap CLI do).",
     'pure JS = tar-stream + fflate (level 6) + @noble/hashes; Go reference = bench/go-baseline (archive/tar, compress/gzip default level, crypto/sha256); raftsnap portable = the default entry (WebAssembly kernels, CompressionStream), Node only opening the files.',
   ];
 }
