@@ -16,12 +16,8 @@ import { memberGzip } from '../src/engines/member-gzip.js';
 import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
 import { createAtomicFile, fileChunksReused } from '../src/node/files.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
-import { concat, pseudoRandom, records, sha256hex } from './support/bytes.js';
+import { chunked, concat, pseudoRandom, records, sha256hex } from './support/bytes.js';
 import { withTempDir } from './support/temp.js';
-
-async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
-}
 
 /** Gzips `data` with parallelGzip; with `reuse`, copies each chunk before asking for the next. */
 async function pgzip(data: Uint8Array, level: number, reuse = false): Promise<Uint8Array> {

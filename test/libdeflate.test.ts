@@ -12,11 +12,14 @@ import { gunzipSync } from 'node:zlib';
 import { nodeEngines } from '../src/node/engines.js';
 import { libdeflateGzip, loadLibdeflate } from '../src/node/libdeflate-gzip.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
-import { concat, gzipMemberLengths, pseudoRandom, records, sha256hex } from './support/bytes.js';
-
-async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
-}
+import {
+  chunked,
+  concat,
+  gzipMemberLengths,
+  pseudoRandom,
+  records,
+  sha256hex,
+} from './support/bytes.js';
 
 const addon = loadLibdeflate();
 

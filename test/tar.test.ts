@@ -42,7 +42,7 @@ import {
 } from '../src/format/tar-reader.js';
 import { cleanPath, TarWriter } from '../src/format/tar-writer.js';
 import { ByteReader, markWithLastChunk } from '../src/io/byte-reader.js';
-import { concat as concatAll } from './support/bytes.js';
+import { chunked, concat as concatAll } from './support/bytes.js';
 import {
   base256Field,
   byteStringBytes as bytes,
@@ -152,10 +152,6 @@ function data(n: number, seed = 1): string {
 
 // ---------------------------------------------------------------------------------------------
 // Running the reader
-
-async function* chunked(buf: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, Math.min(buf.length, i + size));
-}
 
 type Mode = 'full' | 'skip';
 type Entry = [name: string, typeflag: string, size: bigint, data: string];

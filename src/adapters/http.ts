@@ -8,13 +8,20 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { isSnapshotError, messageOf, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
 import type { Env } from './env.js';
-import { bareHostname, isSocks, proxyAuthorization, proxyFor, proxyVariable } from './proxy.js';
+import {
+  bareHostname,
+  isSocks,
+  proxyAuthorization,
+  proxyFor,
+  proxyVariable,
+  serverName,
+} from './proxy.js';
 import { dialProxy, openTunnel, type ProxyDial } from './tunnel.js';
 
 /** What went wrong, for callers that branch on it (the message says it for people). */
@@ -493,7 +500,7 @@ export class HttpClient {
             socket,
             // The name the certificate is checked against, and SNI unless it is an address.
             host: bareHostname(url),
-            servername: options.servername ?? (isIP(bareHostname(url)) ? undefined : url.hostname),
+            servername: options.servername ?? serverName(bareHostname(url)),
             ca,
             cert,
             key,

@@ -75,6 +75,11 @@ export function bareHostname(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
+/** The SNI name for a connection to `host` (a bare host name or address): none for an address. */
+export function serverName(host: string): string | undefined {
+  return isIP(host) ? undefined : host;
+}
+
 /** A URL's port, its scheme's default when it names none. */
 export function portOf(url: URL): string {
   return url.port || PROXY_PORTS[url.protocol] || '80';

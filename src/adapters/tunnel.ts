@@ -5,9 +5,9 @@
  * it opened closed when it fails.
  */
 import * as http from 'node:http';
-import { connect, isIP, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { bareHostname, isSocks, portOf, proxyAuthorization } from './proxy.js';
+import { bareHostname, isSocks, portOf, proxyAuthorization, serverName } from './proxy.js';
 import { refused, socksConnect } from './socks.js';
 
 /**
@@ -67,11 +67,6 @@ function connectToProxy(
     });
     socket.once('error', reject);
   });
-}
-
-/** The SNI name for `host`: none for an address. */
-function serverName(host: string): string | undefined {
-  return isIP(host) ? undefined : host;
 }
 
 /**

@@ -41,7 +41,7 @@ export interface LibdeflateAddon {
 }
 
 /** The addon's file name, in dist/native/ of the package. */
-export const ADDON_FILE = 'libdeflate-gzip.node';
+const ADDON_FILE = 'libdeflate-gzip.node';
 
 /** Level for blocks that do not look random at the default level: zlib's and Go's default. */
 const DEFAULT_LEVEL = 6;

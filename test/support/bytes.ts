@@ -25,6 +25,11 @@ export function gzipMemberLengths(gz: Uint8Array): number[] {
   return lengths;
 }
 
+/** `data` as an async stream of `size`-byte chunks (the last one shorter), views of `data`. */
+export async function* chunked(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
