@@ -155,14 +155,15 @@ describe('libdeflate member gzip', () => {
     assert.equal(gunzipSync(empty[0]!).length, 0);
   });
 
-  test('the default level stores random-looking blocks and deflates the rest; level 6 deflates all', async () => {
+  test('the default level stores random-looking blocks that do not repeat and deflates the rest; level 6 deflates all', async () => {
     const random = pseudoRandom(2 * block, 3);
     const stored = concat(...(await chunksOf(random, -1)));
     assert.ok(stored.length > random.length && stored.length < random.length * 1.001 + 100);
-    // 16 KiB of random bytes over and over: looks random, yet DEFLATE finds the repeats.
+    // 16 KiB of random bytes over and over: random by its bytes, but it repeats, and the default
+    // level deflates it as level 6 does.
     const tile = pseudoRandom(16 * 1024, 4);
     const repeated = concat(...Array.from({ length: 128 }, () => tile));
-    assert.ok(concat(...(await chunksOf(repeated, -1))).length > repeated.length);
+    assert.ok(concat(...(await chunksOf(repeated, -1))).length < repeated.length / 20);
     assert.ok(concat(...(await chunksOf(repeated, 6))).length < repeated.length / 20);
     const text = records(2 * block);
     assert.ok(concat(...(await chunksOf(text, -1))).length < text.length / 10);
