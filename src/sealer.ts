@@ -86,9 +86,15 @@ export function aesGcmSealer(key: Uint8Array): Sealer {
 export function parseKeyHex(text: string): Uint8Array {
   const hex = text.trim();
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    // Says what is wrong without showing any of the key.
+    const found = /^[0-9a-fA-F]*$/.test(hex)
+      ? `got ${hex.length} characters`
+      : hex.length === 32
+        ? 'got 32 characters that are not all hexadecimal (a raw 32-byte key? write it as hex: xxd -p -c 64)'
+        : `got ${hex.length} characters, not all of them hexadecimal`;
     throw new SnapshotError(
       'INVALID_ARGUMENT',
-      `key must be 64 hexadecimal characters (32 bytes), got ${hex.length} characters`,
+      `key must be 64 hexadecimal characters (32 bytes), ${found}`,
     );
   }
   const key = new Uint8Array(32);

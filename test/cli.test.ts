@@ -8,6 +8,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -248,7 +249,13 @@ test('verify --seal-key-file: the right key passes, another key fails, the key n
     writeFileSync(wrongFile, 'not a key', { mode: 0o600 });
     const bad = run(['verify', '--seal-key-file', wrongFile, sealed]);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /64 hexadecimal characters/);
+    assert.match(bad.stderr, /64 hexadecimal characters \(32 bytes\), got 9 characters, not all/);
+    // A raw 32-byte key is not the key file's form: the message says what to do.
+    writeFileSync(wrongFile, 'k'.repeat(32), { mode: 0o600 });
+    assert.match(
+      run(['verify', '--seal-key-file', wrongFile, sealed]).stderr,
+      /got 32 characters that are not all hexadecimal \(a raw 32-byte key\? write it as hex/,
+    );
   });
 });
 
@@ -545,6 +552,27 @@ function createArgs(dir: string): string[] {
   return ['create', '--meta', join(dir, 'x', 'meta.json'), '--state', join(dir, 'x', 'state.bin')];
 }
 
+/**
+ * create into DIR/fifo, a FIFO nobody opens, so that its cleanup after a signal cannot finish:
+ * the running process, what it has written to stderr so far, and its exit (code, signal).
+ */
+function createIntoUnreadFifo(dir: string) {
+  const fifo = join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const child = spawn(process.execPath, [cliPath, ...createArgs(dir), '-o', fifo]);
+  const run = {
+    child,
+    stderr: '',
+    exited: new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    ),
+  };
+  child.stderr.on('data', (c) => {
+    run.stderr += c;
+  });
+  return run;
+}
+
 test('create -o - writes the archive to standard output and its summary to stderr', async () => {
   await withTempDir(async (dir) => {
     const r = spawnSync(process.execPath, [cliPath, ...createArgs(dir), '-o', '-']);
@@ -687,6 +715,96 @@ test('Ctrl-C while waiting on a quiet pipe (stdin or a FIFO by path): exit statu
   });
 });
 
+test('a signal repeated at once (timeout(1) signals the command, then its process group) is one request; one repeated a second later ends the process at once', async () => {
+  await withTempDir(async (dir) => {
+    // The process stays until the grace period ends, or until a signal that counts as a second.
+    const run = createIntoUnreadFifo(dir);
+    const { child } = run;
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(child.exitCode, null, `the repeat ended it: ${run.stderr}`);
+    assert.equal(child.signalCode, null, `the repeat ended it: ${run.stderr}`);
+    child.kill('SIGTERM');
+    const [code, signal] = await run.exited;
+    assert.ok(Date.now() - started < 4000, 'the later signal did not end it at once');
+    assert.equal(code ?? 128 + constants.signals[signal as 'SIGTERM'], 143, run.stderr);
+  });
+});
+
+test('standard output that fails after the command has done its work (a full disk, a reader gone) fails the run', () => {
+  const args = ['verify', '--json', realRaft];
+  const full = spawnSync(process.execPath, [cliPath, ...args], {
+    stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'],
+  });
+  assert.equal(full.status, 1, full.stderr.toString());
+  assert.match(full.stderr.toString(), /^error: cannot write to standard output: ENOSPC/);
+  // A reader that closed its end at once: exit status 141, as a shell reports SIGPIPE, silently.
+  const gone = spawnSync('bash', [
+    '-c',
+    '"$0" "$@" | (exec 0<&-); exit $PIPESTATUS',
+    process.execPath,
+    cliPath,
+    ...args,
+  ]);
+  assert.equal(gone.status, 141, gone.stderr.toString());
+  assert.equal(gone.stderr.toString(), '');
+});
+
+test('create refuses an OUT that is its own --state or --meta file (through a link too): usage error, the file intact', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    const state = args[args.indexOf('--state') + 1];
+    const meta = args[args.indexOf('--meta') + 1];
+    const before = [readFileSync(state), readFileSync(meta)];
+    symlinkSync(meta, join(dir, 'link'));
+    for (const [out, flag] of [
+      [state, '--state'],
+      [join(dir, 'link'), '--meta'],
+    ]) {
+      const r = runCli([...args, '-o', out]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: -o \\S+ is the ${flag} file itself, which the archive would replace\n`),
+      );
+    }
+    assert.deepEqual([readFileSync(state), readFileSync(meta)], before);
+  });
+});
+
+test('extract finds a DIR it cannot write into before reading anything: DIR/meta.json a directory, DIR a file, a file on the way', async () => {
+  await withTempDir(async (dir) => {
+    mkdirSync(join(dir, 'e', 'meta.json'), { recursive: true });
+    writeFileSync(join(dir, 'f'), 'x');
+    for (const [target, reason] of [
+      ['e', `${join(dir, 'e', 'meta.json')} is a directory`],
+      ['f', 'it exists and is not a directory'],
+      [join('f', 'sub'), 'a part of the path is a file, not a directory'],
+    ]) {
+      // Standard input stays open and quiet: a command that read before failing would wait.
+      const child = spawn(process.execPath, [cliPath, 'extract', '-', join(dir, target)]);
+      let stderr = '';
+      child.stderr.on('data', (c) => {
+        stderr += c;
+      });
+      // One that reads first would wait for ever: it is stopped, and fails below.
+      const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      clearTimeout(guard);
+      child.stdin.destroy();
+      assert.equal(code, 1, `${target}: ${stderr}`);
+      assert.equal(stderr, `error: cannot write to ${join(dir, target)}: ${reason}\n`);
+    }
+    assert.deepEqual(await listDir(dir), ['e', 'f']);
+    // Nothing of the run left in DIR (no temporary state.bin).
+    assert.deepEqual(await listDir(join(dir, 'e')), ['meta.json']);
+  });
+});
+
 test('-o /dev/stdout into a pipe is standard output: the archive alone on stdout, the summary on stderr', async () => {
   await withTempDir(async (dir) => {
     const r = spawnSync('sh', [
@@ -788,21 +906,13 @@ test('exactJson writes what JSON.stringify writes, except bigints (exact numbers
 
 test('one SIGTERM is enough even when the cleanup cannot finish (an output FIFO nobody opens): the process ends within seconds', async () => {
   await withTempDir(async (dir) => {
-    const fifo = join(dir, 'fifo');
-    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-    const child = spawn(process.execPath, [cliPath, ...createArgs(dir), '-o', fifo]);
-    let stderr = '';
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
+    const run = createIntoUnreadFifo(dir);
     await new Promise((r) => setTimeout(r, 500));
     const started = Date.now();
-    child.kill('SIGTERM');
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-      child.on('exit', (c, s) => resolve([c, s])),
-    );
+    run.child.kill('SIGTERM');
+    const [code, signal] = await run.exited;
     assert.ok(Date.now() - started < 8000, 'one signal did not end it');
-    assert.equal(code ?? 128 + constants.signals[signal as 'SIGTERM'], 143, stderr);
-    assert.match(stderr, /^error: interrupted by SIGTERM\n/);
+    assert.equal(code ?? 128 + constants.signals[signal as 'SIGTERM'], 143, run.stderr);
+    assert.match(run.stderr, /^error: interrupted by SIGTERM\n/);
   });
 });

@@ -11,7 +11,17 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readlinkSync } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
+import fsPromises, {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -495,6 +505,54 @@ test('several large verifies at once in one process each get their own verdict',
         assert.equal(r.value.size, BigInt(states[i === 4 ? 1 : i].length));
       }
     }
+  });
+});
+
+test("createFile's last steps: an abort during the final fsync keeps OUT as it was and rejects; once the rename has begun, it finishes and resolves", async () => {
+  await withTempDir(async (dir) => {
+    const bytes = pseudoRandom(300_000, 4);
+    const { meta } = await new MemoryRaft(bytes, 9n).snapshot();
+    const out = join(dir, 'out.snap');
+    await writeFile(out, 'previous');
+    // The fsync of a file handle aborts the run as it starts.
+    const probe = await open(join(dir, 'probe'), 'w');
+    const handle = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    await rm(join(dir, 'probe'));
+    const sync = handle.sync;
+    let ctl = new AbortController();
+    handle.sync = function (this: unknown) {
+      ctl.abort(new Error('stop'));
+      return sync.call(this);
+    };
+    try {
+      await assert.rejects(createFile(meta, bytes, out, { signal: ctl.signal }), {
+        code: 'ABORTED',
+      });
+    } finally {
+      handle.sync = sync;
+    }
+    assert.equal(await readFile(out, 'utf8'), 'previous');
+    assert.deepEqual(await listDir(dir), ['out.snap']);
+
+    // The rename aborts the run as it starts (node:fs/promises' export, seen by raftsnap's import).
+    const rename = fsPromises.rename;
+    ctl = new AbortController();
+    fsPromises.rename = (from, to) => {
+      ctl.abort(new Error('stop'));
+      return rename(from, to);
+    };
+    syncBuiltinESMExports();
+    try {
+      const result = await createFile(meta, bytes, out, { signal: ctl.signal });
+      assert.ok(ctl.signal.aborted);
+      assert.equal(result.bytes, (await readFile(out)).length);
+    } finally {
+      fsPromises.rename = rename;
+      syncBuiltinESMExports();
+    }
+    assert.equal((await verify(out)).index, 9n);
+    assert.deepEqual(await listDir(dir), ['out.snap']);
   });
 });
 

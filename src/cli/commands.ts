@@ -5,7 +5,7 @@ import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta, exactGoInt } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
-import { fileChunksReused, fileSize, ioError } from '../node/files.js';
+import { fileChunksReused, fileSize, ioError, sameFile } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
 import { type SnapshotInfo, stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
@@ -299,6 +299,16 @@ Examples:
     if (lv !== undefined) {
       level = Number(lv);
       if (!/^[0-9]$/.test(String(lv))) throw new UsageError('--level must be 0-9');
+    }
+    for (const [flag, input] of [
+      ['--meta', metaPath],
+      ['--state', statePath],
+    ] as const) {
+      if (out !== '-' && (await sameFile(input, out))) {
+        throw new UsageError(
+          `-o ${out} is the ${flag} file itself, which the archive would replace`,
+        );
+      }
     }
     const sealer = await sealerOf(p);
     let metaBytes: Uint8Array;

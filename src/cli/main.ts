@@ -69,15 +69,28 @@ function dieBy(sig: NodeJS.Signals): never {
 }
 
 /**
- * Aborts the command on SIGINT, SIGTERM and SIGHUP (its temporary files are removed, its
- * connections closed; a second signal ends the process at once) and when standard output fails.
- * Returns how it was stopped, once that has happened.
+ * A signal this soon after the first is the same request again, not a second one: timeout(1)
+ * sends its signal to the command and then to the command's process group, and both arrive.
  */
-function stopOnSignals(ctl: AbortController): () => Stop | undefined {
+const REPEAT_MS = 1000;
+
+/**
+ * Aborts the command on SIGINT, SIGTERM and SIGHUP (its temporary files are removed, its
+ * connections closed; a second signal, a second or more after the first, ends the process at
+ * once) and when standard output fails. Returns how it was stopped, once that has happened.
+ * A failure of standard output after the command has finished (`finished()` true) still sets the
+ * exit status: output that did not arrive is a failed run.
+ */
+function stopOnSignals(ctl: AbortController, finished: () => boolean): () => Stop | undefined {
   let stop: Stop | undefined;
+  let firstAt = 0;
   for (const sig of SIGNALS) {
     process.on(sig, () => {
-      if (stop !== undefined) dieBy(sig);
+      if (stop !== undefined) {
+        if ('signal' in stop && performance.now() - firstAt < REPEAT_MS) return;
+        dieBy(sig);
+      }
+      firstAt = performance.now();
       stop = { signal: sig };
       ctl.abort(new SnapshotError('ABORTED', `interrupted by ${sig}`));
       // One signal must be enough (timeout(1), systemd send one): should the cleanup be held up
@@ -90,8 +103,15 @@ function stopOnSignals(ctl: AbortController): () => Stop | undefined {
   }
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (stop !== undefined) return;
-    stop = { exitCode: err.code === 'EPIPE' ? EPIPE_EXIT : 1 };
-    ctl.abort(new SnapshotError('IO', `cannot write to standard output: ${err.message}`));
+    const exitCode = err.code === 'EPIPE' ? EPIPE_EXIT : 1;
+    stop = { exitCode };
+    const reason = new SnapshotError('IO', `cannot write to standard output: ${err.message}`);
+    if (!finished()) {
+      ctl.abort(reason);
+      return;
+    }
+    if (exitCode !== EPIPE_EXIT) process.stderr.write(`error: ${reason.message}\n`);
+    process.exitCode = exitCode;
   });
   return () => stop;
 }
@@ -131,10 +151,21 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const ctl = new AbortController();
-  const stopped = stopOnSignals(ctl);
+  let finished = false;
+  const stopped = stopOnSignals(ctl, () => finished);
   try {
-    return await cmd.run(rest, { signal: ctl.signal });
+    const code = await cmd.run(rest, { signal: ctl.signal });
+    finished = true;
+    const stop = stopped();
+    // What the command printed last did not all arrive (a full disk, a reader gone).
+    if (stop !== undefined && 'exitCode' in stop && code === 0) {
+      if (stop.exitCode !== EPIPE_EXIT)
+        process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
+      return stop.exitCode;
+    }
+    return code;
   } catch (err) {
+    finished = true;
     clearProgressLine();
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\nRun 'raftsnap ${name} --help' for usage.\n`);
@@ -167,7 +198,8 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Standard output may have failed after the command's last line (see stopOnSignals).
+    process.exitCode = process.exitCode || code;
   },
   (err) => {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

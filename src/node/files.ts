@@ -422,6 +422,19 @@ async function firstMkdirError(dir: string, fallback: unknown): Promise<unknown>
 }
 
 /**
+ * Whether `a` and `b` name the same existing file, symbolic links followed (false when either
+ * does not exist): an output that is one of its own inputs would be replaced by what is made
+ * from it.
+ */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([
+    stat(a).catch(() => undefined),
+    stat(b).catch(() => undefined),
+  ]);
+  return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
+}
+
+/**
  * Where an output named `dest` really goes: symbolic links are followed (a dangling one to the
  * path it names), so that the file a link points to is replaced and the link kept; a link to a
  * pipe or device (`/dev/stdout`, `/dev/fd/63` from `>(gpg -e …)`) is kept as it is, to be opened.
@@ -594,12 +607,18 @@ export function ioError(err: unknown, what: string, path?: string): SnapshotErro
   const e = err as NodeJS.ErrnoException;
   const hint: Record<string, string> = {
     ENOSPC: 'the disk is full; free space or choose another directory',
+    ENOTDIR: 'a part of the path is a file, not a directory',
     EACCES: /read/.test(what)
       ? 'permission denied'
       : 'permission denied; check the directory permissions',
     EROFS: 'the file system is read-only; choose a writable directory',
     ENOENT: 'no such file or directory',
-    EEXIST: 'the file already exists',
+    EEXIST:
+      e?.syscall !== 'mkdir'
+        ? 'the file already exists'
+        : e.path === undefined || e.path === path
+          ? 'it exists and is not a directory'
+          : `${e.path} exists and is not a directory`,
     EISDIR:
       e?.path === undefined || e.path === path
         ? 'it is a directory; give the path of a file'

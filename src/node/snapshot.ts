@@ -38,6 +38,7 @@ import {
   makeDirs,
   namedWriter,
   removeFile,
+  sameFile,
 } from './files.js';
 import { PREWARM_MIN, prewarmHashThread } from './hash-thread.js';
 
@@ -299,11 +300,16 @@ export async function extract(
 ): Promise<SnapshotMeta> {
   const r = await resolveInput(input);
   let undoDirs: () => Promise<void> = async () => {};
-  let state: FileWriter;
+  let state: FileWriter | undefined;
+  let metaFile: FileWriter;
+  // Both files are opened before the read, so that a DIR/meta.json that cannot be replaced (a
+  // directory there) fails at once rather than after the whole archive.
   try {
     undoDirs = await makeDirs(dir);
     state = namedWriter(await createAtomicFile(join(dir, 'state.bin')), 'cannot write to', dir);
+    metaFile = namedWriter(await createAtomicFile(join(dir, 'meta.json')), 'cannot write to', dir);
   } catch (err) {
+    await state?.abort(err);
     await undoDirs();
     throw ioError(err, 'cannot write to', dir);
   }
@@ -317,13 +323,12 @@ export async function extract(
       onStateReleases: true,
     }));
   } catch (err) {
+    await metaFile.abort(err);
     await state.abort(err);
     await undoDirs();
     throw err;
   }
-  let metaFile: FileWriter | undefined;
   try {
-    metaFile = namedWriter(await createAtomicFile(join(dir, 'meta.json')), 'cannot write to', dir);
     await metaFile.write(encodeMeta(meta));
     // Both on disk before either is renamed into DIR: a failed last write or fsync of one
     // leaves neither behind.
@@ -334,7 +339,7 @@ export async function extract(
     await state.close();
     await metaFile.close();
   } catch (err) {
-    await metaFile?.abort(err);
+    await metaFile.abort(err);
     await state.abort(err);
     await undoDirs();
     throw isSnapshotError(err) ? err : ioError(err, 'cannot write to', dir);
@@ -354,6 +359,12 @@ export async function createFile(
 ): Promise<WriteResult> {
   // The writer copies state into its gzip blocks before it asks for more: a file is read
   // through reused buffers, so that memory stays flat however large the state.
+  if (typeof state === 'string' && (await sameFile(state, out))) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `${out} is the state file itself, which the archive would replace; write it elsewhere`,
+    );
+  }
   const r =
     typeof state === 'string' ? { input: await openReused(state) } : await resolveInput(state);
   let file: FileWriter;
@@ -363,7 +374,29 @@ export async function createFile(
     throw ioError(err, 'cannot write', out);
   }
   // A failure of the file (a full disk) names it and says what to do.
-  return writeSnapshot(meta, r.input, namedWriter(file, 'cannot write', out), opts);
+  const named = namedWriter(file, 'cannot write', out);
+  // The writer's close only settles the file (all of it written and fsync'd); the rename is done
+  // here, after the last look at the signal, and is not cut short by an abort: once it has begun,
+  // `out` is replaced and the call says so, rather than rejecting over a file already in place.
+  const result = await writeSnapshot(
+    meta,
+    r.input,
+    {
+      releasesChunks: named.releasesChunks,
+      write: (chunk) => named.write(chunk),
+      close: () => named.settle(),
+      abort: (reason: unknown) => named.abort(reason),
+    },
+    opts,
+  );
+  try {
+    throwIfAborted(opts.signal);
+    await named.close();
+  } catch (err) {
+    await named.abort(err);
+    throw err;
+  }
+  return result;
 }
 
 /**
