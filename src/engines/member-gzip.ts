@@ -11,7 +11,8 @@
  * larger than one sequential stream on record-like data.
  *
  * Memory is bounded: at most `lanes + 2` blocks are held (`lanes + 1` being compressed or
- * waiting for their turn, one filling), each with its output.
+ * waiting for their turn, one filling), each with its output. Members go out as soon as they and
+ * those before them are ready, so stored blocks (ciphertext) are not held at all.
  */
 import { encodeStored } from '../format/deflate-stored.js';
 import { gzipHeader, gzipTrailer } from '../format/gzip.js';
@@ -69,15 +70,22 @@ export async function* memberGzip(
   crc32: Crc32,
 ): AsyncGenerator<Uint8Array> {
   const max = lanes();
-  const queue: { block: Uint8Array; job: Promise<Uint8Array[]> }[] = [];
+  const queue: { block: Uint8Array; job: Promise<Uint8Array[]>; done: boolean }[] = [];
   // A block is free again once its member has been taken: nothing refers to it any more.
   const free: Uint8Array[] = [];
   const submit = (block: Uint8Array) => {
-    const job = looksIncompressible(block)
-      ? Promise.resolve(storedMember(block, crc32))
-      : compressMember(block);
-    job.catch(() => {});
-    queue.push({ block, job });
+    if (looksIncompressible(block)) {
+      queue.push({ block, job: Promise.resolve(storedMember(block, crc32)), done: true });
+      return;
+    }
+    const entry = { block, job: compressMember(block), done: false };
+    entry.job.then(
+      () => {
+        entry.done = true;
+      },
+      () => {},
+    );
+    queue.push(entry);
   };
   const take = async () => {
     const { block, job } = queue.shift()!;
@@ -95,7 +103,9 @@ export async function* memberGzip(
         members++;
       }
       if (last) break;
-      while (queue.length > max) yield* await take();
+      // Members that are ready go out at once (a stored one is ready when submitted): only
+      // blocks still being compressed wait, so that stored data does not pile up in memory.
+      while (queue.length > max || queue[0]?.done) yield* await take();
     }
     while (queue.length) yield* await take();
   } finally {
