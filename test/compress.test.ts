@@ -192,6 +192,23 @@ describe('portable member gzip', () => {
     assert.ok(gz.length < data.length, 'the records are deflated');
   });
 
+  test('stored members go out as soon as their block is read: random input is not read ahead of the consumer', async () => {
+    const block = 2 * 1024 * 1024;
+    let read = 0;
+    async function* random(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 8; i++) {
+        read += block;
+        yield pseudoRandom(block, 40 + i);
+      }
+    }
+    const it = memberGzip(random(), crc32)[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(first.done, false);
+    // The first member is out while the second block is at most being read, not five queued.
+    assert.ok(read <= 2 * block, `${read / block} blocks read for the first member`);
+    await it.return(undefined);
+  });
+
   test('blocks are reused once their member is out: a long mixed input comes back intact', async () => {
     const parts: Uint8Array[] = [];
     for (let i = 0; i < 9; i++) {
