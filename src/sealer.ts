@@ -89,9 +89,7 @@ export function parseKeyHex(text: string): Uint8Array {
     // Says what is wrong without showing any of the key.
     const found = /^[0-9a-fA-F]*$/.test(hex)
       ? `got ${hex.length} characters`
-      : hex.length === 32
-        ? 'got 32 characters that are not all hexadecimal (a raw 32-byte key? write it as hex: xxd -p -c 64)'
-        : `got ${hex.length} characters, not all of them hexadecimal`;
+      : `got ${hex.length} characters, not all of them hexadecimal`;
     throw new SnapshotError(
       'INVALID_ARGUMENT',
       `key must be 64 hexadecimal characters (32 bytes), ${found}`,

@@ -1,14 +1,17 @@
 /** The raftsnap command line, run as a real process: outputs, exit codes, no partial files. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  closeSync,
   existsSync,
   lchownSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -250,12 +253,14 @@ test('verify --seal-key-file: the right key passes, another key fails, the key n
     const bad = run(['verify', '--seal-key-file', wrongFile, sealed]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /64 hexadecimal characters \(32 bytes\), got 9 characters, not all/);
-    // A raw 32-byte key is not the key file's form: the message says what to do.
-    writeFileSync(wrongFile, 'k'.repeat(32), { mode: 0o600 });
-    assert.match(
-      run(['verify', '--seal-key-file', wrongFile, sealed]).stderr,
-      /got 32 characters that are not all hexadecimal \(a raw 32-byte key\? write it as hex/,
-    );
+    // A raw 32-byte key (any bytes, a newline after them or not) is not the key file's form: the
+    // message says what to do.
+    for (const raw of [randomBytes(32), Buffer.concat([randomBytes(32), Buffer.from('\n')])]) {
+      writeFileSync(wrongFile, raw, { mode: 0o600 });
+      const r = run(['verify', '--seal-key-file', wrongFile, sealed]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /got 32 bytes that are not hexadecimal: a raw key\? write it as hex/);
+    }
   });
 });
 
@@ -554,9 +559,10 @@ function createArgs(dir: string): string[] {
 
 /**
  * create into DIR/fifo, a FIFO nobody opens, so that its cleanup after a signal cannot finish:
- * the running process, what it has written to stderr so far, and its exit (code, signal).
+ * the running process, once it handles SIGTERM, what it has written to stderr so far, and its
+ * exit (code, signal).
  */
-function createIntoUnreadFifo(dir: string) {
+async function createIntoUnreadFifo(dir: string) {
   const fifo = join(dir, 'fifo');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   const child = spawn(process.execPath, [cliPath, ...createArgs(dir), '-o', fifo]);
@@ -570,6 +576,20 @@ function createIntoUnreadFifo(dir: string) {
   child.stderr.on('data', (c) => {
     run.stderr += c;
   });
+  // Until its handlers are in place a signal kills it outright: wait until a thread of it waits
+  // in the open of the FIFO for a reader (the kernel's wait_for_partner), which comes after them.
+  // Where /proc does not tell, half a second.
+  const waitsForReader = () => {
+    try {
+      return readdirSync(`/proc/${child.pid}/task`).some(
+        (t) => readFileSync(`/proc/${child.pid}/task/${t}/wchan`, 'utf8') === 'wait_for_partner',
+      );
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 200 && !waitsForReader(); i++) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, waitsForReader() ? 50 : 500));
   return run;
 }
 
@@ -718,12 +738,13 @@ test('Ctrl-C while waiting on a quiet pipe (stdin or a FIFO by path): exit statu
 test('a signal repeated at once (timeout(1) signals the command, then its process group) is one request; one repeated a second later ends the process at once', async () => {
   await withTempDir(async (dir) => {
     // The process stays until the grace period ends, or until a signal that counts as a second.
-    const run = createIntoUnreadFifo(dir);
+    const run = await createIntoUnreadFifo(dir);
     const { child } = run;
-    await new Promise((r) => setTimeout(r, 500));
     const started = Date.now();
+    // Back to back, as timeout(1) sends them (a few milliseconds apart, so that the kernel does
+    // not merge them into one).
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(child.exitCode, null, `the repeat ended it: ${run.stderr}`);
@@ -737,9 +758,11 @@ test('a signal repeated at once (timeout(1) signals the command, then its proces
 
 test('standard output that fails after the command has done its work (a full disk, a reader gone) fails the run', () => {
   const args = ['verify', '--json', realRaft];
+  const devFull = openSync('/dev/full', 'w');
   const full = spawnSync(process.execPath, [cliPath, ...args], {
-    stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'],
+    stdio: ['ignore', devFull, 'pipe'],
   });
+  closeSync(devFull);
   assert.equal(full.status, 1, full.stderr.toString());
   assert.match(full.stderr.toString(), /^error: cannot write to standard output: ENOSPC/);
   // A reader that closed its end at once: exit status 141, as a shell reports SIGPIPE, silently.
@@ -906,8 +929,7 @@ test('exactJson writes what JSON.stringify writes, except bigints (exact numbers
 
 test('one SIGTERM is enough even when the cleanup cannot finish (an output FIFO nobody opens): the process ends within seconds', async () => {
   await withTempDir(async (dir) => {
-    const run = createIntoUnreadFifo(dir);
-    await new Promise((r) => setTimeout(r, 500));
+    const run = await createIntoUnreadFifo(dir);
     const started = Date.now();
     run.child.kill('SIGTERM');
     const [code, signal] = await run.exited;

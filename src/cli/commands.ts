@@ -5,7 +5,7 @@ import { SnapshotError } from '../errors.js';
 import { decodeMeta, encodeMeta, exactGoInt } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
-import { fileChunksReused, fileSize, ioError, sameFile } from '../node/files.js';
+import { fileChunksReused, fileSize, ioError, replacesFile } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
 import { type SnapshotInfo, stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
@@ -304,7 +304,7 @@ Examples:
       ['--meta', metaPath],
       ['--state', statePath],
     ] as const) {
-      if (out !== '-' && (await sameFile(input, out))) {
+      if (out !== '-' && (await replacesFile(out, input))) {
         throw new UsageError(
           `-o ${out} is the ${flag} file itself, which the archive would replace`,
         );

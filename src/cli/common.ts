@@ -36,9 +36,9 @@ export function engineOf(p: Parsed): EngineChoice | undefined {
 export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
   const path = p.options.get('seal-key-file');
   if (typeof path !== 'string') return undefined;
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
     const st = await stat(path);
     if (st.mode & 0o077) {
       process.stderr.write(
@@ -55,8 +55,16 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
       },
     );
   }
+  // The key itself, 32 raw bytes (a newline after them, perhaps), rather than its hex: say so.
+  const raw = bytes.length === 33 && bytes[32] === 0x0a ? bytes.subarray(0, 32) : bytes;
+  if (raw.length === 32 && !/^[0-9a-fA-F]{32}$/.test(new TextDecoder('latin1').decode(raw))) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `key file ${path}: key must be 64 hexadecimal characters (32 bytes), got 32 bytes that are not hexadecimal: a raw key? write it as hex (xxd -p -c 64)`,
+    );
+  }
   try {
-    return aesGcmSealer(parseKeyHex(text));
+    return aesGcmSealer(parseKeyHex(new TextDecoder().decode(bytes)));
   } catch (err) {
     throw new SnapshotError('INVALID_ARGUMENT', `key file ${path}: ${(err as Error).message}`);
   }

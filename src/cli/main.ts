@@ -72,12 +72,12 @@ function dieBy(sig: NodeJS.Signals): never {
  * A signal this soon after the first is the same request again, not a second one: timeout(1)
  * sends its signal to the command and then to the command's process group, and both arrive.
  */
-const REPEAT_MS = 1000;
+const REPEAT_MS = 500;
 
 /**
  * Aborts the command on SIGINT, SIGTERM and SIGHUP (its temporary files are removed, its
- * connections closed; a second signal, a second or more after the first, ends the process at
- * once) and when standard output fails. Returns how it was stopped, once that has happened.
+ * connections closed; a second signal, half a second or more after the first, ends the process
+ * at once) and when standard output fails. Returns how it was stopped, once that has happened.
  * A failure of standard output after the command has finished (`finished()` true) still sets the
  * exit status: output that did not arrive is a failed run.
  */

@@ -16,24 +16,24 @@ const RANDOM_BITS = 7.8;
 /** Bytes before a sample in which its repeats are looked for: DEFLATE's window. */
 const WINDOW = 32 * 1024;
 /**
- * Positions of the window remembered: one in 16. A run of bytes seen before then shows at one in
- * 16 of its positions in the sample, whatever the distance back.
+ * Positions of the window remembered: one in 16, so that a repeat of 24 bytes or more, at any
+ * distance within the window, starts at a remembered position for one of its first 16 bytes.
  */
 const STRIDE = 16;
 /**
- * Sample positions that begin eight bytes also found at a remembered earlier position, from which
- * on the sample counts as repeating: 64 of 4096. Random bytes give none; the keys and framing
- * between Vault's ciphertexts some 20-40 (deflate saves about 2 % there); 15-byte keys every
- * 400 bytes about 70 (3 %); records drawn from a small set, hundreds (a quarter and more).
+ * 16-byte stretches of the sample that hold the start of a repeat, from which on the sample
+ * counts as repeating: 32 of 256, an eighth of it. Random bytes give none; the keys and framing
+ * between Vault's ciphertexts up to about 20 (deflate saves some 2 % there); 40-byte keys every
+ * 256 bytes about 48 (14 %); records drawn from a small set, from 50 up to all 256.
  */
-const REPEATS = 64;
-/** Entries of the table of remembered positions (a power of two). */
-const TABLE_BITS = 12;
+const REPEATS = 32;
+/** Entries of the table of remembered positions (a power of two, some seven times their number). */
+const TABLE_BITS = 14;
 
 /**
  * True when every one of three samples of `block` (start, middle, end) has a byte entropy above
  * 7.8 bits, so that order-0 coding could save at most about 2.5 %, and the middle one repeats
- * little of the 32 KiB before it (less than about a quarter of it found there), so that matches
+ * little of the 32 KiB before it (less than about an eighth of it found there), so that matches
  * could save little more: random records drawn from a small set, say, are deflated. Blocks
  * shorter than three samples are never judged incompressible.
  *
@@ -62,13 +62,13 @@ export function looksIncompressible(block: Uint8Array): boolean {
 }
 
 /**
- * How many positions of the sample at `start` begin eight bytes that also begin at a remembered
- * earlier position (one in {@link STRIDE} of the window before the sample and of the sample
- * itself). `table` is scratch space; it is cleared first. Written out in one loop, without
- * calls: the command line runs its JavaScript unoptimized.
+ * How many 16-byte stretches of the sample at `start` hold the start of eight bytes also found
+ * at a remembered earlier position (one in {@link STRIDE} of the window before the sample and of
+ * the sample itself): about the sample's bytes that repeat the window, over 16, however often and
+ * at whatever spacing they do. `table` must be all zeros. Written out in one loop, without calls:
+ * the command line runs its JavaScript unoptimized.
  */
 function repeats(b: Uint8Array, start: number, table: Int32Array): number {
-  table.fill(0);
   const shift = 32 - TABLE_BITS;
   const end = Math.min(start + SAMPLE, b.length - 7);
   // Positions stored plus one: zero is an empty slot.
@@ -77,11 +77,15 @@ function repeats(b: Uint8Array, start: number, table: Int32Array): number {
     table[Math.imul(w, 0x9e3779b1) >>> shift] = p + 1;
   }
   let found = 0;
+  // One match counts per STRIDE bytes: a run seen many times before would otherwise count at
+  // every one of its positions, and one seen once at one in STRIDE.
+  let counted = start;
   for (let i = start; i < end; i++) {
     const w = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
     const s = Math.imul(w, 0x9e3779b1) >>> shift;
     const e = table[s] - 1;
     if (
+      i >= counted &&
       e >= 0 &&
       b[e] === b[i] &&
       b[e + 1] === b[i + 1] &&
@@ -93,6 +97,7 @@ function repeats(b: Uint8Array, start: number, table: Int32Array): number {
       b[e + 7] === b[i + 7]
     ) {
       found++;
+      counted = i + STRIDE;
     }
     if ((i - start) % STRIDE === 0) table[s] = i + 1;
   }

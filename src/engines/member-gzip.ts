@@ -12,7 +12,8 @@
  *
  * Memory is bounded: at most `lanes + 2` blocks are held (`lanes + 1` being compressed or
  * waiting for their turn, one filling), each with its output. Members go out as soon as they and
- * those before them are ready, so stored blocks (ciphertext) are not held at all.
+ * those before them are ready: stored blocks (ciphertext) wait only behind a block still being
+ * compressed, never behind one another.
  */
 import { encodeStored } from '../format/deflate-stored.js';
 import { gzipHeader, gzipTrailer } from '../format/gzip.js';
@@ -79,12 +80,11 @@ export async function* memberGzip(
       return;
     }
     const entry = { block, job: compressMember(block), done: false };
-    entry.job.then(
-      () => {
-        entry.done = true;
-      },
-      () => {},
-    );
+    // Settled either way: a failure is taken (and thrown) as soon as it is at the head.
+    const settled = () => {
+      entry.done = true;
+    };
+    entry.job.then(settled, settled);
     queue.push(entry);
   };
   const take = async () => {

@@ -422,16 +422,17 @@ async function firstMkdirError(dir: string, fallback: unknown): Promise<unknown>
 }
 
 /**
- * Whether `a` and `b` name the same existing file, symbolic links followed (false when either
- * does not exist): an output that is one of its own inputs would be replaced by what is made
- * from it.
+ * Whether writing `out` atomically would replace `input`: both are the same regular file once
+ * symbolic links are resolved (a hard link of it under another name is not replaced by a rename,
+ * nor is a device or pipe that two names share). False when either does not exist.
  */
-export async function sameFile(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([
-    stat(a).catch(() => undefined),
-    stat(b).catch(() => undefined),
+export async function replacesFile(out: string, input: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    realpath(out).catch(() => undefined),
+    realpath(input).catch(() => undefined),
   ]);
-  return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
+  if (a === undefined || a !== b) return false;
+  return (await stat(a).catch(() => undefined))?.isFile() === true;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 
 import { join } from 'node:path';
-import { isSnapshotError, messageOf, SnapshotError } from '../errors.js';
+import { isSnapshotError, messageOf, SnapshotError, wrapError } from '../errors.js';
 import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
 import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
@@ -38,7 +38,7 @@ import {
   makeDirs,
   namedWriter,
   removeFile,
-  sameFile,
+  replacesFile,
 } from './files.js';
 import { PREWARM_MIN, prewarmHashThread } from './hash-thread.js';
 
@@ -359,7 +359,7 @@ export async function createFile(
 ): Promise<WriteResult> {
   // The writer copies state into its gzip blocks before it asks for more: a file is read
   // through reused buffers, so that memory stays flat however large the state.
-  if (typeof state === 'string' && (await sameFile(state, out))) {
+  if (typeof state === 'string' && (await replacesFile(out, state))) {
     throw new SnapshotError(
       'INVALID_ARGUMENT',
       `${out} is the state file itself, which the archive would replace; write it elsewhere`,
@@ -394,7 +394,7 @@ export async function createFile(
     await named.close();
   } catch (err) {
     await named.abort(err);
-    throw err;
+    throw wrapError(err, 'failed to write snapshot file');
   }
   return result;
 }
