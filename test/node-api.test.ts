@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, readlinkSync } from 'node:fs';
 import fsPromises, {
   mkdir,
   open,
@@ -505,6 +505,47 @@ test('several large verifies at once in one process each get their own verdict',
         assert.equal(r.value.size, BigInt(states[i === 4 ? 1 : i].length));
       }
     }
+  });
+});
+
+test('createFile of a state file that is not meta.size long when read (it grew or shrank meanwhile): refused with its name, OUT as it was', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = pseudoRandom(300_000, 5);
+    const { meta } = await new MemoryRaft(bytes, 4n).snapshot();
+    const statePath = join(dir, 'state.bin');
+    const out = join(dir, 'out.snap');
+    await writeFile(out, 'previous');
+    // Grows as it is read.
+    await writeFile(statePath, bytes);
+    let grown = false;
+    await assert.rejects(
+      createFile(meta, statePath, out, {
+        onProgress: () => {
+          if (!grown) appendFileSync(statePath, 'more');
+          grown = true;
+        },
+      }),
+      (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'IO', String(err));
+        assert.match(
+          err.message,
+          /state\.bin holds 300004 bytes, more than meta's Size \(300000\)/,
+        );
+        return true;
+      },
+    );
+    // Shorter than meta says.
+    await writeFile(statePath, bytes.subarray(0, 200_000));
+    await assert.rejects(createFile(meta, statePath, out), (err: unknown) => {
+      assert.ok(isSnapshotError(err) && err.code === 'TRUNCATED', String(err));
+      assert.match(
+        err.message,
+        /^\S+state\.bin: failed to write snapshot file: failed to write snapshot data: state ended 100000 bytes before its size 300000$/,
+      );
+      return true;
+    });
+    assert.equal(await readFile(out, 'utf8'), 'previous');
+    assert.deepEqual(await listDir(dir), ['out.snap', 'state.bin']);
   });
 });
 

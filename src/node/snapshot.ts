@@ -349,7 +349,9 @@ export async function extract(
 
 /**
  * Writes the archive of `meta` + `state` to the file `out` atomically (temporary file in the
- * same directory, fsync, rename): `out` is never half-written.
+ * same directory, fsync, rename): `out` is never half-written. A state given as a path must hold
+ * exactly `meta.size` bytes when it has been read: one that ended early (TRUNCATED) or holds
+ * more (IO) is refused, with the path in the message, and `out` is left as it was.
  */
 export async function createFile(
   meta: SnapshotMeta,
@@ -378,19 +380,37 @@ export async function createFile(
   // The writer's close only settles the file (all of it written and fsync'd); the rename is done
   // here, after the last look at the signal, and is not cut short by an abort: once it has begun,
   // `out` is replaced and the call says so, rather than rejecting over a file already in place.
-  const result = await writeSnapshot(
-    meta,
-    r.input,
-    {
-      releasesChunks: named.releasesChunks,
-      write: (chunk) => named.write(chunk),
-      close: () => named.settle(),
-      abort: (reason: unknown) => named.abort(reason),
-    },
-    opts,
-  );
+  let result: WriteResult;
+  try {
+    result = await writeSnapshot(
+      meta,
+      r.input,
+      {
+        releasesChunks: named.releasesChunks,
+        write: (chunk) => named.write(chunk),
+        close: () => named.settle(),
+        abort: (reason: unknown) => named.abort(reason),
+      },
+      opts,
+    );
+  } catch (err) {
+    // A state file that ended before meta's Size: named.
+    const short = typeof state === 'string' && isSnapshotError(err) && err.code === 'TRUNCATED';
+    throw short ? err.wrap(state) : err;
+  }
   try {
     throwIfAborted(opts.signal);
+    // A state file that holds more than meta's Size (it grew while it was read, or was longer
+    // from the start): the archive would keep only the first Size bytes of it, as the reference
+    // writes a state stream, which of a file is never what was meant.
+    const now =
+      typeof state === 'string' ? await fileSize(state).catch(() => undefined) : undefined;
+    if (now !== undefined && BigInt(now) > meta.size) {
+      throw new SnapshotError(
+        'IO',
+        `${state} holds ${now} bytes, more than meta's Size (${meta.size}): it changed while it was read, or meta is not its own; nothing was written`,
+      );
+    }
     await named.close();
   } catch (err) {
     await named.abort(err);
