@@ -218,7 +218,7 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
         assert.equal(r.code, 1, r.stderr);
         assert.equal(
           r.stderr,
-          `error: cannot write ${out}: the disk is full; free space or choose another directory\n`,
+          `error: cannot write ${out}: the disk is full (no space or no inodes left); free space or choose another directory\n`,
         );
         assert.deepEqual(await listDir(mnt), []);
       } finally {
@@ -497,7 +497,7 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^error: failed to write snapshot file: cannot write \S+o\.snap: the disk is full; free space or choose another directory\n$/,
+      /^error: failed to write snapshot file: cannot write \S+o\.snap: the disk is full \(no space or no inodes left\); free space or choose another directory\n$/,
     );
     assert.deepEqual(left, []);
   });

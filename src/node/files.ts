@@ -607,7 +607,7 @@ function processAlive(pid: number): boolean {
 export function ioError(err: unknown, what: string, path?: string): SnapshotError {
   const e = err as NodeJS.ErrnoException;
   const hint: Record<string, string> = {
-    ENOSPC: 'the disk is full; free space or choose another directory',
+    ENOSPC: 'the disk is full (no space or no inodes left); free space or choose another directory',
     ENOTDIR: 'a part of the path is a file, not a directory',
     EACCES: /read/.test(what)
       ? 'permission denied'
