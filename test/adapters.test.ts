@@ -29,6 +29,8 @@ import {
   vault,
   verify,
 } from 'raftsnap';
+import { durationMs } from '../src/adapters/env.js';
+import { parseDuration } from '../src/cli/operator.js';
 import { makeKeys, type RaftCluster, requirePeer, startCluster } from './support/raft-cluster.js';
 import { withTempDir } from './support/temp.js';
 
@@ -839,6 +841,30 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           'tls',
           /is not issued for wrong\.test \(it holds DNS:vault\.test\) \(ERR_TLS_CERT_ALTNAME_INVALID\): set VAULT_TLS_SERVER_NAME or the tlsServerName option to a name the certificate holds$/,
         );
+        // A CA file with no certificate in it is refused at once, as the products' clients do,
+        // and one that does not vouch for the server is named.
+        const notPem = join(dir, 'not-a-ca.json');
+        await writeFile(notPem, '{"name":"raftsnap"}');
+        assert.throws(
+          () => vault({ ...base, caFile: notPem, addr: `https://127.0.0.1:${activePort}` }),
+          {
+            code: 'INVALID_ARGUMENT',
+            message: `the CA certificate file ${notPem} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+          },
+        );
+        const stranger = await opensslCert(await mkdtemp(join(dir, 'stranger-')), 'DNS:vault.test');
+        await rejectsHttp(
+          vault({
+            ...base,
+            caFile: stranger.certFile,
+            addr: `https://127.0.0.1:${activePort}`,
+            tlsServerName: 'vault.test',
+          }).save(),
+          'tls',
+          new RegExp(
+            `is not trusted by the CA in ${stranger.certFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(`,
+          ),
+        );
         // A certificate without its key (or the reverse) is refused, as Vault's client does.
         for (const half of [{ certFile }, { keyFile: certFile }]) {
           assert.throws(() => vault({ ...base, addr: `https://127.0.0.1:${mtlsPort}`, ...half }), {
@@ -1332,6 +1358,10 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         res.end('{"errors":["no handler for route \\"sys/storage/raft/snapshot\\""]}');
       } else if (url.searchParams.has('reset')) {
         req.socket.destroy();
+      } else if (url.searchParams.has('long')) {
+        // The token where the message is cut to 500 characters.
+        res.writeHead(403, { 'Content-Type': 'text/plain' });
+        res.end(`${'x'.repeat(480)} token=${req.headers['x-consul-token']} more`);
       } else {
         res.writeHead(403, { 'Content-Type': 'text/plain' });
         res.end(`ACL not found for token ${req.headers['x-consul-token']}`);
@@ -1387,6 +1417,13 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         'permission-denied',
       );
       assert.match(err.message, /ACL not found for token <redacted>/);
+      // Hidden before the cut, not after: no part of it shows.
+      const cut = await rejectsHttp(
+        consul({ addr, token: TOKEN, env: {} }).save({ query: { long: '1' } }),
+        'permission-denied',
+      );
+      assert.ok(!cut.message.includes(TOKEN.slice(0, 8)), cut.message);
+      assert.match(cut.message, / token=<redac/);
     } finally {
       await close(server);
     }
@@ -1619,6 +1656,23 @@ test("proxyFor: which requests go through a proxy, by Go's ProxyFromEnvironment 
     message:
       'HTTPS_PROXY: ftp:// proxies are not supported (http://, https:// and socks5:// are); list vault.corp in NO_PROXY to reach it directly',
   });
+});
+
+test("durations as the products' clients take them, for --timeout and the timeout variables alike: Go durations or plain seconds", () => {
+  for (const [text, ms] of [
+    ['90', 90_000],
+    ['500ms', 500],
+    ['1m30s', 90_000],
+    ['1s500ms', 1500],
+    ['1.5h', 5_400_000],
+  ] as const) {
+    assert.equal(durationMs(text), ms, text);
+    assert.equal(parseDuration(text), ms, text);
+  }
+  for (const bad of ['', '1x', '1m 30s', 'm', '-1s']) {
+    assert.equal(durationMs(bad), undefined, bad);
+    assert.throws(() => parseDuration(bad), /^UsageError: --timeout must be a duration like/);
+  }
 });
 
 test('redaction hides a token where it stands alone, and leaves words that merely contain a short one', async () => {

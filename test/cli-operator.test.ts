@@ -177,6 +177,11 @@ describe('raftsnap save / restore against a real cluster', { timeout: 180_000 },
         assert.ok(!r.stderr.includes(wrong));
         assert.deepEqual(await listDir(dir), []);
       }
+      // To standard output: the one error, not a second one blamed on the output.
+      const r = run(['save', '--from', 'consul', '--addr', leaderUrl, '--token', 'wrong', '-']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.match(/^error: /gm)?.length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /standard output/);
     });
   });
 
@@ -536,6 +541,40 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
     });
   });
 
+  test('Ctrl-C while a restore is still verifying its input: the note says nothing was sent, and nothing was', async () => {
+    await withTempDir(async (dir) => {
+      const file = join(dir, 'r.snap');
+      const r = run([...createInputs(dir, pseudoRandom(1 << 20, 8)), '-o', file]);
+      assert.equal(r.code, 0, r.stderr);
+      const whole = readFileSync(file);
+      let requests = 0;
+      const server = http.createServer((_req, res) => {
+        requests++;
+        res.end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const addr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const p = spawnAsync(['restore', '--to', 'consul', '--addr', addr, '--token', 'x', '-']);
+        // Half the archive, then silence. Written through a 64 KiB pipe, it has been read (the
+        // command is verifying) once the write is done.
+        await new Promise((resolve) =>
+          p.child.stdin!.write(whole.subarray(0, 512 * 1024), resolve),
+        );
+        p.child.kill('SIGINT');
+        const done = await p.done;
+        assert.equal(done.code ?? 128 + constants.signals.SIGINT, 130, done.stderr);
+        assert.equal(
+          done.stderr,
+          'error: interrupted by SIGINT\nnote: nothing was sent to Consul\n',
+        );
+        assert.equal(requests, 0);
+      } finally {
+        server.close();
+      }
+    });
+  });
+
   test('Ctrl-C after the whole snapshot was sent, while the server restores it: a warning that it may still be restored', async () => {
     await withTempDir(async (dir) => {
       const file = join(dir, 'c.snap');
@@ -559,7 +598,7 @@ describe('no partial files on local faults', { timeout: 120_000 }, () => {
         assert.equal(done.code ?? 128 + constants.signals.SIGINT, 130, done.stderr);
         assert.equal(
           done.stderr,
-          `warning: ${file}: Consul had received the whole snapshot when the restore was stopped, and may still restore it: check it before restoring again\nerror: interrupted by SIGINT\n`,
+          `warning: ${file}: the whole snapshot had been sent to Consul when the restore was stopped, and it may still restore it: check it before restoring again\nerror: interrupted by SIGINT\n`,
         );
       } finally {
         server.closeAllConnections();

@@ -42,13 +42,11 @@ const UNIT_MS: Record<string, number> = {
 };
 
 /**
- * A timeout variable in milliseconds: a Go duration ("90s", "1m30s", "500ms") or a plain number
- * of seconds ("60"), as the Vault CLI accepts; unset or empty: undefined. Throws
- * SnapshotError('INVALID_ARGUMENT') otherwise.
+ * `text` in milliseconds: a Go duration ("90s", "1m30s", "500ms") or a plain number of seconds
+ * ("60"), as the Vault CLI accepts; undefined for anything else.
  */
-export function envDurationMs(env: Env, name: string): number | undefined {
-  const v = envString(env, name)?.trim();
-  if (v === undefined) return undefined;
+export function durationMs(text: string): number | undefined {
+  const v = text.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
@@ -57,13 +55,24 @@ export function envDurationMs(env: Env, name: string): number | undefined {
     total += Number(m[1]) * UNIT_MS[m[2]];
     pos = re.lastIndex;
   }
-  if (pos === 0 || pos !== v.length) {
+  return pos === 0 || pos !== v.length ? undefined : Math.round(total);
+}
+
+/**
+ * A timeout variable in milliseconds ({@link durationMs}); unset or empty: undefined. Throws
+ * SnapshotError('INVALID_ARGUMENT') otherwise.
+ */
+export function envDurationMs(env: Env, name: string): number | undefined {
+  const v = envString(env, name)?.trim();
+  if (v === undefined) return undefined;
+  const ms = durationMs(v);
+  if (ms === undefined) {
     throw new SnapshotError(
       'INVALID_ARGUMENT',
       `${name} must be a duration such as 60s or 1m30s, got ${JSON.stringify(v)}`,
     );
   }
-  return Math.round(total);
+  return ms;
 }
 
 /**

@@ -306,8 +306,18 @@ export class HttpClient {
         );
       }
     };
+    const caFile = this.opts.caFile;
+    const ca = caFile ? read(caFile, 'CA certificate') : undefined;
+    // Refused as the products' clients refuse it ("Couldn't parse PEM"), rather than found out
+    // as an untrusted server.
+    if (ca && !ca.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {
+      throw new SnapshotError(
+        'INVALID_ARGUMENT',
+        `the CA certificate file ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      );
+    }
     return {
-      ca: this.opts.caFile ? read(this.opts.caFile, 'CA certificate') : this.caDirectory(),
+      ca: ca ?? this.caDirectory(),
       cert: read(this.opts.certFile, 'client certificate'),
       key: read(this.opts.keyFile, 'client key'),
       rejectUnauthorized: !this.opts.tlsSkipVerify,
@@ -860,9 +870,10 @@ export class HttpClient {
         ? `set ${hints.caCert} or ${this.option('caFile')} to its CA`
         : `set ${this.option('caFile')} to its CA`;
       const skip = hints.skipVerify ? `; ${hints.skipVerify} skips verification (insecure)` : '';
+      const by = this.opts.caFile ? ` by the CA in ${this.opts.caFile}` : '';
       return this.error(
         'tls',
-        `the TLS certificate of ${where} is not trusted (${code}): ${ca}${skip}`,
+        `the TLS certificate of ${where} is not trusted${by} (${code}): ${ca}${skip}`,
         {
           url,
           cause: err,
@@ -884,8 +895,9 @@ export class HttpClient {
     location?: URL,
   ): HttpError {
     const where = `${this.service} at ${safeUrl(url)}`;
-    const said = serverMessage(text);
-    const tail = said ? `: ${this.redact(said)}` : '';
+    // Secrets hidden before the message is cut short: one across the cut would show in part.
+    const said = serverMessage(text, (m) => this.redact(m));
+    const tail = said ? `: ${said}` : '';
     const what = req.what ? ` ${req.what}` : '';
     if (status === 401 || status === 403) {
       const hint = this.opts.hints?.token
@@ -1019,23 +1031,26 @@ function isTlsCertError(code: string): boolean {
   );
 }
 
-/** The useful part of an error response body: Vault's `{"errors":[…]}`, or the text. */
-export function serverMessage(text: string): string {
+/**
+ * The useful part of an error response body: Vault's `{"errors":[…]}`, or the text, on one line
+ * of at most 500 characters. `redact` is applied to the whole line before it is cut.
+ */
+export function serverMessage(text: string, redact: (s: string) => string = (s) => s): string {
   const t = text.trim();
   if (t.startsWith('{')) {
     try {
       const j = JSON.parse(t) as { errors?: unknown; error?: unknown; message?: unknown };
       if (Array.isArray(j.errors) && j.errors.length > 0) {
-        return serverMessage(j.errors.map(String).join('; '));
+        return serverMessage(j.errors.map(String).join('; '), redact);
       }
-      if (typeof j.error === 'string') return serverMessage(j.error);
-      if (typeof j.message === 'string') return serverMessage(j.message);
+      if (typeof j.error === 'string') return serverMessage(j.error, redact);
+      if (typeof j.message === 'string') return serverMessage(j.message, redact);
     } catch {
       // not JSON after all
     }
   }
   // One line: Vault's "1 error occurred:\n\t* …\n\n" and multi-line pages alike.
-  const line = t.replace(/\s*\n\s*/g, ' ').trim();
+  const line = redact(t.replace(/\s*\n\s*/g, ' ').trim());
   return line.length > 500 ? `${line.slice(0, 500)}…` : line;
 }
 

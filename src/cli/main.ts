@@ -102,7 +102,9 @@ function stopOnSignals(ctl: AbortController, finished: () => boolean): () => Sto
     });
   }
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (stop !== undefined) return;
+    // Only a failed write counts: the command's own failure, passed on as it stops writing to
+    // standard output (its output aborted), is reported once, by the command.
+    if (stop !== undefined || err.syscall === undefined) return;
     const exitCode = err.code === 'EPIPE' ? EPIPE_EXIT : 1;
     stop = { exitCode };
     const reason = new SnapshotError('IO', `cannot write to standard output: ${err.message}`);
@@ -176,7 +178,12 @@ async function main(argv: string[]): Promise<number> {
       // The command has cleaned up; a read it left waiting (a quiet pipe) must not keep the
       // process alive.
       const quietly = 'exitCode' in stop && stop.exitCode === EPIPE_EXIT;
-      if (!quietly) process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
+      if (!quietly) {
+        process.stderr.write(`error: ${messageOf(ctl.signal.reason)}\n`);
+        // What the stop left as it was (a restore stopped before its upload: nothing was sent).
+        const note = noteOf(err);
+        if (note !== undefined) process.stderr.write(`note: ${note}\n`);
+      }
       if ('signal' in stop) dieBy(stop.signal);
       process.exit(stop.exitCode);
     }

@@ -1,4 +1,6 @@
 /** The operators' commands: save from and restore to Consul, Vault, Nomad and OpenBao. */
+
+import { durationMs } from '../adapters/env.js';
 import {
   consul,
   HttpError,
@@ -70,15 +72,15 @@ const connection = {
   'seal-key-file': { value: true },
 } as const;
 
-/** Parses a duration: `90` (seconds), `500ms`, `30s`, `5m`, `1h`. Returns milliseconds. */
+/** Parses a duration: `90` (seconds), `500ms`, `30s`, `1m30s`, `1h`. Returns milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m)
+  const ms = durationMs(text);
+  if (ms === undefined) {
     throw new UsageError(
-      `--timeout must be a duration like 30s, 5m or 500ms, not ${JSON.stringify(text)}`,
+      `--timeout must be a duration like 30s, 5m, 1m30s or 500ms, not ${JSON.stringify(text)}`,
     );
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
+  }
+  return ms;
 }
 
 function productOf(p: Parsed, flag: 'from' | 'to'): ProductName {
@@ -310,17 +312,16 @@ Examples:
     } catch (err) {
       if (
         !upload &&
-        !signal.aborted &&
-        !(err instanceof HttpError) &&
+        (signal.aborted || !(err instanceof HttpError)) &&
         !String((err as Error)?.message).includes('nothing was sent')
       ) {
-        // Refused here, before the upload: the cluster is as it was.
+        // Refused or stopped here, before any of the upload: the cluster is as it was.
         throw withNote(err, `nothing was sent to ${name}`);
       }
-      // Stopped after the last byte went: the server has the snapshot and may restore it.
+      // Stopped after the last byte went out: the server may have the snapshot and restore it.
       if (signal.aborted && sent.total !== undefined && sent.bytes >= sent.total) {
         warnings.push(
-          `${name} had received the whole snapshot when the restore was stopped, and may still restore it: check it before restoring again`,
+          `the whole snapshot had been sent to ${name} when the restore was stopped, and it may still restore it: check it before restoring again`,
         );
       }
       throw err;
