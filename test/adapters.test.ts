@@ -641,6 +641,18 @@ function sendArchive(res: http.ServerResponse, archive: Uint8Array): void {
  * A valid archive made by raftsnap (no cluster needed), with sealed sums as Vault and OpenBao
  * write them (the other products' readers ignore them).
  */
+/** An archive of `size` bytes of patterned state, stored (level 0): as large as the state. */
+async function storedArchive(size: number): Promise<Buffer> {
+  const { writeSnapshot, zeroMeta } = await import('raftsnap');
+  const state = new Uint8Array(size).map((_, i) => (i * 2654435761) >>> 24);
+  const meta = { ...zeroMeta(), version: 1, id: '2-9-1', index: 9n, term: 2n };
+  meta.size = BigInt(state.length);
+  const parts: Uint8Array[] = [];
+  const sink = { write: (c: Uint8Array) => void parts.push(c.slice()) };
+  await writeSnapshot(meta, state, sink, { level: 0 });
+  return Buffer.concat(parts);
+}
+
 async function smallArchive({ sealed = true } = {}): Promise<Uint8Array> {
   const { writeSnapshot, zeroMeta } = await import('raftsnap');
   const state = new TextEncoder().encode(JSON.stringify({ a: 'MQ==' }));
@@ -1287,21 +1299,8 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
   });
 
   test('restore uploads exactly the verified file, and cuts the upload short if it changes', async () => {
-    const { writeSnapshot, zeroMeta } = await import('raftsnap');
-    // A few MiB stored (level 0), so the upload spans many reused read buffers.
-    const state = new Uint8Array(3 * 1024 * 1024 + 4321).map((_, i) => (i * 2654435761) >>> 24);
-    const meta = { ...zeroMeta(), version: 1, id: '2-9-1', index: 9n, term: 2n };
-    meta.size = BigInt(state.length);
-    const parts: Uint8Array[] = [];
-    await writeSnapshot(
-      meta,
-      state,
-      { write: (c: Uint8Array) => void parts.push(c.slice()) },
-      {
-        level: 0,
-      },
-    );
-    const archive = Buffer.concat(parts);
+    // A few MiB, so the upload spans many reused read buffers.
+    const archive = await storedArchive(3 * 1024 * 1024 + 4321);
     await withTempDir(async (dir) => {
       const file = join(dir, 'a.snap');
       await writeFile(file, archive);
@@ -1338,6 +1337,26 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         await close(server);
       }
     });
+  });
+
+  test('a restore whose upload stalls part way times out saying the server did not get it all (not that it may restore it)', async () => {
+    // More than the sockets between here and the server hold.
+    const archive = await storedArchive(24 * 1024 * 1024);
+    // A server that stops reading the upload at once and never answers.
+    const server = http.createServer((req) => req.pause());
+    const port = await listen(server);
+    try {
+      const svc = consul({ addr: `http://127.0.0.1:${port}`, timeoutMs: 500, env: {} });
+      const err = await rejectsHttp(
+        svc.restore(archive),
+        'timeout',
+        /^no response from Consul at .* within 500 ms .*\(the upload stalled after \d+ of \d+ bytes: the server did not get the whole request\)$/,
+      );
+      assert.doesNotMatch(err.message, /may still complete/);
+    } finally {
+      server.closeAllConnections();
+      await close(server);
+    }
   });
 
   test('a wrong Digest, an archive that ends cleanly but early, an HTML page, 404, a reset, and a server echoing the token', async () => {

@@ -766,8 +766,15 @@ export class HttpClient {
           cause: err,
         });
       }
-      // A request with a body (a restore) may still be carried out by the server.
-      const pending = req.body && state.bodyBytes > 0 ? `; ${MAY_STILL_COMPLETE}` : '';
+      // A request whose whole body went out (a restore) may still be carried out by the server;
+      // one whose upload stalled part way cannot be.
+      const total = req.body?.length;
+      const pending =
+        !req.body || state.bodyBytes === 0
+          ? ''
+          : total !== undefined && state.bodyBytes < total
+            ? ` (the upload stalled after ${state.bodyBytes} of ${total} bytes: the server did not get the whole request)`
+            : `; ${MAY_STILL_COMPLETE}`;
       return this.error(
         'timeout',
         `no response from ${where} within ${ms} ms${what}${this.timeoutHint()}${pending}`,
