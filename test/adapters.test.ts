@@ -800,6 +800,38 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     }
   });
 
+  test('TLS: a server name that is an address is checked against the certificate and sent as no SNI (no warning)', async () => {
+    await withTempDir(async (dir) => {
+      const { certFile, ...tls } = await opensslCert(dir, 'IP:127.0.0.1');
+      const archive = await smallArchive();
+      let sni: string | false | null | undefined;
+      const server = https.createServer(tls, (req, res) => {
+        sni = (req.socket as import('node:tls').TLSSocket).servername;
+        sendArchive(res, archive);
+      });
+      const port = await listen(server);
+      const warnings: Error[] = [];
+      const onWarning = (w: Error) => warnings.push(w);
+      process.on('warning', onWarning);
+      try {
+        const base = { token: TOKEN, caFile: certFile, env: {}, addr: `https://localhost:${port}` };
+        const bytes = await readAll(await vault({ ...base, tlsServerName: '127.0.0.1' }).save());
+        assert.equal((await verify(bytes)).index, 9n);
+        assert.ok(!sni, `SNI sent: ${sni}`);
+        await rejectsHttp(
+          vault({ ...base, tlsServerName: '127.0.0.2' }).save(),
+          'tls',
+          /is not issued for 127\.0\.0\.2 \(it holds IP Address:127\.0\.0\.1\) \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(warnings.map(String), []);
+      } finally {
+        process.off('warning', onWarning);
+        await close(server);
+      }
+    });
+  });
+
   test('TLS: the server name holds across a redirect to another host; each certificate failure says what to set', async () => {
     await withTempDir(async (dir) => {
       // A certificate for the name vault.test only (openssl: installed by .ci/run).

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { isSnapshotError, messageOf, SnapshotError, type SnapshotErrorCode } from '../errors.js';
@@ -494,7 +494,15 @@ export class HttpClient {
       if (isHttps) {
         options = { ...options, ...tlsOptions };
         // On every hop, redirects to another host included, as the products' own clients do.
-        if (this.opts.tlsServerName) options.servername = this.opts.tlsServerName;
+        const name = this.opts.tlsServerName;
+        if (name && isIP(name)) {
+          // An address: checked against the certificate, but sent as no SNI (RFC 6066 names only
+          // hosts; Go sends none for an address either).
+          options.servername = '';
+          options.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
+        } else if (name) {
+          options.servername = name;
+        }
       }
       let target: URL | string = url;
       if (own) {
@@ -511,6 +519,10 @@ export class HttpClient {
             // The name the certificate is checked against, and SNI unless it is an address.
             host: bareHostname(url),
             servername: options.servername ?? serverName(bareHostname(url)),
+            // Only when set: tls.connect would take an undefined one over its default.
+            ...(options.checkServerIdentity && {
+              checkServerIdentity: options.checkServerIdentity,
+            }),
             ca,
             cert,
             key,
