@@ -29,6 +29,8 @@ const STRIDE = 16;
 const REPEATS = 32;
 /** Entries of the table of remembered positions (a power of two, some seven times their number). */
 const TABLE_BITS = 14;
+/** The search's table, kept between calls (64 KiB; every block of ciphertext is searched). */
+const scratch = new Int32Array(1 << TABLE_BITS);
 
 /**
  * True when every one of three samples of `block` (start, middle, end) has a byte entropy above
@@ -58,7 +60,8 @@ export function looksIncompressible(block: Uint8Array): boolean {
   }
   // Random-looking bytes everywhere; are they copies of one another? Looked at in the middle only:
   // the search costs about what the three counts above cost, and every block of ciphertext pays it.
-  return repeats(block, (block.length - SAMPLE) >> 1, new Int32Array(1 << TABLE_BITS)) < REPEATS;
+  scratch.fill(0);
+  return repeats(block, (block.length - SAMPLE) >> 1, scratch) < REPEATS;
 }
 
 /**
