@@ -2,7 +2,7 @@
 export { type EngineChoice, getEngines } from './engines/registry.js';
 export type { HashEngine, Sha256 } from './engines/sha256.js';
 export { isSnapshotError, SnapshotError, type SnapshotErrorCode } from './errors.js';
-export { MAX_SMALL_FILE, readArchive, writeArchive } from './format/archive.js';
+export { type ArchiveInfo, MAX_SMALL_FILE, readArchive, writeArchive } from './format/archive.js';
 export {
   decodeMeta,
   encodeMeta,

@@ -79,7 +79,7 @@ test('verify, inspect, extract: a whole archive with a damaged gzip tail fails, 
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("verify and inspect pass an archive whose state.bin is not meta.json's Size long, as the reference does, and warn that Raft refuses it", async () => {
+test("verify, inspect and extract pass an archive whose state.bin is not meta.json's Size long, as the reference does, and warn that Raft refuses it", async () => {
   const { archiveWithMeta } = await import('./support/archive.js');
   const bytes = await archiveWithMeta(
     '{"Version":1,"ID":"1-5-1","Index":5,"Term":1,"Size":10}\n',
@@ -97,6 +97,15 @@ test("verify and inspect pass an archive whose state.bin is not meta.json's Size
       `warning: -: state.bin holds 1000 bytes but meta.json's Size is 10: Raft refuses to restore such a snapshot (hashicorp/raft: "size didn't match"); the reference's Verify accepts it, but Consul, Vault, Nomad and OpenBao cannot restore it\n`,
     );
   }
+  await withTempDir(async (dir) => {
+    const r = run(['extract', '-', join(dir, 'x')], bytes);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /^warning: -: state\.bin holds 1000 bytes but meta\.json's Size is 10: /,
+    );
+    assert.match(r.stdout, /\(meta\.json, state\.bin: 1000 B\)\n$/);
+  });
 });
 
 test('inspect --json, extract --json and inspect are exact for Go ints beyond 2^53 (Version, Suffrage)', async () => {
@@ -282,6 +291,22 @@ test('inspect shows the metadata table; --json is exact', () => {
   assert.equal(j.code, 0, j.stderr);
   assert.match(j.stdout, /"Index": 9007199254740993,/);
   assert.equal(JSON.parse(j.stdout).StateSize, 200000);
+});
+
+test('extract of a sealed archive says whether its sealed sums were checked', async () => {
+  await withTempDir(async (dir) => {
+    const keyed = run(['extract', '--seal-key-file', keyFile, sealed, join(dir, 'k')]);
+    assert.equal(keyed.code, 0, keyed.stderr);
+    assert.match(keyed.stdout, /^Extracted snapshot at index \d+ to .*, sealed sums verified\n$/);
+    // Without a key the archive is extracted, as the reference's Verify would accept it, and the
+    // summary says what went unchecked.
+    const unkeyed = run(['extract', sealed, join(dir, 'u')]);
+    assert.equal(unkeyed.code, 0, unkeyed.stderr);
+    assert.match(unkeyed.stdout, /, SHA256SUMS\.sealed not checked \(no --seal-key-file\)\n$/);
+    assert.deepEqual(await listDir(join(dir, 'u')), ['meta.json', 'state.bin']);
+    const plain = run(['extract', realRaft, join(dir, 'p')]);
+    assert.match(plain.stdout, /state\.bin: [^)]+\)\n$/);
+  });
 });
 
 test('extract writes DIR/meta.json and DIR/state.bin; nothing on failure', async () => {

@@ -364,8 +364,10 @@ test('extract writes meta.json and state.bin only for a valid archive', async ()
     const file = `${dir}/in.snap`;
     await writeFile(file, bytes);
     const out = `${dir}/out/nested`;
-    const meta = await extract(file, out);
-    assert.equal(meta.index, 42n);
+    const info = await extract(file, out);
+    assert.equal(info.meta.index, 42n);
+    assert.equal(info.stateSize, BigInt(state.length));
+    assert.equal(info.sealed, false);
     assert.deepEqual(await listDir(out), ['meta.json', 'state.bin']);
     assert.equal(sha256hex(await readFile(`${out}/state.bin`)), sha256hex(state));
     assert.match(

@@ -2,12 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { registerEngines } from '../engines/registry.js';
 import { SnapshotError } from '../errors.js';
+import type { ArchiveInfo } from '../format/archive.js';
 import { decodeMeta, encodeMeta, exactGoInt } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { nodeEngines } from '../node/engines.js';
 import { fileChunksReused, fileSize, ioError, replacesFile } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
-import { type SnapshotInfo, stateSizeMismatch, writeSnapshot } from '../snapshot.js';
+import { stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
 import {
   common,
@@ -57,7 +58,7 @@ Exit codes: 0 success, 1 invalid snapshot or failed operation, 2 usage error.`;
  * Warns (on stderr, --quiet or not) of an archive that verifies, as it does with the reference,
  * but that Raft will not restore: its state.bin is not meta.json's Size long.
  */
-function warnSizeMismatch(file: string, info: SnapshotInfo): void {
+function warnSizeMismatch(file: string, info: ArchiveInfo): void {
   const mismatch = stateSizeMismatch(info.meta, info.stateSize);
   if (mismatch) {
     process.stderr.write(
@@ -234,7 +235,7 @@ Examples:
       p.options.has('quiet') || p.options.has('json'),
       'extracting',
     );
-    const meta = await verifying(
+    const info = await verifying(
       extract(inputOf(file), dir, {
         sealer,
         engine: engineOf(p),
@@ -243,12 +244,13 @@ Examples:
       }),
     );
     progress.done();
+    warnSizeMismatch(file, info);
     if (p.options.has('json')) {
-      process.stdout.write(`${exactJson({ dir, meta: metaObject(meta) })}\n`);
+      process.stdout.write(`${exactJson({ dir, meta: metaObject(info.meta) })}\n`);
     } else {
       say(
         p,
-        `Extracted snapshot at index ${meta.index} to ${dir} (meta.json, state.bin: ${humanBytes(meta.size)})\n`,
+        `Extracted snapshot at index ${info.meta.index} to ${dir} (meta.json, state.bin: ${humanBytes(info.stateSize)})${sealedNote(info.sealed, sealer !== undefined)}\n`,
       );
     }
     return 0;

@@ -6,6 +6,7 @@
 
 import { join } from 'node:path';
 import { isSnapshotError, messageOf, SnapshotError, wrapError } from '../errors.js';
+import type { ArchiveInfo } from '../format/archive.js';
 import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
 import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
@@ -291,13 +292,14 @@ async function restoreWithDeadline(
  * verified: both files are written to temporary files, both fsync'd, and only then renamed
  * (state.bin first; a failure of the second rename alone, a directory-level fault, would leave
  * the new state.bin without its meta.json); on failure the directories this call created are
- * removed again.
+ * removed again. Returns what was read: the metadata, the state's size and whether the archive
+ * has sealed sums (checked only when `opts.sealer` is given).
  */
 export async function extract(
   input: NodeInput,
   dir: string,
   opts: ReadOptions = {},
-): Promise<SnapshotMeta> {
+): Promise<ArchiveInfo> {
   const r = await resolveInput(input);
   let undoDirs: () => Promise<void> = async () => {};
   let state: FileWriter | undefined;
@@ -314,14 +316,14 @@ export async function extract(
     throw ioError(err, 'cannot write to', dir);
   }
   await cleanStaleTemps(dir);
-  let meta: SnapshotMeta;
+  let info: ArchiveInfo;
   try {
-    ({ meta } = await readSnapshot(r.input, {
+    info = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
       checksum: false,
       onState: (c) => state.write(c),
       onStateReleases: true,
-    }));
+    });
   } catch (err) {
     await metaFile.abort(err);
     await state.abort(err);
@@ -329,7 +331,7 @@ export async function extract(
     throw err;
   }
   try {
-    await metaFile.write(encodeMeta(meta));
+    await metaFile.write(encodeMeta(info.meta));
     // Both on disk before either is renamed into DIR: a failed last write or fsync of one
     // leaves neither behind.
     await state.settle();
@@ -344,7 +346,7 @@ export async function extract(
     await undoDirs();
     throw isSnapshotError(err) ? err : ioError(err, 'cannot write to', dir);
   }
-  return meta;
+  return { meta: info.meta, stateSize: info.stateSize, sealed: info.sealed };
 }
 
 /**
