@@ -1084,6 +1084,35 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           /through the proxy http:\/\/127\.0\.0\.1:\d+\/? \(HTTPS_PROXY; NO_PROXY lists hosts to reach directly\): the proxy answered 403/,
         );
         assert.ok(!refused.message.includes('p%40ss') && !refused.message.includes('p@ss'));
+        // 407 comes from the proxy, never from the product: said so, with what to do, for a
+        // tunnel and for a forwarded request, with credentials in the URL and without.
+        proxy.removeAllListeners('connect');
+        proxy.on('connect', (_req, client) => {
+          tunnels.push(client);
+          client.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
+        });
+        proxy.removeAllListeners('request');
+        proxy.on('request', (_req, res) => {
+          res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="corp"' });
+          res.end('{"errors":["Permission denied"]}');
+        });
+        const withCredentials = await rejectsHttp(
+          v.save(),
+          'connection',
+          /through the proxy http:\/\/127\.0\.0\.1:\d+\/? \(HTTPS_PROXY; [^)]*\): the proxy answered 407 \(Proxy Authentication Required\) to CONNECT vault\.test:\d+: it refused the user name and password in the proxy URL$/,
+        );
+        assert.ok(!withCredentials.message.includes('p@ss'));
+        await rejectsHttp(
+          c.save(),
+          'connection',
+          /^cannot reach Consul at http:\/\/consul\.test:\d+\S* through the proxy http:\/\/127\.0\.0\.1:\d+\/? \(HTTP_PROXY; [^)]*\): it answered 407 \(Proxy Authentication Required\) to GET consul\.test:\d+: it wants a user name and password: give them in the proxy URL \(http:\/\/USER:PASSWORD@127\.0\.0\.1:\d+\)$/,
+        );
+        // Without a proxy, a 407 is the server's answer like any other status.
+        await rejectsHttp(
+          consul({ addr: `http://127.0.0.1:${proxyPort}`, token: TOKEN, env: {} }).save(),
+          'client-error',
+          /answered 407/,
+        );
       } finally {
         for (const t of tunnels) t.destroy();
         await close(proxy);

@@ -17,11 +17,13 @@ import type { Env } from './env.js';
 import {
   bareHostname,
   isSocks,
+  proxyAuthHint,
   proxyAuthorization,
   proxyFor,
   proxyVariable,
   serverName,
 } from './proxy.js';
+import { refused } from './socks.js';
 import { dialProxy, openTunnel, type ProxyDial } from './tunnel.js';
 
 /** What went wrong, for callers that branch on it (the message says it for people). */
@@ -439,6 +441,18 @@ export class HttpClient {
       if (status >= 200 && status < 300) return this.response(res, clientReq, url, state);
       const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
       clientReq.destroy();
+      const proxy = this.forwardingProxy(url);
+      if (status === 407 && proxy) {
+        // The proxy's answer, not the product's (which never asks for proxy credentials).
+        throw this.proxyError(
+          refused(
+            `it answered 407 (Proxy Authentication Required) to ${req.method} ${url.host}: ${proxyAuthHint(proxy)}`,
+          ),
+          proxy,
+          url,
+          req,
+        );
+      }
       throw this.statusError(status, text, url, req, locationOf(res.headers.location, url));
     }
   }
@@ -449,6 +463,12 @@ export class HttpClient {
     u.pathname = `${u.pathname.replace(/\/$/, '')}${p.startsWith('/') ? p : `/${p}`}`;
     u.search = q ? `?${q}` : '';
     return u;
+  }
+
+  /** The http(s) proxy that a request to `url` is sent to with its absolute URL, if any. */
+  private forwardingProxy(url: URL): URL | undefined {
+    const proxy = this.opts.proxyEnv ? proxyFor(url, this.opts.proxyEnv) : undefined;
+    return proxy && url.protocol !== 'https:' && !isSocks(proxy) ? proxy : undefined;
   }
 
   /** One request/response exchange (no redirect handling), through a proxy where one applies. */
@@ -469,7 +489,7 @@ export class HttpClient {
     // https (and for anything through SOCKS5), else, for http through an http(s) proxy, the
     // connection to the proxy itself, which is sent the absolute URL.
     let own: Socket | undefined;
-    const forwarded = proxy !== undefined && !isHttps && !isSocks(proxy);
+    const forwarded = this.forwardingProxy(url) !== undefined;
     if (proxy) {
       const dial = this.proxyDial(timeoutMs, req, tlsOptions);
       try {

@@ -175,6 +175,16 @@ export function proxyAuthorization(proxy: URL): string | undefined {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 }
 
+/**
+ * What to say when `proxy` answered 407 Proxy Authentication Required: that it refused the user
+ * name and password its URL holds, or that it wants them there.
+ */
+export function proxyAuthHint(proxy: URL): string {
+  return proxy.username || proxy.password
+    ? 'it refused the user name and password in the proxy URL'
+    : `it wants a user name and password: give them in the proxy URL (${proxy.protocol}//USER:PASSWORD@${proxy.host})`;
+}
+
 /** Whether requests through `proxy` go through a tunnel whatever their scheme (SOCKS5). */
 export function isSocks(proxy: URL): boolean {
   return proxy.protocol === 'socks5:' || proxy.protocol === 'socks5h:';

@@ -7,7 +7,14 @@
 import * as http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { bareHostname, isSocks, portOf, proxyAuthorization, serverName } from './proxy.js';
+import {
+  bareHostname,
+  isSocks,
+  portOf,
+  proxyAuthHint,
+  proxyAuthorization,
+  serverName,
+} from './proxy.js';
 import { refused, socksConnect } from './socks.js';
 
 /**
@@ -159,7 +166,13 @@ async function httpConnect(
         return;
       }
       socket.destroy();
-      reject(refused(`the proxy answered ${status} to CONNECT ${authority}`));
+      reject(
+        refused(
+          status === 407
+            ? `the proxy answered 407 (Proxy Authentication Required) to CONNECT ${authority}: ${proxyAuthHint(proxy)}`
+            : `the proxy answered ${status} to CONNECT ${authority}`,
+        ),
+      );
     });
     req.end();
   });
