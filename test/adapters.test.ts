@@ -934,9 +934,19 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
-  test('a 301 names where it points; a server that never accepts the connection times out as "cannot connect"', async () => {
+  test('a save follows 301, 302 and 303 as the Go clients do; a restore is not turned into a GET and names the target; a server that never accepts the connection times out as "cannot connect"', async () => {
+    const archive = await smallArchive();
+    const seen: string[] = [];
+    const target = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers['x-vault-token'] === TOKEN}`);
+      sendArchive(res, archive);
+    });
+    const targetPort = await listen(target);
+    let status = 301;
     const moved = http.createServer((req, res) => {
-      res.writeHead(301, { Location: `https://vault.example:8200${req.url}` });
+      req.resume();
+      const to = req.method === 'GET' ? `127.0.0.1:${targetPort}` : 'vault.example:8200';
+      res.writeHead(status, { Location: `http://${to}${req.url}` });
       res.end();
     });
     const port = await listen(moved);
@@ -952,11 +962,18 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
       ].join('\n'),
     ]);
     try {
+      const svc = vault({ addr: `http://127.0.0.1:${port}`, token: TOKEN, env: {} });
+      for (status of [301, 302, 303]) {
+        assert.equal((await verify(await readAll(await svc.save()))).index, 9n);
+      }
+      assert.deepEqual(seen, Array(3).fill('GET /v1/sys/storage/raft/snapshot true'));
+      status = 301;
       await rejectsHttp(
-        vault({ addr: `http://127.0.0.1:${port}`, token: TOKEN, env: {} }).save(),
+        svc.restore(archive),
         'redirect',
-        /redirects to https:\/\/vault\.example:8200\/v1\/sys\/storage\/raft\/snapshot with 301, which is not followed \(only 307 and 308 keep the method and body\): use that address \(VAULT_ADDR or the addr option\)$/,
+        /redirects to http:\/\/vault\.example:8200\/v1\/sys\/storage\/raft\/snapshot with 301, which is not followed \(only 307 and 308 keep the method and body\): use that address \(VAULT_ADDR or the addr option\)$/,
       );
+      assert.equal(seen.length, 3, 'the restore was not sent on as a GET');
       const hole = await new Promise<string>((resolve, reject) => {
         blackhole.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
         blackhole.once('error', reject);
@@ -971,6 +988,7 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     } finally {
       blackhole.kill();
       await close(moved);
+      await close(target);
     }
   });
 

@@ -373,7 +373,9 @@ export class HttpClient {
 
   /**
    * Sends the request, following 307/308 redirects (the body re-opened and re-sent, the headers
-   * — token included — re-sent; a redirect from https to http is refused). Resolves with a 2xx
+   * — token included — re-sent; a redirect from https to http is refused), and for a request
+   * without a body (a save's GET) 301, 302 and 303 too, as the products' Go clients do. A request
+   * with a body is not sent on by those: they would turn it into a GET. Resolves with a 2xx
    * response whose body is still to be read; rejects with HttpError for any other status (with
    * the server's message) and for connection, TLS, timeout and abort failures.
    */
@@ -392,7 +394,11 @@ export class HttpClient {
         hop--;
         continue;
       }
-      if (status === 307 || status === 308) {
+      if (
+        status === 307 ||
+        status === 308 ||
+        (!req.body && (status === 301 || status === 302 || status === 303))
+      ) {
         const loc = res.headers.location;
         res.resume();
         clientReq.destroy();
@@ -965,7 +971,7 @@ export class HttpClient {
       const to = location ? ` to ${safeUrl(location)}` : '';
       return this.error(
         'redirect',
-        `${where} redirects${to} with ${status}, which is not followed (only 307 and 308 keep the method and body): ${location ? 'use that address' : 'check the address'}${this.opts.hints?.addr ? ` (${this.opts.hints.addr} or ${this.option('addr')})` : ''}`,
+        `${where} redirects${to} with ${status}, which is not followed${req.body ? ' (only 307 and 308 keep the method and body)' : ''}: ${location ? 'use that address' : 'check the address'}${this.opts.hints?.addr ? ` (${this.opts.hints.addr} or ${this.option('addr')})` : ''}`,
         { status, url },
       );
     }
