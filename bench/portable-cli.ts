@@ -3,7 +3,7 @@
  * (src/index.ts — WebAssembly SHA-256, inflate, CRC-32 and tar framing, gzip by the runtime's
  * CompressionStream; nothing from Node inside the library), with Node used here only to open
  * the files: a ReadableStream of the input (256 KiB reads) and a WritableStream over the output
- * file (fsynced, like the reference and the CLI). With 1 MiB reads the main thread hashes longer
+ * file (fsynced, as the CLI does; the reference does not). With 1 MiB reads the main thread hashes longer
  * between turns of the event loop, and CompressionStream's work on the thread pool, which hops
  * back to the main thread every 16 KiB of output, waits: create takes about 5 % longer.
  *

@@ -16,7 +16,7 @@ import { Gzip } from 'fflate';
 import { memberGzip } from '../src/engines/member-gzip.js';
 import { loadWasmCrc32 } from '../src/wasm/crc32.js';
 import { loadWasmInflate } from '../src/wasm/inflate.js';
-import { generateState, type Shape } from './gen.js';
+import { GENERATOR_VERSION, generateState, type Shape } from './gen.js';
 
 const SIZE = 64 << 20;
 const CHUNK = 1 << 20;
@@ -24,7 +24,7 @@ const dataDir = fileURLToPath(new URL('../../bench/data/', import.meta.url));
 
 async function stateOf(shape: Shape): Promise<Uint8Array> {
   mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, `state-${shape}-64MiB-seed1-v1.bin`);
+  const path = join(dataDir, `state-${shape}-64MiB-seed1-v${GENERATOR_VERSION}.bin`);
   if (!existsSync(path)) await generateState(shape, SIZE, path, 1);
   return new Uint8Array(await readFile(path));
 }

@@ -2,8 +2,8 @@
  * The "pure JS" peer pipeline for the throughput benchmark: what a JavaScript developer would
  * assemble from popular packages to write and verify a Raft snapshot archive.
  *
- * - create: tar-stream `pack` → fflate streaming `Gzip` (level 6) → file (fsynced, like the
- *   reference and the raftsnap CLI), hashing every entry and the compressed archive with
+ * - create: tar-stream `pack` → fflate streaming `Gzip` (level 6) → file (fsynced, as the
+ *   raftsnap CLI does; the reference does not), hashing every entry and the compressed archive with
  *   @noble/hashes' SHA-256.
  * - verify: file → fflate streaming `Gunzip` → tar-stream `extract` → @noble/hashes' SHA-256 of
  *   meta.json and state.bin, checked against SHA256SUMS.

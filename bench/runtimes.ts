@@ -116,14 +116,10 @@ async function ensureArchive(
     );
   }
   const m = decodeMeta(await readFile(meta));
-  if (!existsSync(archive)) {
-    const started = performance.now();
-    await createFile(m, state, `${archive}.tmp`, { mtime: new Date(1_700_000_000_000) });
-    await rename(`${archive}.tmp`, archive);
-    log(
-      `wrote the archive with raftsnap in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
-  }
+  // Written by this build on every run: every runtime reads what raftsnap writes now.
+  const started = performance.now();
+  await createFile(m, state, archive, { mtime: new Date(1_700_000_000_000) });
+  log(`wrote the archive with raftsnap in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
     path: archive,
     bytes: (await stat(archive)).size,

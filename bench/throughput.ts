@@ -276,7 +276,7 @@ export function describeFailure(r: RunResult): string {
 // ---------------------------------------------------------------------------------------------
 
 /** `go version`, or undefined when Go is not installed. */
-function goVersion(): string | undefined {
+export function goVersion(): string | undefined {
   try {
     return execFileSync('go', ['version'], { encoding: 'utf8' }).trim();
   } catch {
@@ -288,7 +288,7 @@ function goVersion(): string | undefined {
  * Builds bench/go-baseline/main.go into the data directory, keyed by the source's hash and the
  * Go version, and returns the binary's path.
  */
-async function buildGoBaseline(dataDir: string, version: string): Promise<string> {
+export async function buildGoBaseline(dataDir: string, version: string): Promise<string> {
   const source = join(root, 'bench', 'go-baseline', 'main.go');
   const key = createHash('sha256')
     .update(await readFile(source))
@@ -652,12 +652,21 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
       }
       const stateSum = /^state\.bin ([0-9a-f]{64})$/m.exec(r.stdout)?.[1];
       const metaSum = /^meta\.json ([0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+      // The metadata as the reference decodes and re-encodes it: the input's, whatever bytes
+      // the tool wrote for it.
+      const decoded = /^meta (.*)$/m.exec(r.stdout)?.[1];
       if (stateSum !== files.stateSha) {
         failures.push(`${what}: state.bin differs from the generated state`);
-      } else if (metaSum !== files.metaSha) {
+        continue;
+      }
+      if (decoded !== (await readFile(files.meta, 'utf8')).trimEnd()) {
+        failures.push(`${what}: its metadata decodes as ${decoded}, not as the input's`);
+        continue;
+      }
+      if (metaSum !== files.metaSha) {
         notes.push(`${what}: meta.json is not byte-identical to the input meta.json`);
       }
-      log(`  check: ${what} passes the Go baseline's verify`);
+      log(`  check: ${what} passes the Go baseline's verify with the input's metadata`);
     }
     for (const m of measurements) {
       if (m.shape === shape && m.errors.length) {
@@ -757,7 +766,7 @@ function rows(r: ThroughputResult): string[][] {
         const t = med(m);
         // The deflate floor is set against Go's create, the work it is the floor of; raftsnap's
         // verify of its own archive against Go's verify and node:zlib's inflate of that archive.
-        const own = tool === 'raftsnap-own';
+        const own = tool === 'raftsnap-own' || tool === 'go-own';
         const goT = med(find(shape, own ? 'go-own' : 'go', op === 'deflate' ? 'create' : op));
         const jsT = med(find(shape, 'pure-js', op));
         const goInflateT = own ? undefined : med(find(shape, 'go', 'inflate'));
@@ -793,6 +802,108 @@ function rows(r: ThroughputResult): string[][] {
   return out;
 }
 
+/** One of issue #4's targets, as this run measured it. */
+interface Target {
+  what: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+/**
+ * The throughput targets, each checked against this run's medians: create ≥ 2× (vault-like) and
+ * ≥ 3× (consul-like) the Go reference with an archive within 3 % of its size; verify ≥ 2× Go and
+ * ≥ 90 % of the speed of node:zlib's bare inflate of the same file (Go's archive and raftsnap's
+ * own); the portable path ≥ 3× the pure-JS create and ≥ 1.8× its verify. `met` is undefined
+ * when a side of the comparison was not measured.
+ */
+function targets(r: ThroughputResult): Target[] {
+  const med = (shape: Shape, tool: ToolName, op: Operation) => {
+    const m = r.measurements.find((x) => x.shape === shape && x.tool === tool && x.op === op);
+    return m?.wall.length && !m.errors.length ? median(m.wall) : undefined;
+  };
+  const out: Target[] = [];
+  const faster = (
+    what: string,
+    slow: number | undefined,
+    fast: number | undefined,
+    min: number,
+  ) => {
+    const x = slow !== undefined && fast ? slow / fast : undefined;
+    out.push({
+      what: `${what} ≥ ${min}×`,
+      measured: x === undefined ? 'not measured' : `${x.toFixed(2)}×`,
+      met: x === undefined ? undefined : x >= min,
+    });
+  };
+  const createMin: Record<Shape, number> = { consul: 3, vault: 2 };
+  for (const shape of SHAPES) {
+    if (!r.measurements.some((m) => m.shape === shape)) continue;
+    const label = SHAPE_LABEL[shape];
+    faster(
+      `${label}: create vs Go`,
+      med(shape, 'go', 'create'),
+      med(shape, 'raftsnap', 'create'),
+      createMin[shape],
+    );
+    const bytes = (tool: ToolName) =>
+      r.measurements.find((m) => m.shape === shape && m.tool === tool && m.op === 'create')
+        ?.outputBytes;
+    const goBytes = bytes('go');
+    const ownBytes = bytes('raftsnap');
+    const size = goBytes && ownBytes ? ownBytes / goBytes : undefined;
+    out.push({
+      what: `${label}: archive size ≤ 1.03 × Go's`,
+      measured: size === undefined ? 'not measured' : `${size.toFixed(3)}`,
+      met: size === undefined ? undefined : size <= 1.03,
+    });
+    faster(
+      `${label}: verify vs Go`,
+      med(shape, 'go', 'verify'),
+      med(shape, 'raftsnap', 'verify'),
+      2,
+    );
+    for (const [verifier, inflater, file] of [
+      ['raftsnap', 'zlib', "Go's archive"],
+      ['raftsnap-own', 'zlib-own', "raftsnap's archive"],
+    ] as const) {
+      const v = med(shape, verifier, 'verify');
+      const z = med(shape, inflater, 'inflate');
+      const speed = v && z !== undefined ? z / v : undefined;
+      out.push({
+        what: `${label}: verify ≥ 90 % of node:zlib's bare inflate speed, ${file}`,
+        measured: speed === undefined ? 'not measured' : `${(speed * 100).toFixed(0)} %`,
+        met: speed === undefined ? undefined : speed >= 0.9,
+      });
+    }
+    faster(
+      `${label}: portable create vs pure JS`,
+      med(shape, 'pure-js', 'create'),
+      med(shape, 'raftsnap-portable', 'create'),
+      3,
+    );
+    faster(
+      `${label}: portable verify vs pure JS`,
+      med(shape, 'pure-js', 'verify'),
+      med(shape, 'raftsnap-portable', 'verify'),
+      1.8,
+    );
+  }
+  return out;
+}
+
+function targetsHeading(r: ThroughputResult): string {
+  const at =
+    r.size === 256 * MiB
+      ? ''
+      : ` (they are set for 256 MiB states; this run is at ${formatSize(r.size)})`;
+  return `Targets (issue #4), from the medians above${at}:`;
+}
+
+function targetLine(t: Target): string {
+  const verdict = t.met === undefined ? 'n/a ' : t.met ? 'met ' : 'MISS';
+  return `${verdict}  ${t.what}: ${t.measured}`;
+}
+
 const HEADER = [
   'state',
   'op',
@@ -814,7 +925,7 @@ function legend(r: ThroughputResult): string[] {
   return [
     `${formatSize(r.size)} of state per shape; wall s = median of ${r.runs} whole-process run(s), MiB/s = state MiB / wall s; CPU s = user + system (median); peak RSS = max over runs.`,
     `vs Go / vs pure JS = wall time over the same operation of the Go reference / the pure-JS pipeline (lower is faster); vs Go / zlib inflate = verify over a bare gzip inflate of the same file by Go's compress/gzip / by node:zlib; vs deflate floor = create over its compressor (libdeflate for the default engine where the addon is built, node:zlib for --engine native and wasm) compressing the same state at level 6 in create's blocks on every core and nothing else (the floor of a level-6 create: --level 6 on any state, the default on state that does not look random; a floor's own "vs Go" is against Go's create); size vs Go = archive size over the Go reference archive.`,
-    "Every verifier reads the Go reference's archive, except the rows marked raftsnap's (own) archive, which read the default raftsnap create's. create includes fsync of the output (as the reference and the raftsnap CLI do).",
+    "Every verifier reads the Go reference's archive, except the rows marked raftsnap's (own) archive, which read the default raftsnap create's. raftsnap's create (every engine, the portable path included) and the pure-JS create fsync their output; the Go reference does not, and neither does bench/go-baseline.",
     'pure JS = tar-stream + fflate (level 6) + @noble/hashes; Go reference = bench/go-baseline (archive/tar, compress/gzip default level, crypto/sha256); raftsnap portable = the default entry (WebAssembly kernels, CompressionStream), Node only opening the files.',
   ];
 }
@@ -841,6 +952,7 @@ function renderText(r: ThroughputResult): string {
     lines.push(fmt(row));
   }
   lines.push('', ...legend(r));
+  lines.push('', targetsHeading(r), ...targets(r).map(targetLine));
   for (const n of r.notes) lines.push(`note: ${n}`);
   if (r.failures.length) {
     lines.push('', 'FAILURES:');
@@ -865,6 +977,11 @@ function renderMarkdown(r: ThroughputResult): string {
     ...body.map((row) => `| ${row.map(cell).join(' | ')} |`),
     '',
     ...legend(r).map((l) => `${l}  `),
+    '',
+    targetsHeading(r),
+    '',
+    ...targets(r).map((t) => `- ${targetLine(t)}`),
+    '',
     ...r.notes.map((n) => `Note: ${n}.  `),
     '',
     r.failures.length

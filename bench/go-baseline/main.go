@@ -3,11 +3,15 @@
 //
 //	go-baseline create META STATE OUT   tar (meta.json, state.bin, SHA256SUMS; mode 0600)
 //	                                    → gzip at the default level → OUT, hashing every entry
-//	                                    and the whole archive; fsyncs OUT like the reference.
+//	                                    and the whole archive. No fsync: the reference does none.
 //	                                    Prints the archive's SHA-256 and size.
 //	go-baseline verify FILE             gzip → tar → SHA-256 of meta.json and state.bin, checked
-//	                                    against SHA256SUMS, gzip read to EOF (CRC, length, no
-//	                                    bytes after the tar). Prints both hashes.
+//	                                    against SHA256SUMS with the reference's rules (every line
+//	                                    names a hashed file with its hash, every hashed file is
+//	                                    listed; SHA256SUMS.sealed is read, not opened), meta.json
+//	                                    decoded into raft.SnapshotMeta's shape, gzip read to EOF
+//	                                    (CRC, length, no bytes after the tar). Prints both hashes
+//	                                    and the metadata as json.Marshal encodes it.
 //	go-baseline inflate FILE            bare gzip decompression to io.Discard: verify's floor.
 //
 // Exit status 0 on success, 1 on failure (with "error: ..." on stderr), 2 on usage errors.
@@ -17,6 +21,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -26,7 +31,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -146,9 +150,6 @@ func create(metaPath, statePath, outPath string) error {
 	if err := compressor.Close(); err != nil {
 		return err
 	}
-	if err := out.Sync(); err != nil {
-		return err
-	}
 	if err := out.Close(); err != nil {
 		return err
 	}
@@ -167,7 +168,7 @@ func verify(path string) error {
 	if err != nil {
 		return fmt.Errorf("failed to decompress snapshot: %v", err)
 	}
-	metaHash, stateHash, err := readArchive(decomp)
+	meta, metaHash, stateHash, err := readArchive(decomp)
 	if err != nil {
 		return fmt.Errorf("failed to read snapshot file: %v", err)
 	}
@@ -183,13 +184,36 @@ func verify(path string) error {
 	if err := decomp.Close(); err != nil {
 		return err
 	}
-	fmt.Printf("meta.json %x\nstate.bin %x\n", metaHash, stateHash)
+	encoded, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("meta.json %x\nstate.bin %x\nmeta %s\n", metaHash, stateHash, encoded)
 	return nil
 }
 
+// snapshotMeta has the JSON shape of hashicorp/raft's SnapshotMeta (field names, order and
+// types), so that meta.json decodes and re-encodes here as it does in the reference.
+type snapshotMeta struct {
+	Version       int
+	ID            string
+	Index         uint64
+	Term          uint64
+	Peers         []byte
+	Configuration struct {
+		Servers []struct {
+			Suffrage int
+			ID       string
+			Address  string
+		}
+	}
+	ConfigurationIndex uint64
+	Size               int64
+}
+
 // readArchive walks the tar entries, hashing meta.json and state.bin and checking them against
-// SHA256SUMS. meta.json must decode as JSON.
-func readArchive(r io.Reader) (metaSum, stateSum []byte, err error) {
+// SHA256SUMS. meta.json must decode into SnapshotMeta's shape.
+func readArchive(r io.Reader) (decoded *snapshotMeta, metaSum, stateSum []byte, err error) {
 	tr := tar.NewReader(r)
 	metaHash := sha256.New()
 	stateHash := sha256.New()
@@ -201,40 +225,44 @@ func readArchive(r io.Reader) (metaSum, stateSum []byte, err error) {
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("failed reading snapshot: %v", err)
+			return nil, nil, nil, fmt.Errorf("failed reading snapshot: %v", err)
 		}
 		switch hdr.Name {
 		case "meta.json":
 			meta, err = readSmall(tr, metaHash)
 			if err != nil {
-				return nil, nil, fmt.Errorf("failed to read snapshot metadata: %v", err)
+				return nil, nil, nil, fmt.Errorf("failed to read snapshot metadata: %v", err)
 			}
 		case "state.bin":
 			if _, err := io.Copy(stateHash, tr); err != nil {
-				return nil, nil, fmt.Errorf("failed to read or write snapshot data: %v", err)
+				return nil, nil, nil, fmt.Errorf("failed to read or write snapshot data: %v", err)
 			}
 		case "SHA256SUMS":
 			sums, err = readSmall(tr, nil)
 			if err != nil {
-				return nil, nil, fmt.Errorf("failed to read snapshot hashes: %v", err)
+				return nil, nil, nil, fmt.Errorf("failed to read snapshot hashes: %v", err)
+			}
+		case "SHA256SUMS.sealed":
+			if _, err := readSmall(tr, nil); err != nil {
+				return nil, nil, nil, fmt.Errorf("failed to read snapshot hashes: %v", err)
 			}
 		default:
-			return nil, nil, fmt.Errorf("unexpected file %q in snapshot", hdr.Name)
+			return nil, nil, nil, fmt.Errorf("unexpected file %q in snapshot", hdr.Name)
 		}
 	}
-	if meta == nil || sums == nil {
-		return nil, nil, errors.New("snapshot is missing meta.json or SHA256SUMS")
+	if meta == nil {
+		return nil, nil, nil, errors.New("snapshot is missing meta.json")
 	}
-	var decoded map[string]any
-	if err := json.Unmarshal(meta, &decoded); err != nil {
-		return nil, nil, fmt.Errorf("failed to decode snapshot metadata: %v", err)
+	decoded = &snapshotMeta{}
+	if err := json.Unmarshal(meta, decoded); err != nil {
+		return nil, nil, nil, fmt.Errorf("failed to decode snapshot metadata: %v", err)
 	}
 	metaSum = metaHash.Sum(nil)
 	stateSum = stateHash.Sum(nil)
 	if err := checkSums(sums, map[string][]byte{"meta.json": metaSum, "state.bin": stateSum}); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, fmt.Errorf("failed checking integrity of snapshot: %v", err)
 	}
-	return metaSum, stateSum, nil
+	return decoded, metaSum, stateSum, nil
 }
 
 // readSmall reads an entry of at most maxSmallFile bytes, hashing it when h is not nil.
@@ -253,28 +281,32 @@ func readSmall(r io.Reader, h hash.Hash) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// checkSums parses "<hex>  <name>" lines and checks that every hashed file is listed with the
-// hash it has.
+// checkSums reads SHA256SUMS line by line as the reference does: every line is "<hex>  <name>"
+// for a file that was hashed, with that hash; every hashed file must be listed.
 func checkSums(sums []byte, have map[string][]byte) error {
-	listed := map[string][]byte{}
-	for _, line := range strings.Split(string(sums), "\n") {
-		if line == "" {
-			continue
-		}
+	seen := map[string]bool{}
+	lines := bufio.NewScanner(bytes.NewReader(sums))
+	for lines.Scan() {
 		var sum []byte
 		var name string
-		if _, err := fmt.Sscanf(line, "%x  %s", &sum, &name); err != nil {
-			return fmt.Errorf("failed to read snapshot hashes: %v", err)
+		if _, err := fmt.Sscanf(lines.Text(), "%x  %s", &sum, &name); err != nil {
+			return err
 		}
-		listed[name] = sum
-	}
-	for name, sum := range have {
-		want, ok := listed[name]
+		want, ok := have[name]
 		if !ok {
-			return fmt.Errorf("file %q is missing from SHA256SUMS", name)
+			return fmt.Errorf("list missing hash for %q", name)
 		}
 		if !bytes.Equal(want, sum) {
-			return fmt.Errorf("file %q has an invalid hash", name)
+			return fmt.Errorf("hash check failed for %q", name)
+		}
+		seen[name] = true
+	}
+	if err := lines.Err(); err != nil {
+		return err
+	}
+	for name := range have {
+		if !seen[name] {
+			return fmt.Errorf("file missing for %q", name)
 		}
 	}
 	return nil
