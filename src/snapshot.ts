@@ -509,10 +509,8 @@ export async function usingRaftSnapshot<T>(
     snap = await unlessAborted(taking, signal);
   } catch (err) {
     // A snapshot that arrives after the abort is closed all the same.
-    taking.then(
-      (late) => Promise.resolve(late.close()).catch(() => {}),
-      () => {},
-    );
+    // Its close may throw at once or reject: neither is this call's to report.
+    taking.then((late) => late.close()).catch(() => {});
     throw err;
   }
   const close = async () => {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readlinkSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, readlinkSync } from 'node:fs';
 import fsPromises, {
   mkdir,
   open,
@@ -878,4 +878,88 @@ test('a Node Writable as output: its drain is waited for (memory stays bounded) 
   assert.equal(written, state.length);
   assert.ok(slow.writableEnded, 'the stream was ended');
   assert.ok(maxBuffered <= 4 << 20, `up to ${maxBuffered} bytes waited in the stream`);
+});
+
+test('a Node Writable as output: a failed parse, a write that fails between writes and an abort each reject once, and no stream error reaches the process', async () => {
+  const stray: unknown[] = [];
+  const onStray = (err: unknown) => stray.push(err);
+  process.on('uncaughtException', onStray);
+  try {
+    await withTempDir(async (dir) => {
+      const bytes = await archiveOf(new MemoryRaft(state, 9n));
+      const bad = bytes.slice();
+      bad[bad.length >> 1] ^= 4;
+      await assert.rejects(parse(bad, createWriteStream(join(dir, 'out.bin'))), isSnapshotError);
+      // A Raft that fails: the output is aborted.
+      const failing: Raft = {
+        async snapshot() {
+          throw new Error('no snapshot available');
+        },
+        async restore() {},
+      };
+      await assert.rejects(write(failing, createWriteStream(join(dir, 'w.snap'))), /RAFT|raft/);
+      // A small write that the stream accepts at once and fails afterwards (a full device).
+      await assert.rejects(
+        write(new MemoryRaft(new Uint8Array(10), 1n), createWriteStream('/dev/full')),
+        (err: unknown) => isSnapshotError(err) && /ENOSPC|no space/i.test(err.message),
+      );
+      // An abort while the stream takes its time.
+      const ctl = new AbortController();
+      const slow = new Writable({
+        write(_chunk, _enc, cb) {
+          setTimeout(cb, 5);
+        },
+      });
+      const parsing = parse(await archiveOf(new MemoryRaft(pseudoRandom(8 << 20, 3), 2n)), slow, {
+        signal: ctl.signal,
+      });
+      setTimeout(() => ctl.abort(new Error('stop')), 30);
+      await assert.rejects(
+        parsing,
+        (err: unknown) => isSnapshotError(err) && err.code === 'ABORTED',
+      );
+      assert.ok(slow.destroyed, 'the aborted stream was destroyed');
+      // Any 'error' event still on its way has been emitted by now.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    });
+  } finally {
+    process.off('uncaughtException', onStray);
+  }
+  assert.deepEqual(stray, []);
+});
+
+test('write: a snapshot that arrives after the abort and whose close throws at once is still closed, and its error reaches nobody', async () => {
+  const stray: unknown[] = [];
+  const onStray = (err: unknown) => stray.push(err);
+  process.on('unhandledRejection', onStray);
+  process.on('uncaughtException', onStray);
+  try {
+    const memory = new MemoryRaft(state, 3n);
+    let closes = 0;
+    const raft: Raft = {
+      snapshot: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const snap = await memory.snapshot();
+        return {
+          ...snap,
+          close: () => {
+            closes++;
+            throw new Error('snapshot store unavailable');
+          },
+        };
+      },
+      restore: async () => {},
+    };
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(new Error('stop')), 50);
+    await assert.rejects(write(raft, { write() {} }, { signal: ctl.signal }), {
+      code: 'ABORTED',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(closes, 1, 'the late snapshot was closed');
+  } finally {
+    process.off('unhandledRejection', onStray);
+    process.off('uncaughtException', onStray);
+  }
+  assert.deepEqual(stray, []);
 });

@@ -204,6 +204,7 @@ interface NodeWritable {
   write(chunk: Uint8Array): boolean;
   end(callback: (err?: Error | null) => void): unknown;
   destroy(err?: Error): unknown;
+  on(event: 'error', listener: (err?: Error) => void): unknown;
   once(event: 'drain' | 'error' | 'close', listener: (err?: Error) => void): unknown;
   off(event: 'drain' | 'error' | 'close', listener: (err?: Error) => void): unknown;
   readonly destroyed?: boolean;
@@ -211,15 +212,27 @@ interface NodeWritable {
 
 function isNodeWritable(o: object): o is NodeWritable {
   const w = o as Partial<NodeWritable>;
-  return typeof w.end === 'function' && typeof w.once === 'function' && typeof w.off === 'function';
+  return (
+    typeof w.end === 'function' &&
+    typeof w.on === 'function' &&
+    typeof w.once === 'function' &&
+    typeof w.off === 'function'
+  );
 }
 
 /**
  * A Node.js Writable as a sink: `write` waits for 'drain' when the stream's buffer is full (its
  * `write()` answers false rather than a promise), `close` ends it and waits for it to finish,
- * `abort` destroys it. The stream keeps each chunk until written, so chunks are not released.
+ * `abort` destroys it (without an error: the operation's rejection says what went wrong). The
+ * stream's 'error' is listened to for the sink's whole life, so that one coming between writes
+ * fails the next write or the close instead of the process. The stream keeps each chunk until
+ * written, so chunks are not released.
  */
 function nodeWritableSink(w: NodeWritable): ByteSink {
+  let failed: Error | undefined;
+  w.on('error', (err?: Error) => {
+    failed ??= err ?? new Error('output stream failed');
+  });
   const drained = () =>
     new Promise<void>((resolve, reject) => {
       const settle = (err?: Error) => {
@@ -231,22 +244,27 @@ function nodeWritableSink(w: NodeWritable): ByteSink {
       };
       const onDrain = () => settle();
       const onError = (err?: Error) => settle(err ?? new Error('output stream failed'));
-      const onClose = () => settle(new Error('output stream closed'));
+      const onClose = () => settle(failed ?? new Error('output stream closed'));
       w.once('drain', onDrain);
       w.once('error', onError);
       w.once('close', onClose);
     });
   return {
     async write(chunk) {
+      if (failed) throw failed;
       if (w.destroyed) throw new SnapshotError('IO', 'output stream closed');
       if (!w.write(chunk)) await drained();
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        if (failed) {
+          reject(failed);
+          return;
+        }
         w.end((err) => (err ? reject(err) : resolve()));
       }),
-    async abort(reason) {
-      w.destroy(reason instanceof Error ? reason : undefined);
+    async abort() {
+      w.destroy();
     },
   };
 }
