@@ -159,7 +159,7 @@ async function archiveOf(raft: MemoryRaft): Promise<Uint8Array> {
   return sink.bytes();
 }
 
-test('writeToTempFile → meta, path, stream; cleanup removes the file (twice is fine)', async () => {
+test('writeToTempFile → meta, path, stream; cleanup removes the file (twice is fine); stream() after it is refused', async () => {
   await withTempDir(async (dir) => {
     const bytes = await archiveOf(new MemoryRaft(state, 9n));
     const t = await writeToTempFile(bytes, { dir });
@@ -170,6 +170,13 @@ test('writeToTempFile → meta, path, stream; cleanup removes the file (twice is
     await t.cleanup();
     await t.cleanup();
     assert.deepEqual(await listDir(dir), []);
+    assert.throws(
+      () => t.stream(),
+      (err: unknown) =>
+        isSnapshotError(err) &&
+        err.code === 'INVALID_ARGUMENT' &&
+        /was removed by cleanup\(\)/.test(err.message),
+    );
   });
 });
 
@@ -629,12 +636,15 @@ test('an abort is honoured while the input has stalled: createFile and verify re
   });
 });
 
-test('an abort is honoured while the output has stalled: a WritableStream that never takes more, a FIFO nobody reads', async () => {
+test('an abort is honoured while the output has stalled: a WritableStream that never takes more, a FIFO nobody reads (createFile, extract)', async () => {
   await withTempDir(async (dir) => {
     const raft = new MemoryRaft(pseudoRandom(4 << 20, 4), 3n);
     const { meta } = await raft.snapshot();
     const state = raft.state;
-    const fifo = join(dir, 'fifo');
+    const archive = await archiveOf(raft);
+    await mkdir(join(dir, 'x'));
+    // extract writes through a FIFO at DIR/state.bin, as create writes through one at OUT.
+    const fifo = join(dir, 'x', 'state.bin');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     // A reader that opens the FIFO and never reads: writes stall once the pipe is full.
     const holder = spawn('sh', ['-c', `exec 3<"${fifo}"; sleep 30`]);
@@ -643,6 +653,7 @@ test('an abort is honoured while the output has stalled: a WritableStream that n
         (signal: AbortSignal) =>
           write(raft, new WritableStream({ write: () => new Promise(() => {}) }), { signal }),
         (signal: AbortSignal) => createFile(meta, state, fifo, { signal }),
+        (signal: AbortSignal) => extract(archive, join(dir, 'x'), { signal }),
       ]) {
         const ctl = new AbortController();
         const started = Date.now();
@@ -962,4 +973,31 @@ test('write: a snapshot that arrives after the abort and whose close throws at o
     process.off('uncaughtException', onStray);
   }
   assert.deepEqual(stray, []);
+});
+
+test('onProgress: a regular file has its size as the total; a path that is a pipe has none (not 0), its size being unknown before it is read', async () => {
+  await withTempDir(async (dir) => {
+    const bytes = await archiveOf(new MemoryRaft(state, 9n));
+    const file = join(dir, 'a.snap');
+    await writeFile(file, bytes);
+    const fromFile: { bytes: number; total?: number }[] = [];
+    await verify(file, { onProgress: (p) => fromFile.push(p) });
+    assert.ok(fromFile.length > 0);
+    assert.ok(fromFile.every((p) => p.total === bytes.length));
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const feeder = spawn('sh', ['-c', `cat "${file}" > "${fifo}"`]);
+    const fromPipe: { bytes: number; total?: number }[] = [];
+    try {
+      await verify(fifo, { onProgress: (p) => fromPipe.push(p) });
+    } finally {
+      feeder.kill();
+    }
+    assert.ok(fromPipe.length > 0);
+    assert.ok(
+      fromPipe.every((p) => p.total === undefined),
+      JSON.stringify(fromPipe.slice(0, 2)),
+    );
+    assert.equal(fromPipe.at(-1)?.bytes, bytes.length);
+  });
 });

@@ -21,6 +21,7 @@ import {
   type SnapshotInfo,
   stateSizeMismatch,
   throwIfAborted,
+  unlessAborted,
   usingRaftSnapshot,
   type WriteOptions,
   type WriteResult,
@@ -40,20 +41,25 @@ import {
   namedWriter,
   removeFile,
   replacesFile,
+  statFile,
 } from './files.js';
 import { PREWARM_MIN, prewarmHashThread } from './hash-thread.js';
 
 /** A path string is read as a file; anything else as the portable API reads it. */
 export type NodeInput = ByteInput | string;
 
-/** Resolves a Node input: a path becomes a file stream (with its size for progress). */
+/**
+ * Resolves a Node input: a path becomes a file stream, with its size for progress when it is a
+ * regular file (a pipe's or a device's is not known before it is read).
+ */
 export async function resolveInput(
   input: NodeInput,
 ): Promise<{ input: ByteInput; total?: number }> {
   if (typeof input !== 'string') return { input };
   try {
-    const total = await fileSize(input);
-    if (total >= PREWARM_MIN) prewarmHashThread();
+    const info = await statFile(input);
+    const total = info.isFile() ? info.size : undefined;
+    if (total !== undefined && total >= PREWARM_MIN) prewarmHashThread();
     // Read through reused buffers: the reader is done with each chunk when it asks for the next.
     return { input: fileChunksReused(input), total };
   } catch (err) {
@@ -122,7 +128,10 @@ export interface TempState {
   meta: SnapshotMeta;
   /** The temporary file holding state.bin (mode 0600). */
   path: string;
-  /** A fresh stream of the state; may be called more than once. */
+  /**
+   * A fresh stream of the state; may be called more than once, until `cleanup()` (after it,
+   * throws SnapshotError 'INVALID_ARGUMENT').
+   */
   stream(): ReadableStream<Uint8Array>;
   /** Removes the temporary file; safe to call more than once. */
   cleanup(): Promise<void>;
@@ -155,7 +164,8 @@ async function verifiedCopy(
       ...withTotal(opts, r.total),
       checksum: false,
       afterArchive: 'ignore',
-      onState: (c) => file.write(c),
+      // A write to a stalled disk does not hold up an abort.
+      onState: (c) => unlessAborted(file.write(c), opts.signal),
       onStateReleases: true,
     }));
     await file.close();
@@ -168,7 +178,15 @@ async function verifiedCopy(
   const temp: TempState = {
     meta,
     path,
-    stream: () => fileStream(path),
+    stream: () => {
+      if (cleaned) {
+        throw new SnapshotError(
+          'INVALID_ARGUMENT',
+          `the temporary state ${path} was removed by cleanup(); stream it before`,
+        );
+      }
+      return fileStream(path);
+    },
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
@@ -321,7 +339,8 @@ export async function extract(
     info = await readSnapshot(r.input, {
       ...withTotal(opts, r.total),
       checksum: false,
-      onState: (c) => state.write(c),
+      // A stalled DIR/state.bin (a FIFO nobody reads, a hung mount) does not hold up an abort.
+      onState: (c) => unlessAborted(state.write(c), opts.signal),
       onStateReleases: true,
     });
   } catch (err) {
