@@ -11,7 +11,13 @@ import { openGunzip } from './format/gzip.js';
 import type { SnapshotMeta } from './format/meta.js';
 import { TarReader } from './format/tar-reader.js';
 import { ByteReader } from './io/byte-reader.js';
-import { type ByteInput, type ByteOutput, sinkOf, stoppableBytes } from './io/input.js';
+import {
+  type ByteInput,
+  type ByteOutput,
+  checkOutput,
+  sinkOf,
+  stoppableBytes,
+} from './io/input.js';
 import type { Raft } from './raft.js';
 import type { Sealer } from './sealer.js';
 
@@ -457,6 +463,10 @@ export async function write(
   output: ByteOutput,
   opts: WriteOptions = {},
 ): Promise<WriteResult> {
+  // Checked before Raft is asked for a snapshot, which on a large cluster is costly.
+  checkOutput(output);
+  checkLevel(opts.level);
+  await getEngines(opts.engine);
   let writing = false;
   try {
     return await usingRaftSnapshot(

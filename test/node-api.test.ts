@@ -1001,3 +1001,71 @@ test('onProgress: a regular file has its size as the total; a path that is a pip
     assert.equal(fromPipe.at(-1)?.bytes, bytes.length);
   });
 });
+
+test('write and Snapshot.create check their arguments before asking Raft for a snapshot: level, engine, output, directory (named)', async () => {
+  let taken = 0;
+  const memory = new MemoryRaft(state, 3n);
+  const counting: Raft = {
+    snapshot: async () => {
+      taken++;
+      return memory.snapshot();
+    },
+    restore: async () => {},
+  };
+  const sink = { write() {} };
+  await assert.rejects(write(counting, sink, { level: 12 }), {
+    code: 'INVALID_ARGUMENT',
+    message: /12/,
+  });
+  await assert.rejects(write(counting, sink, { engine: 'bogus' as never }), {
+    code: 'INVALID_ARGUMENT',
+    message: /^engine must be auto, wasm or native, not "bogus"$/,
+  });
+  await assert.rejects(write(counting, null as never), { code: 'INVALID_ARGUMENT' });
+  const locked = new WritableStream();
+  locked.getWriter();
+  await assert.rejects(write(counting, locked), {
+    code: 'INVALID_ARGUMENT',
+    message: /locked/,
+  });
+  await assert.rejects(Snapshot.create(counting, { level: 12 }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(Snapshot.create(counting, { dir: '/nonexistent/dir' }), {
+    code: 'IO',
+    message: /^cannot create a temporary file in \/nonexistent\/dir: no such file or directory$/,
+  });
+  await assert.rejects(verify(await archiveOf(memory), { engine: 'fast' as never }), {
+    code: 'INVALID_ARGUMENT',
+  });
+  assert.equal(taken, 0, 'no snapshot was taken');
+  // A Raft that fails leaves no temporary file behind in the directory.
+  await withTempDir(async (dir) => {
+    const failing: Raft = {
+      snapshot: async () => {
+        throw new Error('not the leader');
+      },
+      restore: async () => {},
+    };
+    await assert.rejects(Snapshot.create(failing, { dir }), { code: 'RAFT' });
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('a sealer that fails to seal: SEAL "failed to seal snapshot hashes: …", as the reference words it; one that returns no bytes is named', async () => {
+  const { meta } = await new MemoryRaft(state, 3n).snapshot();
+  const { writeSnapshot } = await import('raftsnap');
+  const failing = {
+    seal: async () => {
+      throw new Error('kms unreachable');
+    },
+    open: async (b: Uint8Array) => b,
+  };
+  await assert.rejects(writeSnapshot(meta, state, { write() {} }, { sealer: failing }), {
+    code: 'SEAL',
+    message: /failed to seal snapshot hashes: kms unreachable$/,
+  });
+  const wrongType = { seal: async () => 'sealed' as never, open: async (b: Uint8Array) => b };
+  await assert.rejects(writeSnapshot(meta, state, { write() {} }, { sealer: wrongType }), {
+    code: 'SEAL',
+    message: /the sealer returned string, not a Uint8Array$/,
+  });
+});

@@ -77,11 +77,18 @@ function envChoice(): EngineChoice | undefined {
 }
 
 /**
- * Resolves the engines for `choice` (default: RAFTSNAP_ENGINE, else `auto`). Engines are
+ * Resolves the engines for `choice` (default: RAFTSNAP_ENGINE, else `auto`); throws
+ * SnapshotError('INVALID_ARGUMENT') for a choice that is none of auto, wasm and native. Engines are
  * created once per choice and reused; a choice whose creation failed (a WebAssembly module that
  * did not instantiate, say) is tried afresh by the next call.
  */
 export function getEngines(choice?: EngineChoice): Promise<Engines> {
+  if (choice !== undefined && choice !== 'auto' && choice !== 'wasm' && choice !== 'native') {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `engine must be auto, wasm or native, not ${JSON.stringify(choice)}`,
+    );
+  }
   const c = choice ?? envChoice() ?? 'auto';
   if (!provider)
     throw new SnapshotError('INVALID_ARGUMENT', 'no engines registered for this runtime');

@@ -283,7 +283,23 @@ export async function* writeArchive(
   yield sums;
   yield tw.padding(BigInt(sums.length));
   if (opts.sealer) {
-    const sealed = await opts.sealer.seal(sums);
+    let sealed: Uint8Array;
+    try {
+      sealed = await opts.sealer.seal(sums);
+    } catch (err) {
+      // As on the reading side: the sealer's own SnapshotErrors keep their code; anything else
+      // it throws is the seal's failure.
+      if (isSnapshotError(err)) throw wrap(err, 'failed to seal snapshot hashes');
+      throw new SnapshotError('SEAL', `failed to seal snapshot hashes: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    if (!(sealed instanceof Uint8Array)) {
+      throw new SnapshotError(
+        'SEAL',
+        `failed to seal snapshot hashes: the sealer returned ${sealed === null ? 'null' : typeof sealed}, not a Uint8Array`,
+      );
+    }
     checkReadable('SHA256SUMS.sealed', sealed);
     yield tw.header('SHA256SUMS.sealed', BigInt(sealed.length), mtime);
     yield sealed;

@@ -156,14 +156,34 @@ export interface ByteSink {
   abort(reason: unknown): Promise<void>;
 }
 
-/** Opens `output` for writing. A WritableStream is locked until close/abort. */
-export function sinkOf(output: ByteOutput): ByteSink {
+/**
+ * Throws SnapshotError('INVALID_ARGUMENT') unless `output` is a WritableStream (not locked by
+ * another writer) or an object with `write()`. Opens nothing.
+ */
+export function checkOutput(output: ByteOutput): void {
   if (output === null || typeof output !== 'object') {
     throw new SnapshotError(
       'INVALID_ARGUMENT',
       `output must be a WritableStream or have write(), got ${output === null ? 'null' : typeof output}`,
     );
   }
+  if (typeof (output as WritableStream).getWriter === 'function') {
+    if ((output as WritableStream).locked) {
+      throw new SnapshotError(
+        'INVALID_ARGUMENT',
+        'output WritableStream is locked by another writer',
+      );
+    }
+    return;
+  }
+  if (typeof (output as { write?: unknown }).write !== 'function') {
+    throw new SnapshotError('INVALID_ARGUMENT', 'output must be a WritableStream or have write()');
+  }
+}
+
+/** Opens `output` for writing. A WritableStream is locked until close/abort. */
+export function sinkOf(output: ByteOutput): ByteSink {
+  checkOutput(output);
   if (typeof (output as WritableStream).getWriter === 'function') {
     const writer = (output as WritableStream<Uint8Array>).getWriter();
     return {
@@ -181,9 +201,6 @@ export function sinkOf(output: ByteOutput): ByteSink {
     };
   }
   const o = output as Exclude<ByteOutput, WritableStream<Uint8Array>>;
-  if (typeof o?.write !== 'function') {
-    throw new SnapshotError('INVALID_ARGUMENT', 'output must be a WritableStream or have write()');
-  }
   if (isNodeWritable(o)) return nodeWritableSink(o);
   return {
     releasesChunks: o.releasesChunks === true,

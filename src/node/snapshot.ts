@@ -5,6 +5,7 @@
  */
 
 import { join } from 'node:path';
+import { getEngines } from '../engines/registry.js';
 import { isSnapshotError, messageOf, SnapshotError, wrapError } from '../errors.js';
 import type { ArchiveInfo } from '../format/archive.js';
 import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
@@ -12,6 +13,7 @@ import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
   abortOutput,
+  checkLevel,
   type InspectOptions,
   type ParseOptions,
   parse as portableParse,
@@ -31,7 +33,6 @@ import {
   cleanStaleTemps,
   createAtomicFile,
   createTempCopy,
-  createTempFile,
   type FileWriter,
   fileChunksReused,
   fileSize,
@@ -462,22 +463,29 @@ export class Snapshot {
    * once on every path; on failure no file remains and the promise rejects with SnapshotError
    * (the write's error, else 'RAFT' when closing the Raft snapshot failed).
    */
-  static create(raft: Raft, opts: WriteOptions & { dir?: string } = {}): Promise<Snapshot> {
-    return usingRaftSnapshot(
-      raft,
-      async (snap) => {
-        let file: FileWriter;
-        try {
-          file = await createTempFile(opts.dir);
-        } catch (err) {
-          throw ioError(err, 'failed to create snapshot file');
-        }
-        const result = await writeSnapshot(snap.meta, snap.data, file, opts);
-        return new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
-      },
-      (written) => written.close(),
-      opts.signal,
-    );
+  static async create(raft: Raft, opts: WriteOptions & { dir?: string } = {}): Promise<Snapshot> {
+    // What can be checked is checked before Raft is asked for a snapshot, which on a large
+    // cluster is costly: the options, and that the directory takes a temporary file.
+    checkLevel(opts.level);
+    await getEngines(opts.engine);
+    throwIfAborted(opts.signal);
+    const file = await createTempCopy(opts.dir);
+    try {
+      return await usingRaftSnapshot(
+        raft,
+        async (snap) => {
+          const result = await writeSnapshot(snap.meta, snap.data, file, opts);
+          return new Snapshot(file.path, snap.meta.index, result.checksum, snap.meta);
+        },
+        (written) => written.close(),
+        opts.signal,
+      );
+    } catch (err) {
+      // No snapshot came (the file was never written), or the write failed (it aborted the file
+      // already): no file remains.
+      await file.abort(err).catch(() => {});
+      throw err;
+    }
   }
 
   /** Size of the archive in bytes. */
