@@ -208,12 +208,18 @@ export async function readSnapshot(
       try {
         await concludeGzipRead(decompressed);
       } catch (err) {
-        // What the gzip stream holds after the archive; not a failure to read the input.
-        if (!isSnapshotError(err) || !AFTER_ARCHIVE_CODES.includes(err.code)) throw err;
+        // What the gzip stream holds after the archive; not a failure to read the input, which
+        // (a stream that errors, a file gone) is worded as one wherever it comes.
+        if (!isSnapshotError(err)) throw wrapError(err, 'failed to read snapshot file');
+        if (!AFTER_ARCHIVE_CODES.includes(err.code)) throw err;
         afterArchiveErrors.add(err);
         if (mode === 'verify') throw err;
         afterArchive = err;
-        while ((await src.read(1 << 20)) !== null) {}
+        try {
+          while ((await src.read(1 << 20)) !== null) {}
+        } catch (readErr) {
+          throw wrapError(readErr, 'failed to read snapshot file');
+        }
       }
     }
     return {

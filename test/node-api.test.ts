@@ -1069,3 +1069,32 @@ test('a sealer that fails to seal: SEAL "failed to seal snapshot hashes: …", a
     message: /the sealer returned string, not a Uint8Array$/,
   });
 });
+
+test('an input that fails after the end of the tar (in the gzip trailer) is an IO error naming the read, like one that fails earlier', async () => {
+  const { inspect } = await import('raftsnap');
+  const bytes = await archiveOf(new MemoryRaft(state, 3n));
+  const failingAfter = (reason: unknown) => {
+    let pulls = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (pulls++ === 0) c.enqueue(bytes.slice(0, bytes.length - 8));
+        else c.error(reason);
+      },
+    });
+  };
+  for (const run of [
+    (input: ReadableStream<Uint8Array>) => verify(input),
+    (input: ReadableStream<Uint8Array>) => inspect(input),
+    (input: ReadableStream<Uint8Array>) => parse(input, { write() {} }, { strict: true }),
+  ]) {
+    for (const reason of [new Error('disk gone'), 'boom']) {
+      await assert.rejects(
+        run(failingAfter(reason)),
+        (err: unknown) =>
+          isSnapshotError(err) &&
+          err.code === 'IO' &&
+          /^failed to read snapshot file: (disk gone|boom)$/.test(err.message),
+      );
+    }
+  }
+});
