@@ -14,6 +14,7 @@ import { ByteReader } from './io/byte-reader.js';
 import {
   type ByteInput,
   type ByteOutput,
+  byteView,
   checkOutput,
   sinkOf,
   stoppableBytes,
@@ -46,8 +47,8 @@ export interface ReadOptions extends CommonOptions {
 
 /** The size of `input` when it is known without reading it. */
 function knownSize(input: ByteInput): number | undefined {
-  if (input instanceof Uint8Array) return input.length;
-  if (input instanceof ArrayBuffer) return input.byteLength;
+  const bytes = byteView(input);
+  if (bytes) return bytes.length;
   if (typeof Blob !== 'undefined' && input instanceof Blob) return input.size;
   return undefined;
 }

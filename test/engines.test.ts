@@ -48,3 +48,26 @@ test('in one Node process, importing raftsnap/portable after raftsnap keeps the 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout.trim(), /native$/);
 });
+
+test('without WebAssembly (node --jitless) the portable entry fails with an IO error saying it needs WebAssembly, not a ReferenceError', () => {
+  const script = `
+    const { verify, createSha256 } = await import('raftsnap/portable');
+    for (const run of [() => verify(new Uint8Array(100)), () => createSha256()]) {
+      try { await run(); console.log('resolved'); }
+      catch (e) { console.log(e.name, e.code, e.message); }
+    }
+  `;
+  const r = spawnSync(process.execPath, ['--jitless', '--input-type=module', '-e', script], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 2, r.stdout);
+  for (const line of lines) {
+    assert.match(
+      line,
+      /^SnapshotError IO raftsnap needs WebAssembly \(its \w+ kernel\), which this runtime does not have/,
+    );
+  }
+});

@@ -1098,3 +1098,20 @@ test('an input that fails after the end of the tar (in the gzip trailer) is an I
     }
   }
 });
+
+test('bytes of another realm (a vm context, an iframe) are read as bytes: a Uint8Array, an ArrayBuffer, chunks of an iterable', async () => {
+  const { runInNewContext } = await import('node:vm');
+  const bytes = await archiveOf(new MemoryRaft(state, 4n));
+  const foreign = runInNewContext('new Uint8Array(n)', { n: bytes.length }) as Uint8Array;
+  foreign.set(bytes);
+  assert.equal(foreign instanceof Uint8Array, false, 'the array is of another realm');
+  const portable = await import('raftsnap/portable');
+  for (const input of [
+    foreign,
+    foreign.buffer,
+    [foreign.subarray(0, 1000), foreign.subarray(1000)],
+  ]) {
+    assert.equal((await verify(input as never)).index, 4n);
+    assert.equal((await portable.verify(input as never)).index, 4n);
+  }
+});

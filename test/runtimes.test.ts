@@ -159,3 +159,24 @@ test(`the portable entry is at most ${SIZE_BUDGET / 1024} KiB minified and gzip'
     assert.ok(size.total <= SIZE_BUDGET, describeSize(size));
   }
 });
+
+test('Deno on a terminal without --allow-env: raftsnap does not stop to ask for RAFTSNAP_ENGINE', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { repoRoot, fixture } = await import('./support/fixtures.js');
+  const deno = join(repoRoot, 'node_modules', '.bin', 'deno');
+  const driver = join(repoRoot, 'dist', 'test', 'runtimes', 'deno-prompt.js');
+  const archive = fixture('reference-written', 'real-raft-1000-entries.snap');
+  // script(1) gives Deno a pseudo-terminal, where it would prompt (and wait) for a permission.
+  const r = spawnSync(
+    'script',
+    [
+      '-qec',
+      `"${deno}" run --quiet --allow-read="${repoRoot},${archive}" "${driver}" "${archive}"`,
+      '/dev/null',
+    ],
+    { cwd: repoRoot, encoding: 'utf8', input: '', timeout: 60_000 },
+  );
+  assert.doesNotMatch(r.stdout, /requests env access/);
+  assert.match(r.stdout, /index 1002\b/);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});

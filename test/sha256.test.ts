@@ -304,3 +304,21 @@ describe('WebAssembly SHA-256', () => {
     });
   });
 });
+
+describe('createSha256().update', () => {
+  it('refuses what is not bytes (TypedArray.set would hash a string as zeros) and takes the bytes of another realm', async () => {
+    const h = await createSha256();
+    assert.throws(
+      () => h.update('abc' as never),
+      (err: unknown) =>
+        isSnapshotError(err) &&
+        err.code === 'INVALID_ARGUMENT' &&
+        /takes a Uint8Array, got string$/.test(err.message),
+    );
+    assert.throws(() => h.update([1, 2, 3] as never), /got Array$/);
+    const foreign = runInNewContext('new Uint8Array([97, 98, 99])') as Uint8Array;
+    assert.equal(foreign instanceof Uint8Array, false, 'the array is of another realm');
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    assert.equal(hex(h.update(foreign).digest()), createHash('sha256').update('abc').digest('hex'));
+  });
+});

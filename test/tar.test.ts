@@ -29,6 +29,7 @@ import {
   parseOctal,
   parsePaxRecords,
   parsePaxTime,
+  SparseMapBuilder,
   splitUstarPath,
 } from '../src/format/tar-header.js';
 import {
@@ -1929,5 +1930,83 @@ describe('TarWriter and TarReader with tar-stream (property tests)', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("SparseMapBuilder: Go's validateSparseEntries and invertSparseEntries, as entries arrive", () => {
+  /** Go's two functions as written there: the whole map in memory. */
+  function goHoles(sp: [bigint, bigint][], size: bigint): [bigint, bigint][] | null {
+    const MAX = (1n << 63n) - 1n;
+    if (size < 0n) return null;
+    let preEnd = 0n;
+    for (const [o, l] of sp) {
+      if (o < 0n || l < 0n || o > MAX - l || o + l > size || preEnd > o) return null;
+      preEnd = o + l;
+    }
+    const out: [bigint, bigint][] = [];
+    let pre = 0n;
+    for (const [o, l] of sp) {
+      if (l === 0n) continue;
+      if (o - pre > 0n) out.push([pre, o - pre]);
+      pre = o + l;
+    }
+    out.push([pre, size - pre]);
+    return out;
+  }
+  const built = (sp: [bigint, bigint][], size: bigint) => {
+    const b = new SparseMapBuilder(size);
+    for (const [o, l] of sp) b.add(o, l);
+    const h = b.finish();
+    if (h === null) return null;
+    return Array.from({ length: h.count }, (_, i): [bigint, bigint] => [h.offset(i), h.length(i)]);
+  };
+
+  test('the same verdict and holes as Go on any map (empty entries, overlaps, disorder, overflow)', () => {
+    const n = fc.oneof(fc.bigInt(-3n, 60n), fc.constantFrom(0n, (1n << 63n) - 1n, 1n << 62n));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(n, n), { maxLength: 12 }), fc.bigInt(-1n, 80n), (sp, size) => {
+        assert.deepEqual(built(sp, size), goHoles(sp, size));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('an empty entry out of order invalidates the map, as in Go, though it makes no hole', () => {
+    assert.equal(
+      built(
+        [
+          [10n, 0n],
+          [5n, 5n],
+        ],
+        20n,
+      ),
+      null,
+    );
+    assert.deepEqual(
+      built(
+        [
+          [5n, 0n],
+          [5n, 5n],
+        ],
+        20n,
+      ),
+      [
+        [0n, 5n],
+        [10n, 10n],
+      ],
+    );
+  });
+
+  test('memory does not follow the map: a million empty entries keep one hole; an invalid map keeps none', () => {
+    const b = new SparseMapBuilder(10n);
+    for (let i = 0; i < 1_000_000; i++) b.add(0n, 0n);
+    assert.equal(b.finish()?.count, 1);
+    // Holes beyond one storage block are read back in order.
+    const many = new SparseMapBuilder(100_000n);
+    for (let i = 0; i < 10_000; i++) many.add(BigInt(i * 10 + 5), 1n);
+    const h = many.finish()!;
+    assert.equal(h.count, 10_001);
+    assert.equal(h.offset(9_999), BigInt(9_999 * 10 - 4));
+    assert.equal(h.length(10_000), 100_000n - 99_996n);
   });
 });

@@ -263,7 +263,15 @@ test('a sealed snapshot: valid with its key, invalid with another', async () => 
   assert.equal(await verdict(), 'error');
   assert.match(await resultText(), /The key is not valid/);
   assert.ok(await page.isHidden('#cancel'), 'no Cancel button for a check that is not running');
+  assert.equal(await page.$eval('#key', (k) => (k as HTMLInputElement).validity.valid), false);
+  // Emptied, the field is valid again and the file is checked without a key.
+  await page.evaluate(() => {
+    document.getElementById('result')!.dataset.state = 'idle';
+  });
   await page.fill('#key', '');
+  await page.press('#key', 'Tab');
+  assert.equal(await verdict(), 'valid');
+  assert.equal(await page.$eval('#key', (k) => (k as HTMLInputElement).validity.valid), true);
 });
 
 test('a larger file streams through with progress shown along the way', async () => {

@@ -219,6 +219,8 @@ async function check(file: File): Promise<void> {
 
   let sealer: Sealer | undefined;
   const keyText = keyInput.value.trim();
+  // An emptied field is valid again: the archive is checked without a key.
+  if (keyText === '') keyInput.setCustomValidity('');
   if (keyText !== '') {
     try {
       sealer = aesGcmSealer(parseKeyHex(keyText));

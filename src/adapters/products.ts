@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { SnapshotError } from '../errors.js';
 import type { SnapshotMeta } from '../format/meta.js';
-import { type ByteOutput, bytesOf, sinkOf } from '../io/input.js';
+import { type ByteOutput, bytesOf, byteView, sinkOf } from '../io/input.js';
 import {
   createAtomicFile,
   createTempCopy,
@@ -475,11 +475,7 @@ async function prepare(
     }
     return { info, body: checkedBody(() => fileChunksReused(input), info), cleanup: none };
   }
-  if (
-    input instanceof Uint8Array ||
-    input instanceof ArrayBuffer ||
-    (typeof Blob !== 'undefined' && input instanceof Blob)
-  ) {
+  if (byteView(input) || (typeof Blob !== 'undefined' && input instanceof Blob)) {
     const info = await inspectForRestore(input, opts);
     return { info, body: checkedBody(() => bytesOf(input), info), cleanup: none };
   }

@@ -60,12 +60,26 @@ export function registerEngines(p: EngineProvider, rank = 0): void {
 
 /** The engine choice named by RAFTSNAP_ENGINE in the environment, when the runtime has one. */
 function envChoice(): EngineChoice | undefined {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  const g = globalThis as {
+    process?: { env?: Record<string, string | undefined> };
+    Deno?: {
+      permissions?: { querySync?(d: { name: 'env'; variable: string }): { state: string } };
+    };
+  };
+  // Deno asks on a terminal (and waits) for a variable it was not allowed to read, and throws
+  // elsewhere: only one already granted is read.
+  const permissions = g.Deno?.permissions;
+  if (
+    permissions?.querySync &&
+    permissions.querySync({ name: 'env', variable: 'RAFTSNAP_ENGINE' }).state !== 'granted'
+  ) {
+    return undefined;
+  }
   let v: string | undefined;
   try {
     v = g.process?.env?.RAFTSNAP_ENGINE;
   } catch {
-    // Deno without --allow-env throws on reading the environment: no choice made there.
+    // A runtime that refuses to read the environment: no choice made there.
     return undefined;
   }
   if (v === undefined || v === '') return undefined;

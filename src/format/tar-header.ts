@@ -511,9 +511,9 @@ export function parseHeaderBlock(b: Uint8Array): ParsedHeaderBlock | null {
 }
 
 /** One entry of a sparse map: `length` bytes at `offset` of the logical file. */
-export interface SparseEntry {
-  offset: bigint;
-  length: bigint;
+/** Where a sparse map's entries go as they are parsed. */
+export interface SparseEntrySink {
+  add(offset: bigint, length: bigint): void;
 }
 
 /**
@@ -525,7 +525,7 @@ export function parseGNUSparseArray(
   b: Uint8Array,
   off: number,
   count: number,
-  out: SparseEntry[],
+  out: SparseEntrySink,
 ): boolean {
   for (let i = 0; i < count; i++) {
     const e = off + i * 24;
@@ -533,41 +533,90 @@ export function parseGNUSparseArray(
     const offset = parseNumeric(b, e, 12);
     const length = parseNumeric(b, e + 12, 12);
     if (offset === null || length === null) return false;
-    out.push({ offset, length });
+    out.add(offset, length);
   }
   return true;
 }
 
-/** Go's validateSparseEntries (the BSD tar checks). */
-export function validateSparseEntries(sp: readonly SparseEntry[], size: bigint): boolean {
-  if (size < 0n) return false;
-  let preEnd = 0n;
-  for (const cur of sp) {
-    if (cur.offset < 0n || cur.length < 0n) return false;
-    if (cur.offset > MAX_INT64 - cur.length) return false;
-    const end = cur.offset + cur.length;
-    if (end > size) return false;
-    if (preEnd > cur.offset) return false;
-    preEnd = end;
+/** Holes are kept in blocks of this many (16 bytes each): no block is ever copied to grow. */
+const HOLE_BLOCK = 4096;
+
+/**
+ * The holes of an expanded sparse file, in order, the last ending at its size: `count` of them,
+ * read with {@link offset} and {@link length}.
+ */
+export class SparseHoles {
+  private readonly offsets: BigInt64Array[] = [];
+  private readonly lengths: BigInt64Array[] = [];
+  count = 0;
+
+  offset(i: number): bigint {
+    return this.offsets[Math.floor(i / HOLE_BLOCK)][i % HOLE_BLOCK];
   }
-  return true;
+
+  length(i: number): bigint {
+    return this.lengths[Math.floor(i / HOLE_BLOCK)][i % HOLE_BLOCK];
+  }
+
+  push(offset: bigint, length: bigint): void {
+    const at = this.count % HOLE_BLOCK;
+    if (at === 0) {
+      this.offsets.push(new BigInt64Array(HOLE_BLOCK));
+      this.lengths.push(new BigInt64Array(HOLE_BLOCK));
+    }
+    this.offsets[this.offsets.length - 1][at] = offset;
+    this.lengths[this.lengths.length - 1][at] = length;
+    this.count++;
+  }
 }
 
 /**
- * Go's invertSparseEntries: data fragments ⇄ hole fragments, coalesced, with only the last
- * fragment possibly empty and the last fragment ending at `size`. Input must be validated.
+ * Go's validateSparseEntries (the BSD tar checks) and invertSparseEntries (data fragments ⇄
+ * holes, coalesced; only the last hole may be empty, and it ends at the size), applied to a
+ * sparse map's entries as they arrive, so that memory does not follow the map's length: empty
+ * entries (which take part in the checks, as in Go, but make no hole) cost nothing, a hole 16
+ * bytes, and a map is known to be invalid from its first bad entry on (nothing more is kept).
+ * Give every entry to {@link add}, then {@link finish}.
  */
-export function invertSparseEntries(src: readonly SparseEntry[], size: bigint): SparseEntry[] {
-  const dst: SparseEntry[] = [];
-  let preOffset = 0n;
-  for (const cur of src) {
-    if (cur.length === 0n) continue;
-    const len = cur.offset - preOffset;
-    if (len > 0n) dst.push({ offset: preOffset, length: len });
-    preOffset = cur.offset + cur.length;
+export class SparseMapBuilder implements SparseEntrySink {
+  private valid: boolean;
+  /** End of the previous entry (validation: entries in order, not overlapping). */
+  private preEnd = 0n;
+  /** End of the previous non-empty entry (inversion: where the next hole starts). */
+  private preOffset = 0n;
+  private holes = new SparseHoles();
+
+  /** `size` is the expanded file's size (Go's hdr.Size when it validates the map). */
+  constructor(private readonly size: bigint) {
+    this.valid = size >= 0n;
   }
-  dst.push({ offset: preOffset, length: size - preOffset });
-  return dst;
+
+  add(offset: bigint, length: bigint): void {
+    if (!this.valid) return;
+    const end = offset + length;
+    if (
+      offset < 0n ||
+      length < 0n ||
+      offset > MAX_INT64 - length ||
+      end > this.size ||
+      this.preEnd > offset
+    ) {
+      this.valid = false;
+      this.holes = new SparseHoles();
+      return;
+    }
+    this.preEnd = end;
+    if (length === 0n) return;
+    if (offset > this.preOffset) this.holes.push(this.preOffset, offset - this.preOffset);
+    this.preOffset = end;
+  }
+
+  /** The holes, or null where Go's validateSparseEntries fails (Go's ErrHeader). */
+  finish(): SparseHoles | null {
+    if (!this.valid) return null;
+    this.holes.push(this.preOffset, this.size - this.preOffset);
+    return this.holes;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ import {
   GNU_SPARSE_EXT_ENTRIES,
   GNU_SPARSE_HEADER_ENTRIES,
   getFormat,
-  invertSparseEntries,
   isHeaderOnlyType,
   MAX_SPECIAL_FILE_SIZE,
   OFF_GNU_EXT_ISEXTENDED,
@@ -65,7 +64,8 @@ import {
   parsePaxRecords,
   parsePaxTime,
   parseString,
-  type SparseEntry,
+  type SparseHoles,
+  SparseMapBuilder,
   scanHeaderBlock,
   type TarTime,
   TYPE_DIR,
@@ -76,7 +76,6 @@ import {
   TYPE_REGA,
   TYPE_XGLOBAL_HEADER,
   TYPE_XHEADER,
-  validateSparseEntries,
   ZERO_BLOCK,
 } from './tar-header.js';
 
@@ -262,7 +261,7 @@ const END = Symbol('end');
 
 /** Position in an expanded sparse file: the hole list and where reading is. */
 interface SparseState {
-  holes: SparseEntry[];
+  holes: SparseHoles;
   idx: number;
   pos: bigint;
 }
@@ -396,19 +395,20 @@ export class TarReader {
     // When the last data fragment ended the physical data, Go's tryReadFull returns the error
     // that came with those bytes, and the read stops there (no hole after them is returned).
     await this.checkDataEnd();
-    const last = sp.holes[sp.holes.length - 1];
-    const logicalRemaining = last.offset + last.length - sp.pos;
+    const h = sp.holes;
+    const lastEnd = h.offset(h.count - 1) + h.length(h.count - 1);
+    const logicalRemaining = lastEnd - sp.pos;
     if (logicalRemaining === 0n) {
       if (this.remBig !== null || this.rem > 0) throw new SnapshotError('TAR', ERR_UNREF_DATA);
       return null;
     }
     let want = BigInt(max) < logicalRemaining ? max : Number(logicalRemaining);
-    const hole = sp.holes[sp.idx];
-    const holeEnd = hole.offset + hole.length;
+    const holeOffset = h.offset(sp.idx);
+    const holeEnd = holeOffset + h.length(sp.idx);
     let chunk: Uint8Array;
-    if (sp.pos < hole.offset) {
+    if (sp.pos < holeOffset) {
       // Data fragment.
-      const left = hole.offset - sp.pos;
+      const left = holeOffset - sp.pos;
       if (left < BigInt(want)) want = Number(left);
       const c = await this.readPhysical(want);
       if (c === null) throw new SnapshotError('TAR', ERR_MISS_DATA);
@@ -419,9 +419,9 @@ export class TarReader {
       chunk = new Uint8Array(Math.min(want, MAX_HOLE_CHUNK));
     }
     sp.pos += BigInt(chunk.length);
-    if (sp.pos >= holeEnd && sp.idx < sp.holes.length - 1) sp.idx++;
+    if (sp.pos >= holeEnd && sp.idx < h.count - 1) sp.idx++;
     // Go reports unreferenced data with the last logical bytes; surface it on the next call.
-    if (sp.pos === last.offset + last.length && (this.remBig !== null || this.rem > 0)) {
+    if (sp.pos === lastEnd && (this.remBig !== null || this.rem > 0)) {
       this.err = new SnapshotError('TAR', ERR_UNREF_DATA);
     }
     return chunk;
@@ -573,27 +573,30 @@ export class TarReader {
     return buf;
   }
 
-  /** Go's handleSparseFile. */
+  /**
+   * Go's handleSparseFile. The map is checked and inverted as it is read (see
+   * {@link SparseMapBuilder}), but judged only once all of it was read, where Go validates it:
+   * an error in reading the rest of the map still comes first.
+   */
   private async handleSparseFile(hdr: GoHeader): Promise<void> {
-    const spd =
+    const map =
       hdr.typeflag === TYPE_GNU_SPARSE
         ? await this.readOldGNUSparseMap(hdr)
         : await this.readGNUSparsePaxHeaders(hdr);
-    if (spd === null) return;
-    if (isHeaderOnlyType(hdr.typeflag) || !validateSparseEntries(spd, hdr.size)) {
-      throw errHeader();
-    }
-    this.sparse = { holes: invertSparseEntries(spd, hdr.size), idx: 0, pos: 0n };
+    if (map === null) return;
+    const holes = map.finish();
+    if (isHeaderOnlyType(hdr.typeflag) || holes === null) throw errHeader();
+    this.sparse = { holes, idx: 0, pos: 0n };
   }
 
   /** Go's readOldGNUSparseMap: the map in the header block and its extension blocks. */
-  private async readOldGNUSparseMap(hdr: GoHeader): Promise<SparseEntry[]> {
+  private async readOldGNUSparseMap(hdr: GoHeader): Promise<SparseMapBuilder> {
     const blk = this.blk;
     if (getFormat(blk) !== FORMAT_GNU) throw errHeader();
     const realSize = parseNumeric(blk, OFF_GNU_REALSIZE, 12);
     if (realSize === null) throw errHeader();
     hdr.size = realSize;
-    const spd: SparseEntry[] = [];
+    const spd = new SparseMapBuilder(realSize);
     if (!parseGNUSparseArray(blk, OFF_GNU_SPARSE, GNU_SPARSE_HEADER_ENTRIES, spd)) {
       throw errHeader();
     }
@@ -612,7 +615,7 @@ export class TarReader {
   }
 
   /** Go's readGNUSparsePAXHeaders: GNU sparse formats 0.0, 0.1 and 1.0 in PAX records. */
-  private async readGNUSparsePaxHeaders(hdr: GoHeader): Promise<SparseEntry[] | null> {
+  private async readGNUSparsePaxHeaders(hdr: GoHeader): Promise<SparseMapBuilder | null> {
     const recs = hdr.paxRecords;
     const get = (k: string) => recs?.get(k) ?? '';
     const major = get(PAX_GNU_SPARSE_MAJOR);
@@ -633,20 +636,21 @@ export class TarReader {
       if (n === null) throw errHeader();
       hdr.size = n;
     }
-    return is1x0 ? this.readGNUSparseMap1x0() : readGNUSparseMap0x1(get);
+    return is1x0
+      ? this.readGNUSparseMap1x0(new SparseMapBuilder(hdr.size))
+      : readGNUSparseMap0x1(get, new SparseMapBuilder(hdr.size));
   }
 
   /**
    * Go's readGNUSparseMap1x0: newline-terminated decimals at the start of the data section,
    * read a block at a time (counted in the entry's physical size).
    */
-  private async readGNUSparseMap1x0(): Promise<SparseEntry[]> {
+  private async readGNUSparseMap1x0(spd: SparseMapBuilder): Promise<SparseMapBuilder> {
     const tok = new DecimalInt64Parser();
     let tokens = 0; // completed tokens
     let needed = 1; // tokens required: 1, then 1 + 2*numEntries
     let bad = false; // an entry token failed to parse (reported after reading, as Go does)
     let offset: bigint | null = null;
-    const spd: SparseEntry[] = [];
     while (tokens < needed) {
       // mustReadFull of one block from the entry's data.
       if (this.remBig === null && this.rem < BLOCK_SIZE) throw errUnexpectedEOF();
@@ -675,7 +679,7 @@ export class TarReader {
         } else if (offset === null || v === null) {
           bad = true;
         } else {
-          spd.push({ offset, length: v });
+          spd.add(offset, v);
         }
       }
     }
@@ -692,18 +696,17 @@ export class TarReader {
 }
 
 /** Go's readGNUSparseMap0x1: the map in GNU.sparse.numblocks and GNU.sparse.map. */
-function readGNUSparseMap0x1(get: (k: string) => string): SparseEntry[] {
+function readGNUSparseMap0x1(get: (k: string) => string, spd: SparseMapBuilder): SparseMapBuilder {
   const n = parseInt64(get(PAX_GNU_SPARSE_NUMBLOCKS));
   if (n === null || n < 0n || n >= 1n << 62n) throw errHeader();
   let parts = get(PAX_GNU_SPARSE_MAP).split(',');
   if (parts.length === 1 && parts[0] === '') parts = [];
   if (BigInt(parts.length) !== 2n * n) throw errHeader();
-  const spd: SparseEntry[] = [];
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const offset = parseInt64(parts[i]);
     const length = parseInt64(parts[i + 1]);
     if (offset === null || length === null) throw errHeader();
-    spd.push({ offset, length });
+    spd.add(offset, length);
   }
   return spd;
 }

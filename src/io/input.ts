@@ -24,12 +24,9 @@ const SLICE = 1 << 20;
  */
 export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
   checkInput(input);
-  if (input instanceof Uint8Array) {
-    for (let i = 0; i < input.length; i += SLICE) yield input.subarray(i, i + SLICE);
-    return;
-  }
-  if (input instanceof ArrayBuffer) {
-    yield* bytesOf(new Uint8Array(input));
+  const bytes = byteView(input);
+  if (bytes) {
+    for (let i = 0; i < bytes.length; i += SLICE) yield bytes.subarray(i, i + SLICE);
     return;
   }
   if (typeof Blob !== 'undefined' && input instanceof Blob) {
@@ -59,6 +56,22 @@ function notAnInput(what = ''): SnapshotError {
 }
 
 /** Throws SnapshotError('INVALID_ARGUMENT') for what is plainly no byte input. */
+/**
+ * `x` as a Uint8Array when it is one or an ArrayBuffer, of this realm or of another (a vm
+ * context, an iframe, a test runner's sandbox, where `instanceof` answers false); else undefined.
+ */
+export function byteView(x: unknown): Uint8Array | undefined {
+  if (x instanceof Uint8Array) return x;
+  if (x instanceof ArrayBuffer) return new Uint8Array(x);
+  if (typeof x !== 'object' || x === null) return undefined;
+  const tag = Object.prototype.toString.call(x);
+  if (tag === '[object Uint8Array]' && ArrayBuffer.isView(x)) {
+    return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  }
+  if (tag === '[object ArrayBuffer]') return new Uint8Array(x as ArrayBuffer);
+  return undefined;
+}
+
 function checkInput(input: unknown): void {
   if (input === null || input === undefined) throw notAnInput(`, got ${input}`);
   if (typeof input === 'string') {
@@ -128,8 +141,8 @@ function isReadableStream(x: unknown): x is ReadableStream<Uint8Array> {
 }
 
 function checkChunk(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  const bytes = byteView(chunk);
+  if (bytes) return bytes;
   throw new SnapshotError('IO', `input yielded a ${typeof chunk} chunk; expected Uint8Array`);
 }
 

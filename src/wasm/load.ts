@@ -7,6 +7,8 @@
  * of the two forms.
  */
 
+import { messageOf, SnapshotError } from '../errors.js';
+
 /** The kernels, by the name of their assembly/NAME.ts source. */
 export type KernelName = 'sha256' | 'inflate' | 'crc32' | 'tar';
 
@@ -63,10 +65,17 @@ function compileKernel(name: KernelName): Promise<WebAssembly.Module> {
 /**
  * Instantiates the AssemblyScript kernel `name` (runtime "stub": its only import is
  * `env.abort`, which throws) and returns its exports; every call makes a new instance with
- * memory of its own. Rejects when the entry supplied no such kernel or the runtime cannot
- * compile or instantiate it.
+ * memory of its own. Rejects when the entry supplied no such kernel, and with SnapshotError('IO')
+ * saying so when the runtime has no WebAssembly or may not compile it (a page whose
+ * Content-Security-Policy lacks 'wasm-unsafe-eval', node --jitless, a locked-down browser).
  */
 export async function instantiateKernel<T>(name: KernelName): Promise<T> {
+  if (typeof WebAssembly === 'undefined') {
+    throw new SnapshotError(
+      'IO',
+      `raftsnap needs WebAssembly (its ${name} kernel), which this runtime does not have (node --jitless, or a browser that disables it)`,
+    );
+  }
   const imports = {
     env: {
       abort(): never {
@@ -74,6 +83,17 @@ export async function instantiateKernel<T>(name: KernelName): Promise<T> {
       },
     },
   };
-  const instance = await WebAssembly.instantiate(await compileKernel(name), imports);
+  let module: WebAssembly.Module;
+  try {
+    module = await compileKernel(name);
+  } catch (err) {
+    if (!(err instanceof WebAssembly.CompileError) && !(err instanceof EvalError)) throw err;
+    throw new SnapshotError(
+      'IO',
+      `raftsnap cannot compile its WebAssembly ${name} kernel here: ${messageOf(err)} (a page's Content-Security-Policy must allow 'wasm-unsafe-eval')`,
+      { cause: err },
+    );
+  }
+  const instance = await WebAssembly.instantiate(module, imports);
   return instance.exports as unknown as T;
 }

@@ -72,6 +72,14 @@ class WasmSha256 implements Sha256 {
   update(data: Uint8Array): this {
     const ctx = this.#ctx;
     if (ctx === 0) throw usedUp();
+    if (!ArrayBuffer.isView(data) || (data as Uint8Array).BYTES_PER_ELEMENT !== 1) {
+      // TypedArray.set would take any array-like (a string hashes as that many zero bytes). A
+      // byte view of another realm (a vm context, an iframe) is bytes all the same.
+      throw new SnapshotError(
+        'INVALID_ARGUMENT',
+        `SHA-256 update takes a Uint8Array, got ${data === null ? 'null' : typeof data === 'object' ? (Object.getPrototypeOf(data)?.constructor?.name ?? 'object') : typeof data}`,
+      );
+    }
     const n = data.length;
     if (n === 0) return this;
     const k = this.#kernel;
