@@ -67,7 +67,7 @@ test('without WebAssembly (node --jitless) the portable entry fails with an IO e
   for (const line of lines) {
     assert.match(
       line,
-      /^SnapshotError IO raftsnap needs WebAssembly \(its \w+ kernel\), which this runtime does not have/,
+      /^SnapshotError IO raftsnap needs WebAssembly \(its \w+ kernel\), which this runtime lacks$/,
     );
   }
 });

@@ -1066,7 +1066,7 @@ test('a sealer that fails to seal: SEAL "failed to seal snapshot hashes: …", a
   const wrongType = { seal: async () => 'sealed' as never, open: async (b: Uint8Array) => b };
   await assert.rejects(writeSnapshot(meta, state, { write() {} }, { sealer: wrongType }), {
     code: 'SEAL',
-    message: /the sealer returned string, not a Uint8Array$/,
+    message: /failed to seal snapshot hashes: the sealer returned no Uint8Array$/,
   });
 });
 

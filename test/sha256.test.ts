@@ -315,7 +315,7 @@ describe('createSha256().update', () => {
         err.code === 'INVALID_ARGUMENT' &&
         /takes a Uint8Array, got string$/.test(err.message),
     );
-    assert.throws(() => h.update([1, 2, 3] as never), /got Array$/);
+    assert.throws(() => h.update([1, 2, 3] as never), { code: 'INVALID_ARGUMENT' });
     const foreign = runInNewContext('new Uint8Array([97, 98, 99])') as Uint8Array;
     assert.equal(foreign instanceof Uint8Array, false, 'the array is of another realm');
     const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

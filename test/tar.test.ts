@@ -29,7 +29,7 @@ import {
   parseOctal,
   parsePaxRecords,
   parsePaxTime,
-  SparseMapBuilder,
+  SparseHoles,
   splitUstarPath,
 } from '../src/format/tar-header.js';
 import {
@@ -1933,7 +1933,7 @@ describe('TarWriter and TarReader with tar-stream (property tests)', () => {
   });
 });
 
-describe("SparseMapBuilder: Go's validateSparseEntries and invertSparseEntries, as entries arrive", () => {
+describe("SparseHoles: Go's validateSparseEntries and invertSparseEntries, as entries arrive", () => {
   /** Go's two functions as written there: the whole map in memory. */
   function goHoles(sp: [bigint, bigint][], size: bigint): [bigint, bigint][] | null {
     const MAX = (1n << 63n) - 1n;
@@ -1954,7 +1954,7 @@ describe("SparseMapBuilder: Go's validateSparseEntries and invertSparseEntries, 
     return out;
   }
   const built = (sp: [bigint, bigint][], size: bigint) => {
-    const b = new SparseMapBuilder(size);
+    const b = new SparseHoles(size);
     for (const [o, l] of sp) b.add(o, l);
     const h = b.finish();
     if (h === null) return null;
@@ -1998,11 +1998,11 @@ describe("SparseMapBuilder: Go's validateSparseEntries and invertSparseEntries, 
   });
 
   test('memory does not follow the map: a million empty entries keep one hole; an invalid map keeps none', () => {
-    const b = new SparseMapBuilder(10n);
+    const b = new SparseHoles(10n);
     for (let i = 0; i < 1_000_000; i++) b.add(0n, 0n);
     assert.equal(b.finish()?.count, 1);
     // Holes beyond one storage block are read back in order.
-    const many = new SparseMapBuilder(100_000n);
+    const many = new SparseHoles(100_000n);
     for (let i = 0; i < 10_000; i++) many.add(BigInt(i * 10 + 5), 1n);
     const h = many.finish()!;
     assert.equal(h.count, 10_001);

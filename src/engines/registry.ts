@@ -68,13 +68,11 @@ function envChoice(): EngineChoice | undefined {
   };
   // Deno asks on a terminal (and waits) for a variable it was not allowed to read, and throws
   // elsewhere: only one already granted is read.
-  const permissions = g.Deno?.permissions;
-  if (
-    permissions?.querySync &&
-    permissions.querySync({ name: 'env', variable: 'RAFTSNAP_ENGINE' }).state !== 'granted'
-  ) {
-    return undefined;
-  }
+  const state = g.Deno?.permissions?.querySync?.({
+    name: 'env',
+    variable: 'RAFTSNAP_ENGINE',
+  }).state;
+  if (state && state !== 'granted') return undefined;
   let v: string | undefined;
   try {
     v = g.process?.env?.RAFTSNAP_ENGINE;
@@ -82,11 +80,15 @@ function envChoice(): EngineChoice | undefined {
     // A runtime that refuses to read the environment: no choice made there.
     return undefined;
   }
-  if (v === undefined || v === '') return undefined;
-  if (v === 'auto' || v === 'wasm' || v === 'native') return v;
+  return v === '' ? undefined : checkChoice(v, 'RAFTSNAP_ENGINE');
+}
+
+/** `v` as an engine choice (undefined stays so); else SnapshotError naming `what`. */
+function checkChoice(v: unknown, what: string): EngineChoice | undefined {
+  if (v === undefined || v === 'auto' || v === 'wasm' || v === 'native') return v;
   throw new SnapshotError(
     'INVALID_ARGUMENT',
-    `RAFTSNAP_ENGINE must be auto, wasm or native, not ${JSON.stringify(v)}`,
+    `${what} must be auto, wasm or native, not ${JSON.stringify(v)}`,
   );
 }
 
@@ -97,13 +99,7 @@ function envChoice(): EngineChoice | undefined {
  * did not instantiate, say) is tried afresh by the next call.
  */
 export function getEngines(choice?: EngineChoice): Promise<Engines> {
-  if (choice !== undefined && choice !== 'auto' && choice !== 'wasm' && choice !== 'native') {
-    throw new SnapshotError(
-      'INVALID_ARGUMENT',
-      `engine must be auto, wasm or native, not ${JSON.stringify(choice)}`,
-    );
-  }
-  const c = choice ?? envChoice() ?? 'auto';
+  const c = checkChoice(choice, 'engine') ?? envChoice() ?? 'auto';
   if (!provider)
     throw new SnapshotError('INVALID_ARGUMENT', 'no engines registered for this runtime');
   let e = cache.get(c);

@@ -283,22 +283,16 @@ export async function* writeArchive(
   yield sums;
   yield tw.padding(BigInt(sums.length));
   if (opts.sealer) {
+    const failed = 'failed to seal snapshot hashes';
     let sealed: Uint8Array;
     try {
       sealed = await opts.sealer.seal(sums);
+      if (!(sealed instanceof Uint8Array)) throw new Error(`the sealer returned no Uint8Array`);
     } catch (err) {
       // As on the reading side: the sealer's own SnapshotErrors keep their code; anything else
       // it throws is the seal's failure.
-      if (isSnapshotError(err)) throw wrap(err, 'failed to seal snapshot hashes');
-      throw new SnapshotError('SEAL', `failed to seal snapshot hashes: ${messageOf(err)}`, {
-        cause: err,
-      });
-    }
-    if (!(sealed instanceof Uint8Array)) {
-      throw new SnapshotError(
-        'SEAL',
-        `failed to seal snapshot hashes: the sealer returned ${sealed === null ? 'null' : typeof sealed}, not a Uint8Array`,
-      );
+      if (isSnapshotError(err)) throw wrap(err, failed);
+      throw new SnapshotError('SEAL', `${failed}: ${messageOf(err)}`, { cause: err });
     }
     checkReadable('SHA256SUMS.sealed', sealed);
     yield tw.header('SHA256SUMS.sealed', BigInt(sealed.length), mtime);

@@ -538,53 +538,29 @@ export function parseGNUSparseArray(
   return true;
 }
 
-/** Holes are kept in blocks of this many (16 bytes each): no block is ever copied to grow. */
-const HOLE_BLOCK = 4096;
+/** Holes are kept in blocks of 2^HOLE_BITS (16 bytes each): no block is copied to grow. */
+const HOLE_BITS = 12;
+const HOLE_BLOCK = 1 << HOLE_BITS;
 
 /**
- * The holes of an expanded sparse file, in order, the last ending at its size: `count` of them,
- * read with {@link offset} and {@link length}.
+ * The holes of an expanded sparse file, in order, the last ending at its size (`count` of them,
+ * read with {@link offset} and {@link length}), made from its sparse map by Go's
+ * validateSparseEntries (the BSD tar checks) and invertSparseEntries (data fragments ⇄ holes,
+ * coalesced; only the last hole may be empty), applied as the map's entries arrive so that
+ * memory does not follow the map's length: empty entries (which take part in the checks, as in
+ * Go, but make no hole) cost nothing, a hole 16 bytes (in blocks, never copied to grow), and a
+ * map is known to be invalid from its first bad entry on (nothing more is kept). Give every
+ * entry to {@link add}, then {@link finish}.
  */
-export class SparseHoles {
-  private readonly offsets: BigInt64Array[] = [];
-  private readonly lengths: BigInt64Array[] = [];
+export class SparseHoles implements SparseEntrySink {
+  /** Blocks of HOLE_BLOCK (offset, length) pairs. */
+  private blocks: BigInt64Array[] = [];
   count = 0;
-
-  offset(i: number): bigint {
-    return this.offsets[Math.floor(i / HOLE_BLOCK)][i % HOLE_BLOCK];
-  }
-
-  length(i: number): bigint {
-    return this.lengths[Math.floor(i / HOLE_BLOCK)][i % HOLE_BLOCK];
-  }
-
-  push(offset: bigint, length: bigint): void {
-    const at = this.count % HOLE_BLOCK;
-    if (at === 0) {
-      this.offsets.push(new BigInt64Array(HOLE_BLOCK));
-      this.lengths.push(new BigInt64Array(HOLE_BLOCK));
-    }
-    this.offsets[this.offsets.length - 1][at] = offset;
-    this.lengths[this.lengths.length - 1][at] = length;
-    this.count++;
-  }
-}
-
-/**
- * Go's validateSparseEntries (the BSD tar checks) and invertSparseEntries (data fragments ⇄
- * holes, coalesced; only the last hole may be empty, and it ends at the size), applied to a
- * sparse map's entries as they arrive, so that memory does not follow the map's length: empty
- * entries (which take part in the checks, as in Go, but make no hole) cost nothing, a hole 16
- * bytes, and a map is known to be invalid from its first bad entry on (nothing more is kept).
- * Give every entry to {@link add}, then {@link finish}.
- */
-export class SparseMapBuilder implements SparseEntrySink {
   private valid: boolean;
   /** End of the previous entry (validation: entries in order, not overlapping). */
   private preEnd = 0n;
   /** End of the previous non-empty entry (inversion: where the next hole starts). */
   private preOffset = 0n;
-  private holes = new SparseHoles();
 
   /** `size` is the expanded file's size (Go's hdr.Size when it validates the map). */
   constructor(private readonly size: bigint) {
@@ -602,20 +578,37 @@ export class SparseMapBuilder implements SparseEntrySink {
       this.preEnd > offset
     ) {
       this.valid = false;
-      this.holes = new SparseHoles();
+      this.blocks = [];
+      this.count = 0;
       return;
     }
     this.preEnd = end;
     if (length === 0n) return;
-    if (offset > this.preOffset) this.holes.push(this.preOffset, offset - this.preOffset);
+    if (offset > this.preOffset) this.push(this.preOffset, offset - this.preOffset);
     this.preOffset = end;
   }
 
-  /** The holes, or null where Go's validateSparseEntries fails (Go's ErrHeader). */
+  /** This, its last hole added; or null where Go's validateSparseEntries fails (ErrHeader). */
   finish(): SparseHoles | null {
     if (!this.valid) return null;
-    this.holes.push(this.preOffset, this.size - this.preOffset);
-    return this.holes;
+    this.push(this.preOffset, this.size - this.preOffset);
+    return this;
+  }
+
+  offset(i: number): bigint {
+    return this.blocks[i >> HOLE_BITS][(i & (HOLE_BLOCK - 1)) * 2];
+  }
+
+  length(i: number): bigint {
+    return this.blocks[i >> HOLE_BITS][(i & (HOLE_BLOCK - 1)) * 2 + 1];
+  }
+
+  private push(offset: bigint, length: bigint): void {
+    const at = (this.count++ & (HOLE_BLOCK - 1)) * 2;
+    if (at === 0) this.blocks.push(new BigInt64Array(HOLE_BLOCK * 2));
+    const b = this.blocks[this.blocks.length - 1];
+    b[at] = offset;
+    b[at + 1] = length;
   }
 }
 

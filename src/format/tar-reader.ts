@@ -64,8 +64,7 @@ import {
   parsePaxRecords,
   parsePaxTime,
   parseString,
-  type SparseHoles,
-  SparseMapBuilder,
+  SparseHoles,
   scanHeaderBlock,
   type TarTime,
   TYPE_DIR,
@@ -575,7 +574,7 @@ export class TarReader {
 
   /**
    * Go's handleSparseFile. The map is checked and inverted as it is read (see
-   * {@link SparseMapBuilder}), but judged only once all of it was read, where Go validates it:
+   * {@link SparseHoles}), but judged only once all of it was read, where Go validates it:
    * an error in reading the rest of the map still comes first.
    */
   private async handleSparseFile(hdr: GoHeader): Promise<void> {
@@ -590,13 +589,13 @@ export class TarReader {
   }
 
   /** Go's readOldGNUSparseMap: the map in the header block and its extension blocks. */
-  private async readOldGNUSparseMap(hdr: GoHeader): Promise<SparseMapBuilder> {
+  private async readOldGNUSparseMap(hdr: GoHeader): Promise<SparseHoles> {
     const blk = this.blk;
     if (getFormat(blk) !== FORMAT_GNU) throw errHeader();
     const realSize = parseNumeric(blk, OFF_GNU_REALSIZE, 12);
     if (realSize === null) throw errHeader();
     hdr.size = realSize;
-    const spd = new SparseMapBuilder(realSize);
+    const spd = new SparseHoles(realSize);
     if (!parseGNUSparseArray(blk, OFF_GNU_SPARSE, GNU_SPARSE_HEADER_ENTRIES, spd)) {
       throw errHeader();
     }
@@ -615,7 +614,7 @@ export class TarReader {
   }
 
   /** Go's readGNUSparsePAXHeaders: GNU sparse formats 0.0, 0.1 and 1.0 in PAX records. */
-  private async readGNUSparsePaxHeaders(hdr: GoHeader): Promise<SparseMapBuilder | null> {
+  private async readGNUSparsePaxHeaders(hdr: GoHeader): Promise<SparseHoles | null> {
     const recs = hdr.paxRecords;
     const get = (k: string) => recs?.get(k) ?? '';
     const major = get(PAX_GNU_SPARSE_MAJOR);
@@ -637,15 +636,15 @@ export class TarReader {
       hdr.size = n;
     }
     return is1x0
-      ? this.readGNUSparseMap1x0(new SparseMapBuilder(hdr.size))
-      : readGNUSparseMap0x1(get, new SparseMapBuilder(hdr.size));
+      ? this.readGNUSparseMap1x0(new SparseHoles(hdr.size))
+      : readGNUSparseMap0x1(get, new SparseHoles(hdr.size));
   }
 
   /**
    * Go's readGNUSparseMap1x0: newline-terminated decimals at the start of the data section,
    * read a block at a time (counted in the entry's physical size).
    */
-  private async readGNUSparseMap1x0(spd: SparseMapBuilder): Promise<SparseMapBuilder> {
+  private async readGNUSparseMap1x0(spd: SparseHoles): Promise<SparseHoles> {
     const tok = new DecimalInt64Parser();
     let tokens = 0; // completed tokens
     let needed = 1; // tokens required: 1, then 1 + 2*numEntries
@@ -696,7 +695,7 @@ export class TarReader {
 }
 
 /** Go's readGNUSparseMap0x1: the map in GNU.sparse.numblocks and GNU.sparse.map. */
-function readGNUSparseMap0x1(get: (k: string) => string, spd: SparseMapBuilder): SparseMapBuilder {
+function readGNUSparseMap0x1(get: (k: string) => string, spd: SparseHoles): SparseHoles {
   const n = parseInt64(get(PAX_GNU_SPARSE_NUMBLOCKS));
   if (n === null || n < 0n || n >= 1n << 62n) throw errHeader();
   let parts = get(PAX_GNU_SPARSE_MAP).split(',');

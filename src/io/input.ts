@@ -174,24 +174,17 @@ export interface ByteSink {
  * another writer) or an object with `write()`. Opens nothing.
  */
 export function checkOutput(output: ByteOutput): void {
-  if (output === null || typeof output !== 'object') {
-    throw new SnapshotError(
-      'INVALID_ARGUMENT',
-      `output must be a WritableStream or have write(), got ${output === null ? 'null' : typeof output}`,
-    );
-  }
-  if (typeof (output as WritableStream).getWriter === 'function') {
-    if ((output as WritableStream).locked) {
-      throw new SnapshotError(
-        'INVALID_ARGUMENT',
-        'output WritableStream is locked by another writer',
-      );
-    }
-    return;
-  }
-  if (typeof (output as { write?: unknown }).write !== 'function') {
-    throw new SnapshotError('INVALID_ARGUMENT', 'output must be a WritableStream or have write()');
-  }
+  const o = output as { getWriter?: unknown; write?: unknown; locked?: boolean } | null;
+  let why = '';
+  if (o === null || typeof o !== 'object') why = `, got ${o === null ? 'null' : typeof o}`;
+  else if (typeof o.getWriter === 'function') {
+    if (!o.locked) return;
+    why = ' (this one is locked)';
+  } else if (typeof o.write === 'function') return;
+  throw new SnapshotError(
+    'INVALID_ARGUMENT',
+    `output must be a WritableStream or have write()${why}`,
+  );
 }
 
 /** Opens `output` for writing. A WritableStream is locked until close/abort. */

@@ -65,15 +65,15 @@ function compileKernel(name: KernelName): Promise<WebAssembly.Module> {
 /**
  * Instantiates the AssemblyScript kernel `name` (runtime "stub": its only import is
  * `env.abort`, which throws) and returns its exports; every call makes a new instance with
- * memory of its own. Rejects when the entry supplied no such kernel, and with SnapshotError('IO')
- * saying so when the runtime has no WebAssembly or may not compile it (a page whose
- * Content-Security-Policy lacks 'wasm-unsafe-eval', node --jitless, a locked-down browser).
+ * memory of its own. Rejects with SnapshotError('IO') when the runtime has no WebAssembly (node
+ * --jitless, a locked-down browser), may not compile it (a page whose Content-Security-Policy
+ * lacks 'wasm-unsafe-eval') or the entry supplied no such kernel.
  */
 export async function instantiateKernel<T>(name: KernelName): Promise<T> {
   if (typeof WebAssembly === 'undefined') {
     throw new SnapshotError(
       'IO',
-      `raftsnap needs WebAssembly (its ${name} kernel), which this runtime does not have (node --jitless, or a browser that disables it)`,
+      `raftsnap needs WebAssembly (its ${name} kernel), which this runtime lacks`,
     );
   }
   const imports = {
@@ -87,12 +87,10 @@ export async function instantiateKernel<T>(name: KernelName): Promise<T> {
   try {
     module = await compileKernel(name);
   } catch (err) {
-    if (!(err instanceof WebAssembly.CompileError) && !(err instanceof EvalError)) throw err;
-    throw new SnapshotError(
-      'IO',
-      `raftsnap cannot compile its WebAssembly ${name} kernel here: ${messageOf(err)} (a page's Content-Security-Policy must allow 'wasm-unsafe-eval')`,
-      { cause: err },
-    );
+    // A browser's own message says why (a Content-Security-Policy without 'wasm-unsafe-eval').
+    throw new SnapshotError('IO', `raftsnap cannot compile its ${name} kernel: ${messageOf(err)}`, {
+      cause: err,
+    });
   }
   const instance = await WebAssembly.instantiate(module, imports);
   return instance.exports as unknown as T;

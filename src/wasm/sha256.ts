@@ -77,7 +77,7 @@ class WasmSha256 implements Sha256 {
       // byte view of another realm (a vm context, an iframe) is bytes all the same.
       throw new SnapshotError(
         'INVALID_ARGUMENT',
-        `SHA-256 update takes a Uint8Array, got ${data === null ? 'null' : typeof data === 'object' ? (Object.getPrototypeOf(data)?.constructor?.name ?? 'object') : typeof data}`,
+        `SHA-256 update takes a Uint8Array, got ${typeof data}`,
       );
     }
     const n = data.length;
