@@ -1115,3 +1115,26 @@ test('bytes of another realm (a vm context, an iframe) are read as bytes: a Uint
     assert.equal((await portable.verify(input as never)).index, 4n);
   }
 });
+
+test("keepFresh: a temporary file its owner still holds keeps a recent modification time, so that other hosts' cleanStaleTemps leave it; stopped, it ages", async () => {
+  const { keepFresh } = await import('../src/node/files.js');
+  const { stat } = await import('node:fs/promises');
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  await withTempDir(async (dir) => {
+    const path = join(dir, '.o.snap.raftsnap-00000000-1-0123456789ab.tmp');
+    await writeFile(path, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(path, twoHoursAgo, twoHoursAgo);
+    const stop = keepFresh(path, 20);
+    await sleep(150);
+    assert.ok(Date.now() - (await stat(path)).mtimeMs < 60_000, 'freshened');
+    stop();
+    await utimes(path, twoHoursAgo, twoHoursAgo);
+    await sleep(150);
+    assert.ok(Date.now() - (await stat(path)).mtimeMs > 3600_000, 'left alone once stopped');
+    // A file that has gone meanwhile is no error.
+    const stopGone = keepFresh(join(dir, 'gone.tmp'), 10);
+    await sleep(50);
+    stopGone();
+  });
+});

@@ -18,6 +18,7 @@ import {
   rm,
   rmdir,
   stat,
+  utimes,
 } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -587,6 +588,22 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
     }
   }
   return removed;
+}
+
+/**
+ * Keeps the temporary file at `path` looking alive to {@link cleanStaleTemps} in other hosts and
+ * containers that share its directory, which judge a file by its age: its modification time is
+ * set to now every `everyMs` (default: a sixth of the hour they wait), for as long as its owner
+ * holds it (a Snapshot being uploaded for hours, say). Returns the function that stops it; the
+ * timer does not keep the process alive, and a failure to touch the file is ignored.
+ */
+export function keepFresh(path: string, everyMs = FOREIGN_STALE_MS / 6): () => void {
+  const timer = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => {});
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function processAlive(pid: number): boolean {

@@ -38,6 +38,7 @@ import {
   fileSize,
   fileStream,
   ioError,
+  keepFresh,
   makeDirs,
   namedWriter,
   removeFile,
@@ -176,6 +177,7 @@ async function verifiedCopy(
   }
   const path = file.path;
   let cleaned = false;
+  const stopFreshening = keepFresh(path);
   const temp: TempState = {
     meta,
     path,
@@ -191,6 +193,7 @@ async function verifiedCopy(
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
+      stopFreshening();
       await removeFile(path);
     },
   };
@@ -447,6 +450,8 @@ export async function createFile(
  */
 export class Snapshot {
   private closed = false;
+  /** Stops keeping the file fresh for other hosts' cleanups ({@link keepFresh}). */
+  private readonly stopFreshening: () => void;
 
   private constructor(
     /** Path of the temporary archive file. */
@@ -456,7 +461,9 @@ export class Snapshot {
     /** `sha-256=` + base64 SHA-256 of the archive, as the reference computes it. */
     readonly checksum: string,
     readonly meta: SnapshotMeta,
-  ) {}
+  ) {
+    this.stopFreshening = keepFresh(path);
+  }
 
   /**
    * Takes a snapshot of `raft` into a temporary archive file. The Raft snapshot is closed exactly
@@ -508,6 +515,7 @@ export class Snapshot {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopFreshening();
     await removeFile(this.path);
   }
 }
