@@ -1138,3 +1138,30 @@ test("keepFresh: a temporary file its owner still holds keeps a recent modificat
     stopGone();
   });
 });
+
+test('restore: a temporary state that cannot be removed afterwards (an immutable directory) does not replace what Raft answered', async () => {
+  await withTempDir(async (dir) => {
+    const tmp = join(dir, 'tmp');
+    await mkdir(tmp);
+    const probe = spawnSync('chattr', ['+i', tmp], { encoding: 'utf8' });
+    assert.equal(probe.status, 0, `chattr +i on ${tmp} (the test needs it): ${probe.stderr}`);
+    spawnSync('chattr', ['-i', tmp]);
+    const bytes = await archiveOf(new MemoryRaft(state, 7n));
+    const target = new MemoryRaft(new Uint8Array(0), 1n);
+    const raft: Raft = {
+      snapshot: () => target.snapshot(),
+      restore: async (meta, data, o) => {
+        await target.restore(meta, data, o);
+        // From now on nothing in the directory can be removed, not even by root.
+        assert.equal(spawnSync('chattr', ['+i', tmp]).status, 0);
+      },
+    };
+    try {
+      const meta = await restore(bytes, raft, { dir: tmp });
+      assert.equal(meta.index, 7n);
+      assert.equal(sha256hex(target.state), sha256hex(state));
+    } finally {
+      spawnSync('chattr', ['-i', tmp]);
+    }
+  });
+});

@@ -410,7 +410,8 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
         onAnswered?.(res.url);
         return prepared.info.meta;
       } finally {
-        await prepared.cleanup();
+        // A spool file that cannot be removed does not replace what the server answered.
+        await prepared.cleanup().catch(() => {});
       }
     },
   };
