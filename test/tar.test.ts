@@ -2010,3 +2010,44 @@ describe("SparseHoles: Go's validateSparseEntries and invertSparseEntries, as en
     assert.equal(h.length(10_000), 100_000n - 99_996n);
   });
 });
+
+describe('sparse reads gather short fragments', () => {
+  /** PAX sparse 0.1: `n` one-byte fragments at even offsets, then `extra` bytes of data. */
+  function manyFragments(n: number, dataBytes = n): Uint8Array {
+    const map = Array.from({ length: n }, (_, i) => `${2 * i},1`).join(',');
+    return concat(
+      pax(
+        paxBody([
+          ['GNU.sparse.realsize', String(2 * n)],
+          ['GNU.sparse.numblocks', String(n)],
+          ['GNU.sparse.map', map],
+        ]),
+      ),
+      file({ name: 'state.bin' }, 'x'.repeat(dataBytes)),
+      END,
+    );
+  }
+
+  test('20,000 one-byte fragments come in a few chunks, with every byte where the map puts it', async () => {
+    const src = new ByteReader(chunked(manyFragments(20_000), 4096));
+    const reader = new TarReader(src);
+    const hdr = await reader.next();
+    assert.equal(hdr?.size, 40_000n);
+    const chunks: Uint8Array[] = [];
+    for (let c = await reader.read(1 << 20); c !== null; c = await reader.read(1 << 20)) {
+      chunks.push(c.slice());
+    }
+    assert.ok(chunks.length <= 2, `${chunks.length} chunks`);
+    const all = concatAll(...chunks);
+    assert.equal(all.length, 40_000);
+    for (let i = 0; i < all.length; i++) assert.equal(all[i], i % 2 === 0 ? 0x78 : 0);
+  });
+
+  test('data that runs out mid-gather: the bytes so far, then the error on the next read (as Go returns both)', async () => {
+    const reader = new TarReader(new ByteReader(chunked(manyFragments(1000, 600), 4096)));
+    await reader.next();
+    const first = await reader.read(1 << 20);
+    assert.ok(first !== null && first.length > 0 && first.length < 2000);
+    await assert.rejects(reader.read(1 << 20), /sparse file references non-existent data/);
+  });
+});

@@ -256,6 +256,8 @@ function mergePax(hdr: GoHeader, pax: Map<string, string> | null): boolean {
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** Largest zero-filled chunk returned for a sparse hole (holes can be many GiB). */
 const MAX_HOLE_CHUNK = 256 * 1024;
+/** Short sparse fragments are gathered into chunks of up to this many bytes. */
+const SPARSE_GATHER = 64 * 1024;
 const END = Symbol('end');
 
 /** Position in an expanded sparse file: the hole list and where reading is. */
@@ -388,8 +390,37 @@ export class TarReader {
     return chunk;
   }
 
-  /** Go's sparseFileReader.Read, one data or hole fragment at a time. */
+  /**
+   * Go's sparseFileReader.Read, which fills the caller's buffer across fragments: a first
+   * fragment of {@link SPARSE_GATHER} bytes or more is returned alone; smaller ones (a map of
+   * many short fragments) are gathered into one chunk of up to that size, so that the work per
+   * chunk downstream does not follow the number of fragments. An error met after some bytes were
+   * gathered is kept for the next read, as Go returns the bytes and the error together.
+   */
   private async readSparse(max: number): Promise<Uint8Array | null> {
+    const first = await this.readSparseFragment(max);
+    const cap = Math.min(max, SPARSE_GATHER);
+    if (first === null || first.length >= cap) return first;
+    const out = new Uint8Array(cap);
+    out.set(first);
+    let n = first.length;
+    while (n < cap && this.err === null) {
+      let c: Uint8Array | null;
+      try {
+        c = await this.readSparseFragment(cap - n);
+      } catch (e) {
+        this.err = e as Error;
+        break;
+      }
+      if (c === null) break;
+      out.set(c, n);
+      n += c.length;
+    }
+    return out.subarray(0, n);
+  }
+
+  /** One data or hole fragment (or the part of it that `max` allows). */
+  private async readSparseFragment(max: number): Promise<Uint8Array | null> {
     const sp = this.sparse!;
     // When the last data fragment ended the physical data, Go's tryReadFull returns the error
     // that came with those bytes, and the read stops there (no hole after them is returned).
