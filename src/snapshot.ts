@@ -211,8 +211,11 @@ export async function readSnapshot(
       } catch (err) {
         // What the gzip stream holds after the archive; not a failure to read the input, which
         // (a stream that errors, a file gone) is worded as one wherever it comes.
-        if (!isSnapshotError(err)) throw wrapError(err, 'failed to read snapshot file');
-        if (!AFTER_ARCHIVE_CODES.includes(err.code)) throw err;
+        if (!isSnapshotError(err) || !AFTER_ARCHIVE_CODES.includes(err.code)) {
+          // An abort stays itself; anything else is the input's failure, worded as any other.
+          if (isSnapshotError(err) && err.code === 'ABORTED') throw err;
+          throw wrapError(err, 'failed to read snapshot file');
+        }
         afterArchiveErrors.add(err);
         if (mode === 'verify') throw err;
         afterArchive = err;
@@ -470,12 +473,12 @@ export async function write(
   output: ByteOutput,
   opts: WriteOptions = {},
 ): Promise<WriteResult> {
-  // Checked before Raft is asked for a snapshot, which on a large cluster is costly.
-  checkOutput(output);
-  checkLevel(opts.level);
-  await getEngines(opts.engine);
   let writing = false;
   try {
+    // Checked before Raft is asked for a snapshot, which on a large cluster is costly.
+    checkOutput(output);
+    checkLevel(opts.level);
+    await getEngines(opts.engine);
     return await usingRaftSnapshot(
       raft,
       (snap) => {

@@ -1120,11 +1120,12 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
           /through the proxy http:\/\/127\.0\.0\.1:\d+\/? \(HTTPS_PROXY; [^)]*\): the proxy answered 407 \(Proxy Authentication Required\) to CONNECT vault\.test:\d+: it refused the user name and password in the proxy URL$/,
         );
         assert.ok(!withCredentials.message.includes('p@ss'));
-        await rejectsHttp(
+        const forwarded407 = await rejectsHttp(
           c.save(),
           'connection',
           /^cannot reach Consul at http:\/\/consul\.test:\d+\S* through the proxy http:\/\/127\.0\.0\.1:\d+\/? \(HTTP_PROXY; [^)]*\): it answered 407 \(Proxy Authentication Required\) to GET consul\.test:\d+: it wants a user name and password: give them in the proxy URL \(http:\/\/USER:PASSWORD@127\.0\.0\.1:\d+\)$/,
         );
+        assert.equal(forwarded407.status, 407);
         // Without a proxy, a 407 is the server's answer like any other status.
         await rejectsHttp(
           consul({ addr: `http://127.0.0.1:${proxyPort}`, token: TOKEN, env: {} }).save(),

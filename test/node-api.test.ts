@@ -888,6 +888,7 @@ test('a Node Writable as output: its drain is waited for (memory stays bounded) 
   await finished;
   assert.equal(written, state.length);
   assert.ok(slow.writableEnded, 'the stream was ended');
+  assert.equal(slow.listenerCount('error'), 0, "the stream's errors are the caller's again");
   assert.ok(maxBuffered <= 4 << 20, `up to ${maxBuffered} bytes waited in the stream`);
 });
 
@@ -1022,6 +1023,15 @@ test('write and Snapshot.create check their arguments before asking Raft for a s
     message: /^engine must be auto, wasm or native, not "bogus"$/,
   });
   await assert.rejects(write(counting, null as never), { code: 'INVALID_ARGUMENT' });
+  // An output given with a wrong argument is aborted all the same, as after any failure.
+  let abortedWith: unknown;
+  await assert.rejects(
+    write(counting, { write() {}, abort: (r: unknown) => (abortedWith = r) }, { level: 42 }),
+    { code: 'INVALID_ARGUMENT' },
+  );
+  assert.ok(isSnapshotError(abortedWith), 'the output was aborted with the error');
+  // null is no choice, as undefined.
+  assert.equal((await verify(await archiveOf(memory), { engine: null as never })).index, 3n);
   const locked = new WritableStream();
   locked.getWriter();
   await assert.rejects(write(counting, locked), {
@@ -1068,6 +1078,17 @@ test('a sealer that fails to seal: SEAL "failed to seal snapshot hashes: …", a
     code: 'SEAL',
     message: /failed to seal snapshot hashes: the sealer returned no Uint8Array$/,
   });
+  // Bytes of another realm, or an ArrayBuffer (what WebCrypto returns), are sealed bytes.
+  const { runInNewContext } = await import('node:vm');
+  for (const wrap of [
+    (b: Uint8Array) => runInNewContext('Uint8Array.from(b)', { b }) as Uint8Array,
+    (b: Uint8Array) => b.slice().buffer as never,
+  ]) {
+    const sealer = { seal: async (b: Uint8Array) => wrap(b), open: async (b: Uint8Array) => b };
+    const sink = memorySink();
+    await writeSnapshot(meta, state, sink.stream, { sealer });
+    assert.equal((await verify(sink.bytes(), { sealer })).index, meta.index);
+  }
 });
 
 test('an input that fails after the end of the tar (in the gzip trailer) is an IO error naming the read, like one that fails earlier', async () => {
@@ -1082,6 +1103,19 @@ test('an input that fails after the end of the tar (in the gzip trailer) is an I
       },
     });
   };
+  // A late chunk that is no bytes: a SnapshotError of the input's, worded the same.
+  await assert.rejects(
+    verify(
+      (async function* () {
+        yield bytes.slice(0, bytes.length - 8);
+        yield 'oops' as never;
+      })(),
+    ),
+    {
+      code: 'IO',
+      message: /^failed to read snapshot file: input yielded a string chunk; expected Uint8Array$/,
+    },
+  );
   for (const run of [
     (input: ReadableStream<Uint8Array>) => verify(input),
     (input: ReadableStream<Uint8Array>) => inspect(input),

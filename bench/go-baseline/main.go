@@ -26,7 +26,6 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -218,7 +217,7 @@ func readArchive(r io.Reader) (decoded *snapshotMeta, metaSum, stateSum []byte, 
 	metaHash := sha256.New()
 	stateHash := sha256.New()
 	var sums []byte
-	var meta []byte
+	decoded = &snapshotMeta{}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -229,19 +228,25 @@ func readArchive(r io.Reader) (decoded *snapshotMeta, metaSum, stateSum []byte, 
 		}
 		switch hdr.Name {
 		case "meta.json":
-			meta, err = readSmall(tr, metaHash)
+			// Each meta.json entry is decoded into the same metadata, as in the reference.
+			meta, err := readSmall(tr, metaHash)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("failed to read snapshot metadata: %v", err)
+			}
+			if err := json.Unmarshal(meta, decoded); err != nil {
+				return nil, nil, nil, fmt.Errorf("failed to decode snapshot metadata: %v", err)
 			}
 		case "state.bin":
 			if _, err := io.Copy(stateHash, tr); err != nil {
 				return nil, nil, nil, fmt.Errorf("failed to read or write snapshot data: %v", err)
 			}
 		case "SHA256SUMS":
-			sums, err = readSmall(tr, nil)
+			// Every SHA256SUMS entry adds to one list, as in the reference.
+			more, err := readSmall(tr, nil)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("failed to read snapshot hashes: %v", err)
 			}
+			sums = append(sums, more...)
 		case "SHA256SUMS.sealed":
 			if _, err := readSmall(tr, nil); err != nil {
 				return nil, nil, nil, fmt.Errorf("failed to read snapshot hashes: %v", err)
@@ -249,13 +254,6 @@ func readArchive(r io.Reader) (decoded *snapshotMeta, metaSum, stateSum []byte, 
 		default:
 			return nil, nil, nil, fmt.Errorf("unexpected file %q in snapshot", hdr.Name)
 		}
-	}
-	if meta == nil {
-		return nil, nil, nil, errors.New("snapshot is missing meta.json")
-	}
-	decoded = &snapshotMeta{}
-	if err := json.Unmarshal(meta, decoded); err != nil {
-		return nil, nil, nil, fmt.Errorf("failed to decode snapshot metadata: %v", err)
 	}
 	metaSum = metaHash.Sum(nil)
 	stateSum = stateHash.Sum(nil)

@@ -457,6 +457,7 @@ export class HttpClient {
           proxy,
           url,
           req,
+          407,
         );
       }
       throw this.statusError(status, text, url, req, locationOf(res.headers.location, url));
@@ -993,7 +994,13 @@ export class HttpClient {
   }
 
   /** A failure to reach the server through a proxy, naming the proxy (without its credentials). */
-  private proxyError(err: unknown, proxy: URL, url: URL, req: HttpRequest): SnapshotError {
+  private proxyError(
+    err: unknown,
+    proxy: URL,
+    url: URL,
+    req: HttpRequest,
+    status?: number,
+  ): SnapshotError {
     if (req.signal?.aborted) {
       return this.error('aborted', `${req.what ?? 'request'} aborted`, { url, cause: err });
     }
@@ -1009,7 +1016,7 @@ export class HttpClient {
     return this.error(
       'connection',
       `cannot reach ${this.service} at ${safeUrl(url)} through ${via}: ${this.redact(describe(err))}`,
-      { url, cause: err },
+      { status, url, cause: err },
     );
   }
 

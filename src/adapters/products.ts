@@ -20,6 +20,7 @@ import {
   fileInput,
   fileSize,
   ioError,
+  keepFresh,
   namedWriter,
   removeFile,
   statFile,
@@ -491,10 +492,15 @@ async function prepare(
     const info = await inspectForRestore(spool(), opts);
     await file.close();
     const path = file.path;
+    // Uploaded for as long as the restore takes, hours maybe: kept fresh for other hosts' cleanups.
+    const stopFreshening = keepFresh(path);
     return {
       info,
       body: checkedBody(() => fileChunksReused(path), info),
-      cleanup: () => removeFile(path),
+      cleanup: () => {
+        stopFreshening();
+        return removeFile(path);
+      },
     };
   } catch (err) {
     await file.abort(err);

@@ -5,9 +5,11 @@ import { SnapshotError } from '../errors.js';
 import type { ArchiveInfo } from '../format/archive.js';
 import { decodeMeta, encodeMeta, exactGoInt } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
+import { registerOutputAdapter } from '../io/input.js';
 import { nodeEngines } from '../node/engines.js';
 import { fileChunksReused, fileSize, ioError, replacesFile } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
+import { nodeWritableSink } from '../node/writable-sink.js';
 import { stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
 import {
@@ -25,6 +27,7 @@ import { exactJson, humanBytes, metaObject, suffrageName, table } from './format
 import { progressReporter } from './progress.js';
 
 registerEngines(nodeEngines, 1);
+registerOutputAdapter(nodeWritableSink);
 
 export interface Command {
   help: string;

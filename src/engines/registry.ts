@@ -68,13 +68,13 @@ function envChoice(): EngineChoice | undefined {
   };
   // Deno asks on a terminal (and waits) for a variable it was not allowed to read, and throws
   // elsewhere: only one already granted is read.
-  const state = g.Deno?.permissions?.querySync?.({
-    name: 'env',
-    variable: 'RAFTSNAP_ENGINE',
-  }).state;
-  if (state && state !== 'granted') return undefined;
   let v: string | undefined;
   try {
+    const state = g.Deno?.permissions?.querySync?.({
+      name: 'env',
+      variable: 'RAFTSNAP_ENGINE',
+    }).state;
+    if (state && state !== 'granted') return undefined;
     v = g.process?.env?.RAFTSNAP_ENGINE;
   } catch {
     // A runtime that refuses to read the environment: no choice made there.
@@ -85,7 +85,8 @@ function envChoice(): EngineChoice | undefined {
 
 /** `v` as an engine choice (undefined stays so); else SnapshotError naming `what`. */
 function checkChoice(v: unknown, what: string): EngineChoice | undefined {
-  if (v === undefined || v === 'auto' || v === 'wasm' || v === 'native') return v;
+  if (v === undefined || v === null) return undefined;
+  if (v === 'auto' || v === 'wasm' || v === 'native') return v;
   throw new SnapshotError(
     'INVALID_ARGUMENT',
     `${what} must be auto, wasm or native, not ${JSON.stringify(v)}`,

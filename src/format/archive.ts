@@ -5,6 +5,7 @@
 import type { HashEngine, HashState } from '../engines/sha256.js';
 import { isSnapshotError, messageOf, SnapshotError, wrapError as wrap } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
+import { byteView } from '../io/input.js';
 import type { Sealer } from '../sealer.js';
 import type { CrcLedger } from './crc-ledger.js';
 import { goQuote } from './go-quote.js';
@@ -286,8 +287,10 @@ export async function* writeArchive(
     const failed = 'failed to seal snapshot hashes';
     let sealed: Uint8Array;
     try {
-      sealed = await opts.sealer.seal(sums);
-      if (!(sealed instanceof Uint8Array)) throw new Error(`the sealer returned no Uint8Array`);
+      // Bytes of another realm, or an ArrayBuffer (what WebCrypto gives), are bytes too.
+      const bytes = byteView(await opts.sealer.seal(sums));
+      if (!bytes) throw new Error('the sealer returned no Uint8Array');
+      sealed = bytes;
     } catch (err) {
       // As on the reading side: the sealer's own SnapshotErrors keep their code; anything else
       // it throws is the seal's failure.

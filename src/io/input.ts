@@ -207,7 +207,8 @@ export function sinkOf(output: ByteOutput): ByteSink {
     };
   }
   const o = output as Exclude<ByteOutput, WritableStream<Uint8Array>>;
-  if (isNodeWritable(o)) return nodeWritableSink(o);
+  const adapted = outputAdapter?.(o);
+  if (adapted) return adapted;
   return {
     releasesChunks: o.releasesChunks === true,
     async write(chunk) {
@@ -222,72 +223,14 @@ export function sinkOf(output: ByteOutput): ByteSink {
   };
 }
 
-/** The part of a Node.js Writable (fs.WriteStream, a socket, process.stdout) a sink uses. */
-interface NodeWritable {
-  write(chunk: Uint8Array): boolean;
-  end(callback: (err?: Error | null) => void): unknown;
-  destroy(err?: Error): unknown;
-  on(event: 'error', listener: (err?: Error) => void): unknown;
-  once(event: 'drain' | 'error' | 'close', listener: (err?: Error) => void): unknown;
-  off(event: 'drain' | 'error' | 'close', listener: (err?: Error) => void): unknown;
-  readonly destroyed?: boolean;
-}
-
-function isNodeWritable(o: object): o is NodeWritable {
-  const w = o as Partial<NodeWritable>;
-  return (
-    typeof w.end === 'function' &&
-    typeof w.on === 'function' &&
-    typeof w.once === 'function' &&
-    typeof w.off === 'function'
-  );
-}
-
 /**
- * A Node.js Writable as a sink: `write` waits for 'drain' when the stream's buffer is full (its
- * `write()` answers false rather than a promise), `close` ends it and waits for it to finish,
- * `abort` destroys it (without an error: the operation's rejection says what went wrong). The
- * stream's 'error' is listened to for the sink's whole life, so that one coming between writes
- * fails the next write or the close instead of the process. The stream keeps each chunk until
- * written, so chunks are not released.
+ * Sinks for the outputs of a runtime's own kind, tried before an object's plain `write`: the
+ * Node entry registers one for Node.js Writables (src/node/writable-sink.ts), which have
+ * `write` but want their 'drain' awaited and `end` called.
  */
-function nodeWritableSink(w: NodeWritable): ByteSink {
-  let failed: Error | undefined;
-  w.on('error', (err?: Error) => {
-    failed ??= err ?? new Error('output stream failed');
-  });
-  const drained = () =>
-    new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        w.off('drain', onDrain);
-        w.off('error', onError);
-        w.off('close', onClose);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onDrain = () => settle();
-      const onError = (err?: Error) => settle(err ?? new Error('output stream failed'));
-      const onClose = () => settle(failed ?? new Error('output stream closed'));
-      w.once('drain', onDrain);
-      w.once('error', onError);
-      w.once('close', onClose);
-    });
-  return {
-    async write(chunk) {
-      if (failed) throw failed;
-      if (w.destroyed) throw new SnapshotError('IO', 'output stream closed');
-      if (!w.write(chunk)) await drained();
-    },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        if (failed) {
-          reject(failed);
-          return;
-        }
-        w.end((err) => (err ? reject(err) : resolve()));
-      }),
-    async abort() {
-      w.destroy();
-    },
-  };
+let outputAdapter: ((output: object) => ByteSink | undefined) | undefined;
+
+/** Sets the adapter {@link sinkOf} tries for outputs that are not WritableStreams. */
+export function registerOutputAdapter(adapt: (output: object) => ByteSink | undefined): void {
+  outputAdapter = adapt;
 }

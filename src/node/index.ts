@@ -3,10 +3,13 @@
  * file paths, temporary files, Snapshot, restore and extract, with native zlib and crypto.
  */
 import { registerEngines } from '../engines/registry.js';
+import { registerOutputAdapter } from '../io/input.js';
 import { nodeEngines } from './engines.js';
+import { nodeWritableSink } from './writable-sink.js';
 
 // Rank 1: kept when the portable entry loads after this one in the same process.
 registerEngines(nodeEngines, 1);
+registerOutputAdapter(nodeWritableSink);
 
 export * from '../adapters/index.js';
 export * from '../api.js';
