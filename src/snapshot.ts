@@ -209,20 +209,22 @@ export async function readSnapshot(
       try {
         await concludeGzipRead(decompressed);
       } catch (err) {
-        // What the gzip stream holds after the archive; not a failure to read the input, which
-        // (a stream that errors, a file gone) is worded as one wherever it comes.
-        if (!isSnapshotError(err) || !AFTER_ARCHIVE_CODES.includes(err.code)) {
-          // An abort stays itself; anything else is the input's failure, worded as any other.
-          if (isSnapshotError(err) && err.code === 'ABORTED') throw err;
-          throw wrapError(err, 'failed to read snapshot file');
+        // What the gzip stream holds after the archive, or else a failure of the input itself
+        // (a stream that errors, a chunk that is no bytes), which the reference's Verify returns
+        // as it is, unprefixed, after the archive: a SnapshotError of its own stays as it is,
+        // anything else becomes an IO one with its message.
+        if (!isSnapshotError(err)) {
+          throw new SnapshotError('IO', messageOf(err), { cause: err });
         }
+        if (!AFTER_ARCHIVE_CODES.includes(err.code)) throw err;
         afterArchiveErrors.add(err);
         if (mode === 'verify') throw err;
         afterArchive = err;
         try {
           while ((await src.read(1 << 20)) !== null) {}
         } catch (readErr) {
-          throw wrapError(readErr, 'failed to read snapshot file');
+          if (isSnapshotError(readErr)) throw readErr;
+          throw new SnapshotError('IO', messageOf(readErr), { cause: readErr });
         }
       }
     }
