@@ -45,6 +45,11 @@ export interface ReadOptions extends CommonOptions {
   sealer?: Sealer;
 }
 
+/** What the input threw after the archive, as the reference's Verify returns it: unprefixed. */
+function inputFailure(err: unknown): SnapshotError {
+  return new SnapshotError('IO', messageOf(err), { cause: err });
+}
+
 /** The size of `input` when it is known without reading it. */
 function knownSize(input: ByteInput): number | undefined {
   const bytes = byteView(input);
@@ -213,9 +218,7 @@ export async function readSnapshot(
         // (a stream that errors, a chunk that is no bytes), which the reference's Verify returns
         // as it is, unprefixed, after the archive: a SnapshotError of its own stays as it is,
         // anything else becomes an IO one with its message.
-        if (!isSnapshotError(err)) {
-          throw new SnapshotError('IO', messageOf(err), { cause: err });
-        }
+        if (!isSnapshotError(err)) throw inputFailure(err);
         if (!AFTER_ARCHIVE_CODES.includes(err.code)) throw err;
         afterArchiveErrors.add(err);
         if (mode === 'verify') throw err;
@@ -223,8 +226,7 @@ export async function readSnapshot(
         try {
           while ((await src.read(1 << 20)) !== null) {}
         } catch (readErr) {
-          if (isSnapshotError(readErr)) throw readErr;
-          throw new SnapshotError('IO', messageOf(readErr), { cause: readErr });
+          throw isSnapshotError(readErr) ? readErr : inputFailure(readErr);
         }
       }
     }
@@ -388,6 +390,16 @@ export function checkLevel(level: number | undefined): number {
 }
 
 /**
+ * Checks what {@link writeSnapshot} would find wrong in `opts` only once it runs: the level and
+ * the engine choice. Rejects with SnapshotError('INVALID_ARGUMENT'), or as the engines fail to
+ * load. For callers with costly work to do first (a Raft snapshot).
+ */
+export async function checkWriteOptions(opts: WriteOptions): Promise<void> {
+  checkLevel(opts.level);
+  await getEngines(opts.engine);
+}
+
+/**
  * Yields the gzip'd snapshot archive of `meta` and `state` (exactly `meta.size` bytes of it),
  * and calls `done` with the result once the last byte has been yielded. Every chunk yielded is
  * the caller's to keep.
@@ -479,8 +491,7 @@ export async function write(
   try {
     // Checked before Raft is asked for a snapshot, which on a large cluster is costly.
     checkOutput(output);
-    checkLevel(opts.level);
-    await getEngines(opts.engine);
+    await checkWriteOptions(opts);
     return await usingRaftSnapshot(
       raft,
       (snap) => {

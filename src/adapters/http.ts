@@ -447,8 +447,8 @@ export class HttpClient {
       if (status >= 200 && status < 300) return this.response(res, clientReq, url, state);
       const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
       clientReq.destroy();
-      const proxy = this.forwardingProxy(url);
-      if (status === 407 && proxy) {
+      const proxy = this.proxyOf(url);
+      if (status === 407 && forwardedBy(proxy, url)) {
         // The proxy's answer, not the product's (which never asks for proxy credentials).
         throw this.proxyError(
           refused(
@@ -472,10 +472,9 @@ export class HttpClient {
     return u;
   }
 
-  /** The http(s) proxy that a request to `url` is sent to with its absolute URL, if any. */
-  private forwardingProxy(url: URL): URL | undefined {
-    const proxy = this.opts.proxyEnv ? proxyFor(url, this.opts.proxyEnv) : undefined;
-    return proxy && url.protocol !== 'https:' && !isSocks(proxy) ? proxy : undefined;
+  /** The proxy a request to `url` goes through, if any (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  private proxyOf(url: URL): URL | undefined {
+    return this.opts.proxyEnv ? proxyFor(url, this.opts.proxyEnv) : undefined;
   }
 
   /** One request/response exchange (no redirect handling), through a proxy where one applies. */
@@ -486,7 +485,7 @@ export class HttpClient {
   ): Promise<{ res: http.IncomingMessage; clientReq: http.ClientRequest; state: AttemptState }> {
     const state: AttemptState = { timedOut: false, aborted: false, bodyBytes: 0 };
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
-    const proxy = this.opts.proxyEnv ? proxyFor(url, this.opts.proxyEnv) : undefined;
+    const proxy = this.proxyOf(url);
     const isHttps = url.protocol === 'https:';
     let tlsOptions: https.RequestOptions | undefined;
     if (isHttps || proxy?.protocol === 'https:') {
@@ -496,7 +495,7 @@ export class HttpClient {
     // https (and for anything through SOCKS5), else, for http through an http(s) proxy, the
     // connection to the proxy itself, which is sent the absolute URL.
     let own: Socket | undefined;
-    const forwarded = this.forwardingProxy(url) !== undefined;
+    const forwarded = forwardedBy(proxy, url);
     if (proxy) {
       const dial = this.proxyDial(timeoutMs, req, tlsOptions);
       try {
@@ -1081,6 +1080,14 @@ function isTlsCertError(code: string): boolean {
     code === 'UNABLE_TO_GET_ISSUER_CERT' ||
     code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
   );
+}
+
+/**
+ * Whether a request to `url` through `proxy` is sent to the proxy itself with its absolute URL
+ * (plain http through an http(s) proxy), rather than through a tunnel.
+ */
+function forwardedBy(proxy: URL | undefined, url: URL): proxy is URL {
+  return proxy !== undefined && url.protocol !== 'https:' && !isSocks(proxy);
 }
 
 /**

@@ -510,8 +510,10 @@ export function parseHeaderBlock(b: Uint8Array): ParsedHeaderBlock | null {
   return h;
 }
 
-/** One entry of a sparse map: `length` bytes at `offset` of the logical file. */
-/** Where a sparse map's entries go as they are parsed. */
+/**
+ * Where a sparse map's entries (`length` bytes at `offset` of the logical file) go as they are
+ * parsed.
+ */
 export interface SparseEntrySink {
   add(offset: bigint, length: bigint): void;
 }

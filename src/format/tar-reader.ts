@@ -263,6 +263,8 @@ const END = Symbol('end');
 /** Position in an expanded sparse file: the hole list and where reading is. */
 interface SparseState {
   holes: SparseHoles;
+  /** Where the last hole ends: the expanded size. */
+  end: bigint;
   idx: number;
   pos: bigint;
 }
@@ -426,7 +428,7 @@ export class TarReader {
     // that came with those bytes, and the read stops there (no hole after them is returned).
     await this.checkDataEnd();
     const h = sp.holes;
-    const lastEnd = h.offset(h.count - 1) + h.length(h.count - 1);
+    const lastEnd = sp.end;
     const logicalRemaining = lastEnd - sp.pos;
     if (logicalRemaining === 0n) {
       if (this.remBig !== null || this.rem > 0) throw new SnapshotError('TAR', ERR_UNREF_DATA);
@@ -616,7 +618,8 @@ export class TarReader {
     if (map === null) return;
     const holes = map.finish();
     if (isHeaderOnlyType(hdr.typeflag) || holes === null) throw errHeader();
-    this.sparse = { holes, idx: 0, pos: 0n };
+    const last = holes.count - 1;
+    this.sparse = { holes, end: holes.offset(last) + holes.length(last), idx: 0, pos: 0n };
   }
 
   /** Go's readOldGNUSparseMap: the map in the header block and its extension blocks. */

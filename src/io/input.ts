@@ -55,7 +55,6 @@ function notAnInput(what = ''): SnapshotError {
   );
 }
 
-/** Throws SnapshotError('INVALID_ARGUMENT') for what is plainly no byte input. */
 /**
  * `x` as a Uint8Array when it is one or an ArrayBuffer, of this realm or of another (a vm
  * context, an iframe, a test runner's sandbox, where `instanceof` answers false); else undefined.
@@ -72,6 +71,7 @@ export function byteView(x: unknown): Uint8Array | undefined {
   return undefined;
 }
 
+/** Throws SnapshotError('INVALID_ARGUMENT') for what is plainly no byte input. */
 function checkInput(input: unknown): void {
   if (input === null || input === undefined) throw notAnInput(`, got ${input}`);
   if (typeof input === 'string') {

@@ -5,7 +5,6 @@
  */
 
 import { join } from 'node:path';
-import { getEngines } from '../engines/registry.js';
 import { isSnapshotError, messageOf, SnapshotError, wrapError } from '../errors.js';
 import type { ArchiveInfo } from '../format/archive.js';
 import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
@@ -13,7 +12,7 @@ import type { ByteInput, ByteOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
   abortOutput,
-  checkLevel,
+  checkWriteOptions,
   type InspectOptions,
   type ParseOptions,
   parse as portableParse,
@@ -474,8 +473,7 @@ export class Snapshot {
   static async create(raft: Raft, opts: WriteOptions & { dir?: string } = {}): Promise<Snapshot> {
     // What can be checked is checked before Raft is asked for a snapshot, which on a large
     // cluster is costly: the options, and that the directory takes a temporary file.
-    checkLevel(opts.level);
-    await getEngines(opts.engine);
+    await checkWriteOptions(opts);
     throwIfAborted(opts.signal);
     const file = await createTempCopy(opts.dir);
     try {
