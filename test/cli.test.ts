@@ -824,6 +824,24 @@ test('create refuses an OUT that is its own --state or --meta file (through a li
   });
 });
 
+/**
+ * Runs `extract - DIR` with a standard input that stays open and quiet, so that a command that
+ * read before failing would wait (it is stopped after 20 s, and fails the caller's check); gives
+ * the exit code and stderr.
+ */
+async function extractBeforeReading(dir: string): Promise<{ code: unknown; stderr: string }> {
+  const child = spawn(process.execPath, [cliPath, 'extract', '-', dir]);
+  let stderr = '';
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  clearTimeout(guard);
+  child.stdin.destroy();
+  return { code, stderr };
+}
+
 test('extract finds a DIR it cannot write into before reading anything: DIR/meta.json a directory, DIR a file, a file on the way', async () => {
   await withTempDir(async (dir) => {
     mkdirSync(join(dir, 'e', 'meta.json'), { recursive: true });
@@ -833,23 +851,44 @@ test('extract finds a DIR it cannot write into before reading anything: DIR/meta
       ['f', 'it exists and is not a directory'],
       [join('f', 'sub'), 'a part of the path is a file, not a directory'],
     ]) {
-      // Standard input stays open and quiet: a command that read before failing would wait.
-      const child = spawn(process.execPath, [cliPath, 'extract', '-', join(dir, target)]);
-      let stderr = '';
-      child.stderr.on('data', (c) => {
-        stderr += c;
-      });
-      // One that reads first would wait for ever: it is stopped, and fails below.
-      const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const code = await new Promise((resolve) => child.on('exit', resolve));
-      clearTimeout(guard);
-      child.stdin.destroy();
+      const { code, stderr } = await extractBeforeReading(join(dir, target));
       assert.equal(code, 1, `${target}: ${stderr}`);
       assert.equal(stderr, `error: cannot write to ${join(dir, target)}: ${reason}\n`);
     }
     assert.deepEqual(await listDir(dir), ['e', 'f']);
     // Nothing of the run left in DIR (no temporary state.bin).
     assert.deepEqual(await listDir(join(dir, 'e')), ['meta.json']);
+  });
+});
+
+test('extract into a DIR the kernel will not make fails at once with its reason and leaves no parent it made: under /proc, a name too long, an immutable directory', async () => {
+  assert.ok(existsSync('/proc/self'), 'the test needs Linux /proc');
+  await withTempDir(async (dir) => {
+    const immutable = join(dir, 'imm');
+    mkdirSync(immutable);
+    const probe = spawnSync('chattr', ['+i', immutable], { encoding: 'utf8' });
+    assert.equal(probe.status, 0, `chattr +i on ${immutable} (the test needs it): ${probe.stderr}`);
+    try {
+      for (const [target, reason] of [
+        // /proc answers ENOENT under a directory that exists: a recursive mkdir that retries
+        // the parent then would go round for ever.
+        [`/proc/raftsnap-${process.pid}/x`, 'no such file or directory'],
+        // `new` is made first; the name under it cannot be, and `new` is removed again.
+        [join(dir, 'new', 'n'.repeat(300)), 'a name in the path is too long'],
+        [
+          join(immutable, 'a', 'b'),
+          'operation not permitted (an immutable or append-only file or directory?)',
+        ],
+      ]) {
+        const { code, stderr } = await extractBeforeReading(target);
+        assert.equal(code, 1, `${target}: ${stderr}`);
+        assert.equal(stderr, `error: cannot write to ${target}: ${reason}\n`);
+      }
+      assert.deepEqual(await listDir(dir), ['imm']);
+      assert.deepEqual(await listDir(immutable), []);
+    } finally {
+      spawnSync('chattr', ['-i', immutable]);
+    }
   });
 });
 

@@ -382,44 +382,65 @@ export function namedWriter(file: FileWriter, what: string, subject: string): Fi
 /**
  * Creates `dir` and its missing parents. Returns an undo that removes the directories this call
  * created, deepest first, stopping at one that is not empty (someone else wrote there).
+ * Throws the error of the first directory that cannot be made (EACCES, EROFS, ENOTDIR, EEXIST
+ * for a file in the way, …), having removed what it made before it.
  */
 export async function makeDirs(dir: string): Promise<() => Promise<void>> {
-  let first: string | undefined;
-  try {
-    first = await mkdir(dir, { recursive: true });
-  } catch (err) {
-    // A recursive mkdir reports ENOENT for what was EROFS or EACCES one level down: find the
-    // real reason by making the first missing directory alone.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    throw await firstMkdirError(resolve(dir), err);
-  }
-  return async () => {
-    if (first === undefined) return;
-    const top = resolve(first);
-    for (let d = resolve(dir); ; d = dirname(d)) {
-      try {
-        await rmdir(d);
-      } catch {
-        return;
-      }
-      if (d === top || dirname(d) === d) return;
-    }
-  };
+  const path = resolve(dir);
+  const top = await makeMissing(path);
+  return () => removeMade(path, top);
 }
 
-/** The error of making the first missing directory on the way to `dir` (else `fallback`). */
-async function firstMkdirError(dir: string, fallback: unknown): Promise<unknown> {
-  let missing = dir;
-  while (dirname(missing) !== missing && !(await lstat(dirname(missing)).catch(() => undefined))) {
-    missing = dirname(missing);
-  }
+/**
+ * Makes `dir` (absolute) and its missing parents one level at a time, as mkdir -p does, and
+ * returns the topmost directory made (undefined when `dir` was there). Each level is tried at
+ * most twice: Node's own recursive mkdir retries for ever where the kernel answers ENOENT under
+ * a directory that exists (/proc/x), and reports ENOENT for what was EROFS or EACCES one level
+ * down.
+ */
+async function makeMissing(dir: string): Promise<string | undefined> {
   try {
-    await mkdir(missing);
+    await mkdir(dir);
+    return dir;
   } catch (err) {
-    return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await isDirectoryPath(dir))) return undefined;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    const top = await makeMissing(parent);
+    try {
+      await mkdir(dir);
+      return top ?? dir;
+    } catch (again) {
+      // Made meanwhile by someone else: as good as made here.
+      if ((again as NodeJS.ErrnoException).code === 'EEXIST' && (await isDirectoryPath(dir))) {
+        return top;
+      }
+      await removeMade(parent, top);
+      throw again;
+    }
   }
-  await rmdir(missing).catch(() => {});
-  return fallback;
+}
+
+/** Whether `path` is a directory (or a symbolic link to one). */
+async function isDirectoryPath(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+/**
+ * Removes `dir` and its parents up to `top` (the topmost one made, undefined for none), deepest
+ * first, stopping at one that cannot be removed (not empty: someone else wrote there).
+ */
+async function removeMade(dir: string, top: string | undefined): Promise<void> {
+  if (top === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return;
+    }
+    if (d === top || dirname(d) === d) return;
+  }
 }
 
 /**
@@ -631,6 +652,9 @@ export function ioError(err: unknown, what: string, path?: string): SnapshotErro
       : 'permission denied; check the directory permissions',
     EROFS: 'the file system is read-only; choose a writable directory',
     ENOENT: 'no such file or directory',
+    ENAMETOOLONG: 'a name in the path is too long',
+    ELOOP: 'too many symbolic links in the path (a loop?)',
+    EPERM: 'operation not permitted (an immutable or append-only file or directory?)',
     EEXIST:
       e?.syscall !== 'mkdir'
         ? 'the file already exists'
