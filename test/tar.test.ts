@@ -2051,3 +2051,79 @@ describe('sparse reads gather short fragments', () => {
     await assert.rejects(reader.read(1 << 20), /sparse file references non-existent data/);
   });
 });
+
+test('a GNU 1.0 sparse map of thousands of short fragments reads the same in any chunking and read size: its expansion, or the same error (missing or unreferenced data)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      // Each fragment: the hole before it, then its data length.
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 5 })), {
+        minLength: 1,
+        maxLength: 3000,
+      }),
+      fc.integer({ min: 0, max: 4 }),
+      fc.constantFrom('exact', 'short', 'extra'),
+      fc.integer({ min: 1, max: 700 }),
+      fc.integer({ min: 1, max: 100_000 }),
+      async (frags, tail, kind, chunk, readSize) => {
+        const entries: Array<[number, number]> = [];
+        let pos = 0;
+        for (const [gap, len] of frags) {
+          entries.push([pos + gap, len]);
+          pos += gap + len;
+        }
+        const realSize = pos + tail;
+        const physical = data(
+          entries.reduce((n, [, len]) => n + len, 0),
+          3,
+        );
+        const expanded: string[] = [];
+        let at = 0;
+        let p = 0;
+        for (const [off, len] of entries) {
+          expanded.push(zeros(off - at), physical.slice(p, p + len));
+          at = off + len;
+          p += len;
+        }
+        expanded.push(zeros(realSize - at));
+        const map = `${entries.length}\n${entries.map(([o, l]) => `${o}\n${l}\n`).join('')}`;
+        const body =
+          map +
+          padding(map.length) +
+          (kind === 'short'
+            ? physical.slice(0, -1)
+            : kind === 'extra'
+              ? `${physical}xyz`
+              : physical);
+        const tar = concat(
+          pax(
+            paxBody([
+              ['GNU.sparse.major', '1'],
+              ['GNU.sparse.minor', '0'],
+              ['GNU.sparse.realsize', String(realSize)],
+              ['GNU.sparse.name', 'sp'],
+            ]),
+          ),
+          file({ name: 'GNUSparseFile.0/sp' }, body),
+          END,
+        );
+        const got = await readArchive(tar, { chunk, readSize });
+        // One whole chunk and 1 MiB reads take the gathering path for nearly every fragment;
+        // one-byte chunks leave it almost nothing buffered, so nearly every fragment is awaited.
+        const whole = await readArchive(tar, { chunk: tar.length, readSize: 1 << 20 });
+        const bytewise = await readArchive(tar, { chunk: 1, readSize: 1 << 20 });
+        for (const out of [got, whole, bytewise]) {
+          assert.equal(out.entries[0]?.[0], 'sp');
+          if (kind === 'exact') {
+            assert.equal(out.err, EOF);
+            assert.equal(out.entries[0][3], expanded.join(''));
+          } else {
+            assert.equal(out.err, kind === 'short' ? ERR_MISS_DATA : ERR_UNREF_DATA);
+          }
+        }
+        assert.equal(got.entries[0][3], whole.entries[0][3]);
+        assert.equal(bytewise.entries[0][3], whole.entries[0][3]);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});

@@ -617,6 +617,9 @@ export class SparseHoles implements SparseEntrySink {
 // ---------------------------------------------------------------------------------------------
 // Decimal integers and PAX records
 
+/** Decimal digits that a double holds exactly, whatever they are. */
+const EXACT_DIGITS = 15;
+
 /**
  * Incremental equivalent of Go's strconv.ParseInt(s, 10, 64): feed bytes with {@link push},
  * then {@link finish} returns the value or null (syntax or range error). Memory stays bounded
@@ -625,6 +628,11 @@ export class SparseHoles implements SparseEntrySink {
 export class DecimalInt64Parser {
   private n = 0;
   private neg = false;
+  /** Significant digits seen (leading zeros are not). */
+  private count = 0;
+  /** Their value while there are at most {@link EXACT_DIGITS} of them. */
+  private small = 0;
+  /** Their text once there are more. */
   private digits = '';
   private any = false;
   private bad = false;
@@ -633,6 +641,8 @@ export class DecimalInt64Parser {
   reset(): void {
     this.n = 0;
     this.neg = false;
+    this.count = 0;
+    this.small = 0;
     this.digits = '';
     this.any = false;
     this.bad = false;
@@ -649,17 +659,23 @@ export class DecimalInt64Parser {
       return;
     }
     this.any = true;
-    if (this.digits.length === 0 && c === 0x30) return;
-    if (this.digits.length >= 20) {
+    if (this.count === 0 && c === 0x30) return;
+    if (this.count >= 20) {
       this.over = true;
       return;
     }
-    this.digits += String.fromCharCode(c);
+    if (this.count < EXACT_DIGITS) {
+      this.small = this.small * 10 + (c - 0x30);
+    } else {
+      if (this.count === EXACT_DIGITS) this.digits = String(this.small);
+      this.digits += String.fromCharCode(c);
+    }
+    this.count++;
   }
 
   finish(): bigint | null {
     if (this.bad || !this.any || this.over) return null;
-    let v = this.digits.length === 0 ? 0n : BigInt(this.digits);
+    let v = this.count <= EXACT_DIGITS ? BigInt(this.small) : BigInt(this.digits);
     if (this.neg) v = -v;
     return v < MIN_INT64 || v > MAX_INT64 ? null : v;
   }

@@ -266,7 +266,18 @@ interface SparseState {
   /** Where the last hole ends: the expanded size. */
   end: bigint;
   idx: number;
+  /** Where reading is, but for `ahead`. */
   pos: bigint;
+  /** {@link TarReader.sparseFragmentNow}'s state, in numbers: `end`, or -1 beyond 2^53. */
+  endN: number;
+  /** Bytes read past `pos` by sparseFragmentNow, added to `pos` by readSparseFragment. */
+  ahead: number;
+  /** `pos` as a number (with `ahead`, where reading is). */
+  baseN: number;
+  /** The hole that `holeOffN` and `holeEndN` are of (-1 for none yet). */
+  holeIdx: number;
+  holeOffN: number;
+  holeEndN: number;
 }
 
 /**
@@ -380,16 +391,21 @@ export class TarReader {
     }
     const chunk = await this.src.read(n);
     if (chunk === null) throw errUnexpectedEOF();
+    this.tookPhysical(chunk.length);
+    return chunk;
+  }
+
+  /** Counts `n` bytes of the physical data as read. */
+  private tookPhysical(n: number): void {
     if (this.remBig === null) {
-      this.rem -= chunk.length;
+      this.rem -= n;
     } else {
-      this.remBig -= BigInt(chunk.length);
+      this.remBig -= BigInt(n);
       if (this.remBig <= BigInt(MAX_SAFE)) {
         this.rem = Number(this.remBig);
         this.remBig = null;
       }
     }
-    return chunk;
   }
 
   /**
@@ -407,6 +423,8 @@ export class TarReader {
     out.set(first);
     let n = first.length;
     while (n < cap && this.err === null) {
+      n = this.gatherSparseNow(out, n, cap);
+      if (n >= cap || this.err !== null) break;
       let c: Uint8Array | null;
       try {
         c = await this.readSparseFragment(cap - n);
@@ -424,6 +442,11 @@ export class TarReader {
   /** One data or hole fragment (or the part of it that `max` allows). */
   private async readSparseFragment(max: number): Promise<Uint8Array | null> {
     const sp = this.sparse!;
+    if (sp.ahead !== 0) {
+      sp.pos += BigInt(sp.ahead);
+      sp.baseN = Number(sp.pos);
+      sp.ahead = 0;
+    }
     // When the last data fragment ended the physical data, Go's tryReadFull returns the error
     // that came with those bytes, and the read stops there (no hole after them is returned).
     await this.checkDataEnd();
@@ -451,12 +474,74 @@ export class TarReader {
       chunk = new Uint8Array(Math.min(want, MAX_HOLE_CHUNK));
     }
     sp.pos += BigInt(chunk.length);
+    sp.baseN = Number(sp.pos);
     if (sp.pos >= holeEnd && sp.idx < h.count - 1) sp.idx++;
     // Go reports unreferenced data with the last logical bytes; surface it on the next call.
     if (sp.pos === lastEnd && (this.remBig !== null || this.rem > 0)) {
       this.err = new SnapshotError('TAR', ERR_UNREF_DATA);
     }
     return chunk;
+  }
+
+  /**
+   * {@link readSparseFragment} repeated for as long as it needs no waiting, into `out` (zeros
+   * where it writes nothing) from `at` up to `cap`: holes are left as the zeros already there,
+   * data comes from the bytes the ByteReader holds. Returns where it stopped: at `cap`, after
+   * setting the error of unreferenced data, or before a fragment that needs what only
+   * readSparseFragment does (more input, the check at the data's end, an error, the end of the
+   * entry, sizes beyond 2^53). One synchronous loop, so that a map of millions of short
+   * fragments costs a few operations per fragment, not several awaited calls and an allocation.
+   */
+  private gatherSparseNow(out: Uint8Array, at: number, cap: number): number {
+    const sp = this.sparse!;
+    if (sp.endN < 0 || this.remBig !== null) return at;
+    const h = sp.holes;
+    const end = sp.endN;
+    const lastHole = h.count - 1;
+    const unchecked = this.endUnchecked;
+    let pos = sp.baseN + sp.ahead;
+    let idx = sp.idx;
+    let holeIdx = sp.holeIdx;
+    let holeOff = sp.holeOffN;
+    let holeEnd = sp.holeEndN;
+    let rem = this.rem;
+    let n = at;
+    while (n < cap) {
+      if (unchecked && rem === 0) break;
+      const remaining = end - pos;
+      if (remaining === 0) break;
+      if (holeIdx !== idx) {
+        holeOff = Number(h.offset(idx));
+        holeEnd = holeOff + Number(h.length(idx));
+        holeIdx = idx;
+      }
+      let want = Math.min(cap - n, remaining);
+      let k: number;
+      if (pos < holeOff) {
+        want = Math.min(want, holeOff - pos, rem);
+        if (want === 0) break;
+        k = this.src.copyBuffered(out, n, want);
+        if (k === 0) break;
+        rem -= k;
+      } else {
+        k = Math.min(want, holeEnd - pos);
+        if (k === 0) break;
+      }
+      n += k;
+      pos += k;
+      if (pos >= holeEnd && idx < lastHole) idx++;
+      if (pos === end && rem > 0) {
+        this.err = new SnapshotError('TAR', ERR_UNREF_DATA);
+        break;
+      }
+    }
+    sp.ahead = pos - sp.baseN;
+    sp.idx = idx;
+    sp.holeIdx = holeIdx;
+    sp.holeOffN = holeOff;
+    sp.holeEndN = holeEnd;
+    this.rem = rem;
+    return n;
   }
 
   /** Go's handleRegularFile: sets up the data section and padding for `hdr`. */
@@ -619,7 +704,19 @@ export class TarReader {
     const holes = map.finish();
     if (isHeaderOnlyType(hdr.typeflag) || holes === null) throw errHeader();
     const last = holes.count - 1;
-    this.sparse = { holes, end: holes.offset(last) + holes.length(last), idx: 0, pos: 0n };
+    const end = holes.offset(last) + holes.length(last);
+    this.sparse = {
+      holes,
+      end,
+      idx: 0,
+      pos: 0n,
+      endN: end <= BigInt(MAX_SAFE) ? Number(end) : -1,
+      ahead: 0,
+      baseN: 0,
+      holeIdx: -1,
+      holeOffN: 0,
+      holeEndN: 0,
+    };
   }
 
   /** Go's readOldGNUSparseMap: the map in the header block and its extension blocks. */

@@ -71,6 +71,22 @@ export class ByteReader {
   }
 
   /**
+   * Like {@link read} without waiting, into `out` at `at`: copies up to `max` of the bytes
+   * already buffered and returns how many (0 when none are; {@link read} pulls the next chunk).
+   */
+  copyBuffered(out: Uint8Array, at: number, max: number): number {
+    const n = Math.min(max, this.chunk.length - this.offset);
+    if (n <= 0) return 0;
+    const from = this.offset;
+    // A few bytes (a sparse map's short fragments) are cheaper copied than viewed.
+    if (n <= 16) for (let i = 0; i < n; i++) out[at + i] = this.chunk[from + i];
+    else out.set(this.chunk.subarray(from, from + n), at);
+    this.offset += n;
+    this.position += n;
+    return n;
+  }
+
+  /**
    * Reads exactly `n` bytes, or fewer only when the stream ends first (then the result is
    * shorter than `n`; callers decide whether that is an error). The result is a fresh copy
    * unless it can be a view of a single source chunk.
