@@ -266,18 +266,7 @@ interface SparseState {
   /** Where the last hole ends: the expanded size. */
   end: bigint;
   idx: number;
-  /** Where reading is, but for `ahead`. */
   pos: bigint;
-  /** {@link TarReader.sparseFragmentNow}'s state, in numbers: `end`, or -1 beyond 2^53. */
-  endN: number;
-  /** Bytes read past `pos` by sparseFragmentNow, added to `pos` by readSparseFragment. */
-  ahead: number;
-  /** `pos` as a number (with `ahead`, where reading is). */
-  baseN: number;
-  /** The hole that `holeOffN` and `holeEndN` are of (-1 for none yet). */
-  holeIdx: number;
-  holeOffN: number;
-  holeEndN: number;
 }
 
 /**
@@ -391,21 +380,16 @@ export class TarReader {
     }
     const chunk = await this.src.read(n);
     if (chunk === null) throw errUnexpectedEOF();
-    this.tookPhysical(chunk.length);
-    return chunk;
-  }
-
-  /** Counts `n` bytes of the physical data as read. */
-  private tookPhysical(n: number): void {
     if (this.remBig === null) {
-      this.rem -= n;
+      this.rem -= chunk.length;
     } else {
-      this.remBig -= BigInt(n);
+      this.remBig -= BigInt(chunk.length);
       if (this.remBig <= BigInt(MAX_SAFE)) {
         this.rem = Number(this.remBig);
         this.remBig = null;
       }
     }
+    return chunk;
   }
 
   /**
@@ -442,11 +426,6 @@ export class TarReader {
   /** One data or hole fragment (or the part of it that `max` allows). */
   private async readSparseFragment(max: number): Promise<Uint8Array | null> {
     const sp = this.sparse!;
-    if (sp.ahead !== 0) {
-      sp.pos += BigInt(sp.ahead);
-      sp.baseN = Number(sp.pos);
-      sp.ahead = 0;
-    }
     // When the last data fragment ended the physical data, Go's tryReadFull returns the error
     // that came with those bytes, and the read stops there (no hole after them is returned).
     await this.checkDataEnd();
@@ -474,7 +453,6 @@ export class TarReader {
       chunk = new Uint8Array(Math.min(want, MAX_HOLE_CHUNK));
     }
     sp.pos += BigInt(chunk.length);
-    sp.baseN = Number(sp.pos);
     if (sp.pos >= holeEnd && sp.idx < h.count - 1) sp.idx++;
     // Go reports unreferenced data with the last logical bytes; surface it on the next call.
     if (sp.pos === lastEnd && (this.remBig !== null || this.rem > 0)) {
@@ -494,52 +472,39 @@ export class TarReader {
    */
   private gatherSparseNow(out: Uint8Array, at: number, cap: number): number {
     const sp = this.sparse!;
-    if (sp.endN < 0 || this.remBig !== null) return at;
+    if (sp.end > BigInt(MAX_SAFE) || this.remBig !== null) return at;
     const h = sp.holes;
-    const end = sp.endN;
-    const lastHole = h.count - 1;
+    const end = Number(sp.end);
     const unchecked = this.endUnchecked;
-    let pos = sp.baseN + sp.ahead;
+    let pos = Number(sp.pos);
     let idx = sp.idx;
-    let holeIdx = sp.holeIdx;
-    let holeOff = sp.holeOffN;
-    let holeEnd = sp.holeEndN;
+    let holeOff = Number(h.offset(idx));
+    let holeEnd = holeOff + Number(h.length(idx));
     let rem = this.rem;
     let n = at;
-    while (n < cap) {
-      if (unchecked && rem === 0) break;
-      const remaining = end - pos;
-      if (remaining === 0) break;
-      if (holeIdx !== idx) {
-        holeOff = Number(h.offset(idx));
-        holeEnd = holeOff + Number(h.length(idx));
-        holeIdx = idx;
-      }
-      let want = Math.min(cap - n, remaining);
-      let k: number;
+    while (n < cap && pos < end && !(unchecked && rem === 0)) {
+      let k = Math.min(cap - n, end - pos);
       if (pos < holeOff) {
-        want = Math.min(want, holeOff - pos, rem);
-        if (want === 0) break;
-        k = this.src.copyBuffered(out, n, want);
-        if (k === 0) break;
+        k = this.src.copyBuffered(out, n, Math.min(k, holeOff - pos, rem));
         rem -= k;
       } else {
-        k = Math.min(want, holeEnd - pos);
-        if (k === 0) break;
+        k = Math.min(k, holeEnd - pos);
       }
+      if (k === 0) break;
       n += k;
       pos += k;
-      if (pos >= holeEnd && idx < lastHole) idx++;
+      if (pos >= holeEnd && idx < h.count - 1) {
+        idx++;
+        holeOff = Number(h.offset(idx));
+        holeEnd = holeOff + Number(h.length(idx));
+      }
       if (pos === end && rem > 0) {
         this.err = new SnapshotError('TAR', ERR_UNREF_DATA);
         break;
       }
     }
-    sp.ahead = pos - sp.baseN;
+    sp.pos = BigInt(pos);
     sp.idx = idx;
-    sp.holeIdx = holeIdx;
-    sp.holeOffN = holeOff;
-    sp.holeEndN = holeEnd;
     this.rem = rem;
     return n;
   }
@@ -704,19 +669,7 @@ export class TarReader {
     const holes = map.finish();
     if (isHeaderOnlyType(hdr.typeflag) || holes === null) throw errHeader();
     const last = holes.count - 1;
-    const end = holes.offset(last) + holes.length(last);
-    this.sparse = {
-      holes,
-      end,
-      idx: 0,
-      pos: 0n,
-      endN: end <= BigInt(MAX_SAFE) ? Number(end) : -1,
-      ahead: 0,
-      baseN: 0,
-      holeIdx: -1,
-      holeOffN: 0,
-      holeEndN: 0,
-    };
+    this.sparse = { holes, end: holes.offset(last) + holes.length(last), idx: 0, pos: 0n };
   }
 
   /** Go's readOldGNUSparseMap: the map in the header block and its extension blocks. */
