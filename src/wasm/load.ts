@@ -12,16 +12,25 @@ import { messageOf, SnapshotError } from '../errors.js';
 /** The kernels, by the name of their assembly/NAME.ts source. */
 export type KernelName = 'sha256' | 'inflate' | 'crc32' | 'tar';
 
+/** Inflates a kernel's embedded raw DEFLATE bytes; rejects when they cannot be inflated. */
+export type KernelInflater = (deflated: Uint8Array) => Promise<Uint8Array>;
+
 const precompiledModules = new Map<KernelName, WebAssembly.Module>();
-const embeddedBytes = new Map<KernelName, string>();
+const embeddedBytes = new Map<KernelName, { b64: string; inflater?: KernelInflater }>();
 /** Compiled kernels, by name: each is compiled once however often it is instantiated. */
 const compiled = new Map<KernelName, Promise<WebAssembly.Module>>();
 
-/** Supplies kernels as base64 bytes (compiled on first use). */
-export function provideEmbedded(kernels: Partial<Record<KernelName, string>>): void {
+/**
+ * Supplies kernels as base64 bytes (compiled on first use): of the modules themselves, or with
+ * `inflater`, of their raw DEFLATE, which it inflates first.
+ */
+export function provideEmbedded(
+  kernels: Partial<Record<KernelName, string>>,
+  inflater?: KernelInflater,
+): void {
   for (const [name, b64] of Object.entries(kernels)) {
     if (b64) {
-      embeddedBytes.set(name as KernelName, b64);
+      embeddedBytes.set(name as KernelName, { b64, inflater });
       compiled.delete(name as KernelName);
     }
   }
@@ -48,13 +57,16 @@ function compileKernel(name: KernelName): Promise<WebAssembly.Module> {
   if (module) return Promise.resolve(module);
   let pending = compiled.get(name);
   if (!pending) {
-    const b64 = embeddedBytes.get(name);
-    if (b64 === undefined) {
+    const embedded = embeddedBytes.get(name);
+    if (embedded === undefined) {
       return Promise.reject(
         new Error(`raftsnap: WebAssembly kernel ${name} was not supplied by this entry`),
       );
     }
-    pending = WebAssembly.compile(decodeBase64(b64));
+    const bytes = decodeBase64(embedded.b64);
+    pending = embedded.inflater
+      ? embedded.inflater(bytes).then((b) => WebAssembly.compile(b as Uint8Array<ArrayBuffer>))
+      : WebAssembly.compile(bytes);
     // A failed compile is not kept: a later call tries again.
     pending.catch(() => compiled.delete(name));
     compiled.set(name, pending);
