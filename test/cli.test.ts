@@ -1002,3 +1002,186 @@ test('one SIGTERM is enough even when the cleanup cannot finish (an output FIFO 
     assert.match(run.stderr, /^error: interrupted by SIGTERM\n/);
   });
 });
+
+test('extract never pairs one archive’s state.bin with another’s meta.json: a meta.json that cannot be replaced puts the old state.bin back, or removes the new one where there was none', async () => {
+  await withTempDir(async (dir) => {
+    const above = fixture('reference-written', 'index-above-2p53.snap');
+    const d = join(dir, 'd');
+    assert.equal(run(['extract', '-q', above, d]).code, 0);
+    const before = [readFileSync(join(d, 'meta.json')), readFileSync(join(d, 'state.bin'))];
+    // A fresh DIR whose only file is an immutable meta.json.
+    const f = join(dir, 'f');
+    mkdirSync(f);
+    writeFileSync(join(f, 'meta.json'), '{}');
+    for (const locked of [join(d, 'meta.json'), join(f, 'meta.json')]) {
+      const probe = spawnSync('chattr', ['+i', locked], { encoding: 'utf8' });
+      assert.equal(probe.status, 0, `chattr +i (the test needs it): ${probe.stderr}`);
+    }
+    try {
+      for (const target of [d, f]) {
+        const r = run(['extract', realRaft, target]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(
+          r.stderr,
+          `error: cannot write to ${target}: operation not permitted (an immutable or append-only file or directory?)\n`,
+        );
+      }
+      assert.deepEqual(
+        [readFileSync(join(d, 'meta.json')), readFileSync(join(d, 'state.bin'))],
+        before,
+      );
+      assert.deepEqual(await listDir(d), ['meta.json', 'state.bin']);
+      assert.deepEqual(await listDir(f), ['meta.json']);
+    } finally {
+      spawnSync('chattr', ['-i', join(d, 'meta.json'), join(f, 'meta.json')]);
+    }
+  });
+});
+
+test('a standard error that cannot be written (a full disk) fails no command: the archive is written and the exit code stands', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    // A group-readable key file makes create warn on stderr before it writes anything.
+    const key = join(dir, 'key');
+    writeFileSync(key, readFileSync(keyFile));
+    chmodSync(key, 0o644);
+    const out = join(dir, 'out.snap');
+    const sh = (cmd: string) =>
+      spawnSync('sh', ['-c', `${cmd} 2>/dev/full`, process.execPath, cliPath], {
+        encoding: 'utf8',
+      });
+    const created = sh(
+      `"$0" "$1" ${args.map((a) => `'${a}'`).join(' ')} --seal-key-file '${key}' -o '${out}'`,
+    );
+    assert.equal(created.status, 0);
+    assert.equal(run(['verify', '--seal-key-file', keyFile, out]).code, 0);
+    assert.equal(sh(`"$0" "$1" verify`).status, 2);
+    assert.equal(sh(`"$0" "$1" verify '${realRaft}'`).status, 0);
+  });
+});
+
+test('create --meta and --seal-key-file read a few bytes past their limit, not the whole of /dev/zero', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    const meta = run(['create', '--meta', '/dev/zero', ...args.slice(3), '-o', join(dir, 'o')]);
+    assert.equal(meta.code, 1);
+    assert.equal(
+      meta.stderr,
+      "error: /dev/zero: more than 1024 KiB, too long for a snapshot's metadata (its meta.json must stay under 8192 bytes)\n",
+    );
+    const key = run(['verify', '--seal-key-file', '/dev/zero', realRaft]);
+    assert.equal(key.code, 2);
+    assert.match(
+      key.stderr,
+      /^error: key file \/dev\/zero: more than 64 KiB, not a key \(64 hexadecimal characters\)\n/,
+    );
+    assert.deepEqual(await listDir(dir), ['x']);
+  });
+});
+
+test('an empty path, or one that holds U+FFFD (a name with bytes that are not UTF-8), is a usage error: no command runs on another name than the one given', async () => {
+  await withTempDir(async (dir) => {
+    for (const [args, reason] of [
+      [['extract', realRaft, ''], 'DIR is empty'],
+      [['verify', ''], 'FILE is empty'],
+      [[...createArgs(dir), '-o', ''], '-o is empty'],
+    ] as const) {
+      const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.split('\n')[0], `error: ${reason}`);
+    }
+    assert.deepEqual(await listDir(dir), ['x']);
+    // The shell passes the byte 0xFF itself; Node hands the command U+FFFD in its place.
+    writeFileSync(join(dir, 'bad\uFFFD.snap'), readFileSync(realRaft));
+    const r = spawnSync(
+      'sh',
+      ['-c', `"$0" "$1" verify "$(printf 'bad\\377.snap')"`, process.execPath, cliPath],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: FILE "bad\uFFFD\.snap" holds U\+FFFD, as a name with bytes that are not UTF-8 arrives here/,
+    );
+  });
+});
+
+test('create refuses -o that is its --seal-key-file, and a --state that holds more than its reported size (a /proc file)', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    const key = join(dir, 'key');
+    writeFileSync(key, readFileSync(keyFile));
+    chmodSync(key, 0o600);
+    const r = run([...args, '--seal-key-file', key, '-o', key]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^error: -o \S+ is the --seal-key-file file itself, which the archive would replace\n/,
+    );
+    assert.deepEqual(readFileSync(key), readFileSync(keyFile));
+    const out = join(dir, 'p.snap');
+    const proc = run(['create', '--meta', args[2], '--state', '/proc/self/status', '-o', out]);
+    assert.equal(proc.code, 1);
+    assert.match(
+      proc.stderr,
+      /^error: failed to write snapshot file: \/proc\/self\/status holds more than meta's Size \(0\): .*a \/proc or \/sys file\); nothing was written\n$/,
+    );
+    assert.equal(existsSync(out), false);
+  });
+});
+
+test('an append-only output directory: the refused rename is the reason given (not what removing its temporary file met)', async () => {
+  await withTempDir(async (dir) => {
+    const args = createArgs(dir);
+    const ao = join(dir, 'ao');
+    mkdirSync(ao);
+    const probe = spawnSync('chattr', ['+a', ao], { encoding: 'utf8' });
+    assert.equal(probe.status, 0, `chattr +a (the test needs it): ${probe.stderr}`);
+    try {
+      const r = run([...args, '-o', join(ao, 'x.snap')]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        `error: failed to write snapshot file: cannot write ${join(ao, 'x.snap')}: operation not permitted (an immutable or append-only file or directory?)\n`,
+      );
+      const e = run(['extract', realRaft, ao]);
+      assert.equal(e.code, 1);
+      assert.equal(
+        e.stderr,
+        `error: cannot write to ${ao}: operation not permitted (an immutable or append-only file or directory?)\n`,
+      );
+    } finally {
+      spawnSync('chattr', ['-a', ao]);
+    }
+  });
+});
+
+test('inspect shows control characters in a snapshot’s strings escaped: an ID or address cannot drive the terminal', async () => {
+  await withTempDir(async (dir) => {
+    const meta = join(dir, 'meta.json');
+    writeFileSync(
+      meta,
+      JSON.stringify({
+        Version: 1,
+        ID: 'snap\u001b]0;owned\u0007',
+        Index: 5,
+        Term: 2,
+        Configuration: { Servers: [{ Suffrage: 0, ID: 'a\u001b[31mb', Address: 'x\ny\u009b' }] },
+      }),
+    );
+    const state = join(dir, 'state.bin');
+    writeFileSync(state, 'state');
+    const out = join(dir, 'c.snap');
+    assert.equal(run(['create', '--meta', meta, '--state', state, '-o', out]).code, 0);
+    const r = run(['inspect', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    assert.match(r.stdout, /^ ID +snap\\u001b\]0;owned\\u0007$/m);
+    assert.match(r.stdout, /^ {2}a\\u001b\[31mb +x\\u000ay\\u009b +Voter$/m);
+    // --json keeps the strings as they are (JSON escapes them).
+    assert.equal(JSON.parse(run(['inspect', '--json', out]).stdout).ID, 'snap\u001b]0;owned\u0007');
+  });
+});

@@ -1,18 +1,18 @@
 /** The raftsnap commands: save, restore, verify, inspect, extract, create. */
-import { readFile } from 'node:fs/promises';
 import { registerEngines } from '../engines/registry.js';
-import { SnapshotError } from '../errors.js';
+import { isSnapshotError, SnapshotError } from '../errors.js';
 import type { ArchiveInfo } from '../format/archive.js';
 import { decodeMeta, encodeMeta, exactGoInt } from '../format/meta.js';
 import { toHex } from '../format/sums.js';
 import { registerOutputAdapter } from '../io/input.js';
 import { nodeEngines } from '../node/engines.js';
-import { fileChunksReused, fileSize, ioError, replacesFile } from '../node/files.js';
+import { fileChunksReused, fileSize, ioError, readSmallFile, replacesFile } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
 import { nodeWritableSink } from '../node/writable-sink.js';
 import { stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
 import {
+  checkPath,
   common,
   engineOf,
   inputOf,
@@ -23,8 +23,11 @@ import {
   sealerOf,
   verifying,
 } from './common.js';
-import { exactJson, humanBytes, metaObject, suffrageName, table } from './format.js';
+import { exactJson, humanBytes, metaObject, printable, suffrageName, table } from './format.js';
 import { progressReporter } from './progress.js';
+
+/** Most bytes read from create's --meta file: a snapshot's meta.json is under 8192 bytes. */
+const META_LIMIT = 1024 * 1024;
 
 registerEngines(nodeEngines, 1);
 registerOutputAdapter(nodeWritableSink);
@@ -178,7 +181,7 @@ Examples:
       return 0;
     }
     const rows: [string, string][] = [
-      ['ID', m.id],
+      ['ID', printable(m.id)],
       ['Size', m.size.toString()],
       ['Index', m.index.toString()],
       ['Term', m.term.toString()],
@@ -203,11 +206,12 @@ Examples:
     const servers = m.configuration.servers ?? [];
     out += `\n Servers (${servers.length})\n`;
     if (servers.length) {
-      const w = Math.max(2, ...servers.map((s) => s.id.length));
-      const a = Math.max(7, ...servers.map((s) => s.address.length));
+      const shown = servers.map((s) => [printable(s.id), printable(s.address), suffrageName(s)]);
+      const w = Math.max(2, ...shown.map(([id]) => id.length));
+      const a = Math.max(7, ...shown.map(([, address]) => address.length));
       out += `  ${'ID'.padEnd(w)}  ${'Address'.padEnd(a)}  Suffrage\n`;
-      for (const s of servers)
-        out += `  ${s.id.padEnd(w)}  ${s.address.padEnd(a)}  ${suffrageName(s)}\n`;
+      for (const [id, address, suffrage] of shown)
+        out += `  ${id.padEnd(w)}  ${address.padEnd(a)}  ${suffrage}\n`;
     }
     process.stdout.write(out);
     return 0;
@@ -299,15 +303,20 @@ Examples:
     if (typeof metaPath !== 'string' || typeof statePath !== 'string' || typeof out !== 'string') {
       throw new UsageError('--meta, --state and -o are required');
     }
+    checkPath(metaPath, '--meta');
+    checkPath(statePath, '--state');
+    checkPath(out, '-o');
     let level: number | undefined;
     const lv = p.options.get('level');
     if (lv !== undefined) {
       level = Number(lv);
       if (!/^[0-9]$/.test(String(lv))) throw new UsageError('--level must be 0-9');
     }
+    const keyPath = p.options.get('seal-key-file');
     for (const [flag, input] of [
       ['--meta', metaPath],
       ['--state', statePath],
+      ...(typeof keyPath === 'string' ? [['--seal-key-file', keyPath] as const] : []),
     ] as const) {
       if (out !== '-' && (await replacesFile(out, input))) {
         throw new UsageError(
@@ -319,9 +328,16 @@ Examples:
     let metaBytes: Uint8Array;
     let stateSize: number;
     try {
-      metaBytes = await readFile(metaPath);
+      const read = await readSmallFile(metaPath, META_LIMIT);
+      if (read.tooLong) {
+        throw new SnapshotError(
+          'META',
+          `${metaPath}: more than ${META_LIMIT / 1024} KiB, too long for a snapshot's metadata (its meta.json must stay under 8192 bytes)`,
+        );
+      }
+      metaBytes = read.bytes;
     } catch (err) {
-      throw ioError(err, 'cannot read', metaPath);
+      throw isSnapshotError(err) ? err : ioError(err, 'cannot read', metaPath);
     }
     try {
       stateSize = await fileSize(statePath, { regular: true });

@@ -1,14 +1,17 @@
 /** Options and argument handling shared by the commands. */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isatty } from 'node:tty';
 import type { EngineChoice } from '../engines/registry.js';
 import { isSnapshotError, SnapshotError } from '../errors.js';
-import { cleanStaleTemps, ioError, outputDirectory } from '../node/files.js';
+import { cleanStaleTemps, ioError, outputDirectory, readSmallFile } from '../node/files.js';
 import type { NodeInput } from '../node/snapshot.js';
 import { aesGcmSealer, parseKeyHex, type Sealer } from '../sealer.js';
 import { isAfterArchiveError } from '../snapshot.js';
 import { type Parsed, UsageError } from './args.js';
+
+/** Most bytes read from a --seal-key-file: a key is 64 hex digits. */
+const KEY_FILE_LIMIT = 64 * 1024;
 
 export const common = {
   json: {},
@@ -17,11 +20,31 @@ export const common = {
   'seal-key-file': { value: true },
 };
 
+/** The positional arguments, exactly `n` of them, all paths ({@link checkPath}). */
 export function positional(p: Parsed, n: number, names: string): string[] {
   if (p.positionals.length !== n) {
     throw new UsageError(`expected ${names}, got ${p.positionals.length} argument(s)`);
   }
+  const what = names.split(' ');
+  p.positionals.forEach((value, i) => {
+    checkPath(value, what[i] ?? 'argument');
+  });
   return p.positionals;
+}
+
+/**
+ * Refuses, as a usage error, a path argument that is empty (an unset shell variable: it would
+ * mean the current directory to some calls) or holds U+FFFD, which is what a name with bytes
+ * that are not UTF-8 becomes on its way into Node: another name than the one given.
+ */
+export function checkPath(value: string, what: string): string {
+  if (value === '') throw new UsageError(`${what} is empty`);
+  if (value.includes('\uFFFD')) {
+    throw new UsageError(
+      `${what} ${JSON.stringify(value)} holds U+FFFD, as a name with bytes that are not UTF-8 arrives here: not the name given; rename the file`,
+    );
+  }
+  return value;
 }
 
 export function engineOf(p: Parsed): EngineChoice | undefined {
@@ -36,11 +59,12 @@ export function engineOf(p: Parsed): EngineChoice | undefined {
 export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
   const path = p.options.get('seal-key-file');
   if (typeof path !== 'string') return undefined;
-  let bytes: Uint8Array;
+  checkPath(path, '--seal-key-file');
+  let read: { bytes: Uint8Array; tooLong: boolean };
   try {
-    bytes = await readFile(path);
+    read = await readSmallFile(path, KEY_FILE_LIMIT);
     const st = await stat(path);
-    if (st.mode & 0o077) {
+    if (st.isFile() && st.mode & 0o077) {
       process.stderr.write(
         `warning: key file ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}\n`,
       );
@@ -55,6 +79,13 @@ export async function sealerOf(p: Parsed): Promise<Sealer | undefined> {
       },
     );
   }
+  if (read.tooLong) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `key file ${path}: more than ${KEY_FILE_LIMIT / 1024} KiB, not a key (64 hexadecimal characters)`,
+    );
+  }
+  const bytes = read.bytes;
   // The key itself, 32 raw bytes (a newline after them, perhaps), rather than its hex: say so.
   const raw = bytes.length === 33 && bytes[32] === 0x0a ? bytes.subarray(0, 32) : bytes;
   if (raw.length === 32 && !/^[0-9a-fA-F]{32}$/.test(new TextDecoder('latin1').decode(raw))) {

@@ -56,6 +56,18 @@ export function table(rows: [string, string][]): string {
   return rows.map(([k, v]) => ` ${k.padEnd(w)}  ${v}`).join('\n');
 }
 
+/**
+ * `text` for a terminal: control characters (C0, DEL, C1) written as `\u00XX`, so that a
+ * snapshot's strings (server IDs and addresses come from whoever wrote it) cannot move the
+ * cursor, recolour or retitle the terminal, or break a line.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 const SUFFRAGE = ['Voter', 'Nonvoter', 'Staging'];
 
 /** Raft's name for a server suffrage value. */

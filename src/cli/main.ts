@@ -40,6 +40,26 @@ function baselineTierOnly(): void {
 }
 firstHashThreadStarted.then(baselineTierOnly);
 
+/**
+ * Makes standard error unable to fail a command: a message, warning or progress line that cannot
+ * be written (a full disk under a log file, a reader gone) is dropped, and the command's own
+ * outcome and exit code stand. Node otherwise throws from the write (a file or terminal is
+ * written synchronously) or raises an unhandled 'error' event (a pipe).
+ */
+function stderrCannotFail(): void {
+  const stderr = process.stderr;
+  stderr.on('error', () => {});
+  const write = stderr.write.bind(stderr) as (...args: unknown[]) => boolean;
+  stderr.write = ((...args: unknown[]) => {
+    try {
+      return write(...args);
+    } catch {
+      return true;
+    }
+  }) as typeof stderr.write;
+}
+stderrCannotFail();
+
 /** The command called `name`, loading its module if needed. */
 async function resolve(name: string): Promise<Command | undefined> {
   const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;

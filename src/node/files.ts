@@ -8,6 +8,7 @@ import { constants, createReadStream, readlinkSync, type Stats } from 'node:fs';
 import {
   access,
   type FileHandle,
+  link,
   lstat,
   mkdir,
   open,
@@ -18,6 +19,7 @@ import {
   rm,
   rmdir,
   stat,
+  unlink,
   utimes,
 } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -137,6 +139,44 @@ function isDirectory(path: string): Error {
   return Object.assign(new Error(`EISDIR: ${path} is a directory`), { code: 'EISDIR', path });
 }
 
+/**
+ * Reads the file at `path` (any kind: a regular file, a pipe, a device) whole when it holds at
+ * most `limit` bytes; otherwise stops after `limit + 1` and resolves with `tooLong` set, so that
+ * /dev/zero or a huge file given by mistake costs no memory. Rejects as Node's file calls do.
+ */
+export async function readSmallFile(
+  path: string,
+  limit: number,
+): Promise<{ bytes: Uint8Array; tooLong: boolean }> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(limit + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return { bytes: buf.subarray(0, Math.min(n, limit)), tooLong: n > limit };
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** Whether the file at `path` has a byte at offset `size` (false when it cannot be read). */
+export async function holdsMoreThan(path: string, size: bigint): Promise<boolean> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const { bytesRead } = await fh.read(new Uint8Array(1), 0, 1, Number(size));
+    return bytesRead > 0;
+  } catch {
+    return false;
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
 /** Marker in the names of raftsnap's temporary files, so stale ones are recognisable. */
 export const TEMP_MARK = '.raftsnap-';
 
@@ -187,7 +227,23 @@ export interface FileWriter extends ByteSink {
    * failure aborts the file (it is removed) and rejects. `close` or `abort` must follow.
    */
   settle(): Promise<void>;
+  /**
+   * `close`, keeping a way back: an atomic file's old destination (a regular file) is kept under
+   * a temporary name while the caller replaces the files that go with it. The caller must then
+   * call `keep` (the old file is dropped) or `undo` (it is put back; where there was none, the
+   * new file is removed). Where the old file cannot be kept (a file system without hard links),
+   * or the destination is a pipe or a device, `undo` does nothing.
+   */
+  closeReplacing(): Promise<Replacement>;
 }
+
+/** What {@link FileWriter.closeReplacing} replaced: see there. */
+export interface Replacement {
+  keep(): Promise<void>;
+  undo(): Promise<void>;
+}
+
+const NOTHING_REPLACED: Replacement = { keep: async () => {}, undo: async () => {} };
 
 /** Size of each of the writer's buffers; a full one is written with one positioned write. */
 const WRITE_BUFFER = 1024 * 1024;
@@ -228,7 +284,8 @@ class HandleWriter implements FileWriter {
   constructor(
     readonly path: string,
     private readonly fh: FileHandle,
-    private readonly onClose: () => Promise<void>,
+    /** Completes the file; with `keepOld`, keeps the old destination (see closeReplacing). */
+    private readonly onClose: (keepOld: boolean) => Promise<Replacement | undefined>,
     private readonly onAbort: () => Promise<void>,
     /**
      * A pipe or a device: written in order one buffer at a time (it has no positions), never
@@ -304,10 +361,18 @@ class HandleWriter implements FileWriter {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
+    await this.finish(false);
+  }
+
+  closeReplacing(): Promise<Replacement> {
+    return this.finish(true);
+  }
+
+  private async finish(keepOld: boolean): Promise<Replacement> {
+    if (this.closed) return NOTHING_REPLACED;
     await this.settle();
     this.closed = true;
-    await this.onClose();
+    return (await this.onClose(keepOld)) || NOTHING_REPLACED;
   }
 
   async abort(): Promise<void> {
@@ -337,8 +402,8 @@ export async function createTempFile(dir = tmpdir()): Promise<FileWriter> {
   return new HandleWriter(
     path,
     fh,
-    async () => {},
-    () => removeFile(path),
+    async () => undefined,
+    () => removeFile(path).catch(() => {}),
   );
 }
 
@@ -375,6 +440,7 @@ export function namedWriter(file: FileWriter, what: string, subject: string): Fi
     write: (chunk) => file.write(chunk).catch(named),
     settle: () => file.settle().catch(named),
     close: () => file.close().catch(named),
+    closeReplacing: () => file.closeReplacing().catch(named),
     abort: (reason) => file.abort(reason),
   };
 }
@@ -531,8 +597,13 @@ export async function createAtomicFile(
   if (target.stats?.isDirectory()) throw isDirectory(dest);
   if (target.stats && !target.stats.isFile()) {
     const fh = await open(target.path, 'w');
-    const none = async () => {};
-    return new HandleWriter(dest, fh, none, none, true);
+    return new HandleWriter(
+      dest,
+      fh,
+      async () => undefined,
+      async () => {},
+      true,
+    );
   }
   const real = target.path;
   const dir = dirname(real);
@@ -541,17 +612,51 @@ export async function createAtomicFile(
   return new HandleWriter(
     path,
     fh,
-    async () => {
+    async (keepOld) => {
+      const old = keepOld ? await keepAside(real) : undefined;
       try {
         await rename(path, real);
-        await syncDir(dir);
       } catch (err) {
-        await removeFile(path);
+        // The rename's error is the one to report, whatever the cleanup meets (an append-only
+        // directory keeps its files).
+        await removeFile(path).catch(() => {});
+        if (old) await removeFile(old).catch(() => {});
         throw err;
       }
+      await syncDir(dir);
+      if (old === undefined) return undefined;
+      return {
+        keep: async () => {
+          if (old) await removeFile(old);
+        },
+        undo: async () => {
+          if (old) await rename(old, real);
+          else await removeFile(real);
+          await syncDir(dir);
+        },
+      };
     },
-    () => removeFile(path),
+    // An abort follows a failure, which is what the caller reports: a file that cannot be
+    // removed (an append-only directory) is left rather than reported instead.
+    () => removeFile(path).catch(() => {}),
   );
+}
+
+/**
+ * Keeps the regular file at `path` under a temporary name beside it (a hard link) and returns
+ * that name; '' when there is no file at `path`; undefined when it cannot be kept (no hard links
+ * there, or not a regular file). A file that cannot be linked because it may not be changed
+ * (immutable) will not be replaced either: the replacing rename fails first.
+ */
+async function keepAside(path: string): Promise<string | undefined> {
+  const kept = join(dirname(path), tempName(`.${basename(path)}.old`));
+  try {
+    if (!(await lstat(path)).isFile()) return undefined;
+    await link(path, kept);
+    return kept;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? '' : undefined;
+  }
 }
 
 /** fsyncs a directory so that a rename in it is durable (best effort where unsupported). */
@@ -569,7 +674,12 @@ async function syncDir(dir: string): Promise<void> {
 
 /** Removes `path`; a file that is already gone is fine. */
 export async function removeFile(path: string): Promise<void> {
-  await rm(path, { force: true });
+  // unlink, not rm: rm takes a refused unlink (EPERM) for a directory and reports ENOTDIR.
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /** How long a temporary file from another host must have been untouched to count as stale. */

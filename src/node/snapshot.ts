@@ -36,6 +36,7 @@ import {
   fileChunksReused,
   fileSize,
   fileStream,
+  holdsMoreThan,
   ioError,
   keepFresh,
   makeDirs,
@@ -361,8 +362,17 @@ export async function extract(
     await metaFile.settle();
     // The last moment an abort can keep DIR as it was.
     throwIfAborted(opts.signal);
-    await state.close();
-    await metaFile.close();
+    // A meta.json that cannot be replaced after state.bin was (immutable, or another user's in a
+    // sticky directory) puts the old state.bin back: DIR never pairs one archive's state with
+    // another's metadata.
+    const replaced = await state.closeReplacing();
+    try {
+      await metaFile.close();
+    } catch (err) {
+      await replaced.undo().catch(() => {});
+      throw err;
+    }
+    await replaced.keep().catch(() => {});
   } catch (err) {
     await metaFile.abort(err);
     await state.abort(err);
@@ -427,13 +437,14 @@ export async function createFile(
     throwIfAborted(opts.signal);
     // A state file that holds more than meta's Size (it grew while it was read, or was longer
     // from the start): the archive would keep only the first Size bytes of it, as the reference
-    // writes a state stream, which of a file is never what was meant.
-    const now =
-      typeof state === 'string' ? await fileSize(state).catch(() => undefined) : undefined;
-    if (now !== undefined && BigInt(now) > meta.size) {
+    // writes a state stream, which of a file is never what was meant. A byte past Size is looked
+    // for, not only the file's size: a /proc or /sys file says 0 or 4096 whatever it holds.
+    if (typeof state === 'string' && (await holdsMoreThan(state, meta.size))) {
+      const now = await fileSize(state).catch(() => undefined);
+      const held = now !== undefined && BigInt(now) > meta.size ? `${now} bytes, ` : '';
       throw new SnapshotError(
         'IO',
-        `${state} holds ${now} bytes, more than meta's Size (${meta.size}): it changed while it was read, or meta is not its own; nothing was written`,
+        `${state} holds ${held}more than meta's Size (${meta.size}): it changed while it was read, meta is not its own, or its file system does not give its size (a /proc or /sys file); nothing was written`,
       );
     }
     await named.close();
