@@ -278,9 +278,11 @@ test('writeSnapshot refuses a meta.json or sealed sums of 8192 bytes or more, wh
 test('writeSnapshot level: 0-9, or -1 for the default (the same archive as no level); anything else is refused', async () => {
   const state = pseudoRandom(50_000, 6);
   const meta = { ...zeroMeta(), index: 3n, term: 1n, size: BigInt(state.length) };
+  // One mtime for both: the headers would differ whenever the two runs straddled a second.
+  const mtime = new Date();
   const bytesAt = async (level?: number) => {
     const sink = memorySink();
-    await writeSnapshot(meta, state, sink.stream, { level });
+    await writeSnapshot(meta, state, sink.stream, { level, mtime });
     return sha256hex(sink.bytes());
   };
   assert.equal(await bytesAt(-1), await bytesAt(undefined));
