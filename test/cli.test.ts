@@ -846,16 +846,18 @@ test('extract finds a DIR it cannot write into before reading anything: DIR/meta
   await withTempDir(async (dir) => {
     mkdirSync(join(dir, 'e', 'meta.json'), { recursive: true });
     writeFileSync(join(dir, 'f'), 'x');
+    symlinkSync(join(dir, 'gone'), join(dir, 'l'));
     for (const [target, reason] of [
       ['e', `${join(dir, 'e', 'meta.json')} is a directory`],
       ['f', 'it exists and is not a directory'],
       [join('f', 'sub'), 'a part of the path is a file, not a directory'],
+      ['l', 'it is a symbolic link to something missing or not a directory (a loop?)'],
     ]) {
       const { code, stderr } = await extractBeforeReading(join(dir, target));
       assert.equal(code, 1, `${target}: ${stderr}`);
       assert.equal(stderr, `error: cannot write to ${join(dir, target)}: ${reason}\n`);
     }
-    assert.deepEqual(await listDir(dir), ['e', 'f']);
+    assert.deepEqual(await listDir(dir), ['e', 'f', 'l']);
     // Nothing of the run left in DIR (no temporary state.bin).
     assert.deepEqual(await listDir(join(dir, 'e')), ['meta.json']);
   });

@@ -452,13 +452,13 @@ export function namedWriter(file: FileWriter, what: string, subject: string): Fi
  * for a file in the way, …), having removed what it made before it.
  */
 export async function makeDirs(dir: string): Promise<() => Promise<void>> {
-  const path = resolve(dir);
-  const top = await makeMissing(path);
-  return () => removeMade(path, top);
+  // As given (relative or not), so that an error's path is the one the caller named.
+  const top = await makeMissing(dir);
+  return () => removeMade(dir, top);
 }
 
 /**
- * Makes `dir` (absolute) and its missing parents one level at a time, as mkdir -p does, and
+ * Makes `dir` and its missing parents one level at a time, as mkdir -p does, and
  * returns the topmost directory made (undefined when `dir` was there). Each level is tried at
  * most twice: Node's own recursive mkdir retries for ever where the kernel answers ENOENT under
  * a directory that exists (/proc/x), and reports ENOENT for what was EROFS or EACCES one level
@@ -471,6 +471,12 @@ async function makeMissing(dir: string): Promise<string | undefined> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' && (await isDirectoryPath(dir))) return undefined;
+    if (code === 'EEXIST' && (await lstat(dir).catch(() => undefined))?.isSymbolicLink()) {
+      throw Object.assign(
+        new Error('it is a symbolic link to something missing or not a directory (a loop?)'),
+        { code: 'EBADLINK', path: dir },
+      );
+    }
     const parent = dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw err;
     const top = await makeMissing(parent);
