@@ -1197,3 +1197,30 @@ test('restore: a temporary state that cannot be removed afterwards (an immutable
     }
   });
 });
+
+test('a Node Writable that fails before anything is written to it (while the input is opened, or Raft takes its snapshot) fails the call with IO, not the process', async () => {
+  await withTempDir(async (dir) => {
+    const archived = join(dir, 'a.snap');
+    await createFile((await verifyMeta()).meta, state, archived);
+    // createWriteStream opens its file in the background and emits 'error' when it cannot.
+    await assert.rejects(parse(archived, createWriteStream(join(dir, 'missing', 'state.bin'))), {
+      code: 'IO',
+    });
+    const raft = new MemoryRaft(state, 3n);
+    const slow: Raft = {
+      snapshot: () => new Promise((resolve) => setTimeout(() => resolve(raft.snapshot()), 100)),
+      restore: (m, d, o) => raft.restore(m, d, o),
+    };
+    const out = new Writable({ write: (_c, _e, done) => done() });
+    setTimeout(() => out.destroy(new Error('ECONNRESET')), 30);
+    await assert.rejects(write(slow, out), { code: 'IO', message: /ECONNRESET/ });
+    assert.equal(raft.openSnapshots, 0);
+  });
+});
+
+async function verifyMeta(): Promise<{ meta: SnapshotMeta }> {
+  const raft = new MemoryRaft(state, 5n);
+  const snap = await raft.snapshot();
+  await snap.close();
+  return { meta: { ...snap.meta, size: BigInt(state.length) } };
+}

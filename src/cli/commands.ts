@@ -8,7 +8,7 @@ import { registerOutputAdapter } from '../io/input.js';
 import { nodeEngines } from '../node/engines.js';
 import { fileChunksReused, fileSize, ioError, readSmallFile, replacesFile } from '../node/files.js';
 import { createFile, extract, inspect } from '../node/snapshot.js';
-import { nodeWritableSink } from '../node/writable-sink.js';
+import { guardNodeWritable, nodeWritableSink } from '../node/writable-sink.js';
 import { stateSizeMismatch, writeSnapshot } from '../snapshot.js';
 import { parseArgs, UsageError } from './args.js';
 import {
@@ -30,7 +30,7 @@ import { progressReporter } from './progress.js';
 const META_LIMIT = 1024 * 1024;
 
 registerEngines(nodeEngines, 1);
-registerOutputAdapter(nodeWritableSink);
+registerOutputAdapter(nodeWritableSink, guardNodeWritable);
 
 export interface Command {
   help: string;

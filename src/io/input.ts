@@ -171,7 +171,9 @@ export interface ByteSink {
 
 /**
  * Throws SnapshotError('INVALID_ARGUMENT') unless `output` is a WritableStream (not locked by
- * another writer) or an object with `write()`. Opens nothing.
+ * another writer) or an object with `write()`. Opens nothing, but from now on an output of the
+ * runtime's own kind has its failures kept for its sink (see {@link registerOutputAdapter}):
+ * callers check an output before their first await.
  */
 export function checkOutput(output: ByteOutput): void {
   const o = output as { getWriter?: unknown; write?: unknown; locked?: boolean } | null;
@@ -180,7 +182,10 @@ export function checkOutput(output: ByteOutput): void {
   else if (typeof o.getWriter === 'function') {
     if (!o.locked) return;
     why = ' (this one is locked)';
-  } else if (typeof o.write === 'function') return;
+  } else if (typeof o.write === 'function') {
+    outputGuard?.(o);
+    return;
+  }
   throw new SnapshotError(
     'INVALID_ARGUMENT',
     `output must be a WritableStream or have write()${why}`,
@@ -229,8 +234,18 @@ export function sinkOf(output: ByteOutput): ByteSink {
  * `write` but want their 'drain' awaited and `end` called.
  */
 let outputAdapter: ((output: object) => ByteSink | undefined) | undefined;
+let outputGuard: ((output: object) => void) | undefined;
 
-/** Sets the adapter {@link sinkOf} tries for outputs that are not WritableStreams. */
-export function registerOutputAdapter(adapt: (output: object) => ByteSink | undefined): void {
+/**
+ * Sets the adapter {@link sinkOf} tries for outputs that are not WritableStreams, and `guard`,
+ * which {@link checkOutput} calls on them so that a failure they report before their sink is
+ * opened (a Node Writable's 'error' event while Raft takes a snapshot) is kept for that sink
+ * rather than ending the process.
+ */
+export function registerOutputAdapter(
+  adapt: (output: object) => ByteSink | undefined,
+  guard?: (output: object) => void,
+): void {
   outputAdapter = adapt;
+  outputGuard = guard;
 }

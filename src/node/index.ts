@@ -5,11 +5,11 @@
 import { registerEngines } from '../engines/registry.js';
 import { registerOutputAdapter } from '../io/input.js';
 import { nodeEngines } from './engines.js';
-import { nodeWritableSink } from './writable-sink.js';
+import { guardNodeWritable, nodeWritableSink } from './writable-sink.js';
 
 // Rank 1: kept when the portable entry loads after this one in the same process.
 registerEngines(nodeEngines, 1);
-registerOutputAdapter(nodeWritableSink);
+registerOutputAdapter(nodeWritableSink, guardNodeWritable);
 
 export * from '../adapters/index.js';
 export * from '../api.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { isSnapshotError, messageOf, SnapshotError, wrapError } from '../errors.js';
 import type { ArchiveInfo } from '../format/archive.js';
 import { encodeMeta, type SnapshotMeta } from '../format/meta.js';
-import type { ByteInput, ByteOutput } from '../io/input.js';
+import { type ByteInput, type ByteOutput, checkOutput } from '../io/input.js';
 import type { Raft, RaftRestoreOptions } from '../raft.js';
 import {
   abortOutput,
@@ -114,6 +114,8 @@ export async function parse(
   output: ByteOutput,
   opts: ParseOptions = {},
 ): Promise<SnapshotMeta> {
+  // Before the first await: a Node Writable's 'error' meanwhile is then kept for its sink.
+  checkOutput(output);
   let r: Awaited<ReturnType<typeof resolveInput>>;
   try {
     r = await resolveInput(input);

@@ -27,20 +27,42 @@ function isNodeWritable(o: object): o is NodeWritable {
   );
 }
 
+/** A guarded Writable's first failure, and the listener that keeps it. */
+interface Guard {
+  failed?: Error;
+  listener: (err?: Error) => void;
+}
+
+const guarded = new WeakMap<NodeWritable, Guard>();
+
+/** Keeps `w`'s first 'error' from now on (an 'error' with no listener ends the process). */
+function guard(w: NodeWritable): Guard {
+  let entry = guarded.get(w);
+  if (!entry) {
+    const kept: Guard = {
+      listener: (err?: Error) => {
+        kept.failed ??= err ?? new Error('output stream failed');
+      },
+    };
+    w.on('error', kept.listener);
+    guarded.set(w, kept);
+    entry = kept;
+  }
+  return entry;
+}
+
 /**
  * A Node.js Writable as a sink: `write` waits for 'drain' when the stream's buffer is full (its
  * `write()` answers false rather than a promise), `close` ends it and waits for it to finish,
  * `abort` destroys it (without an error: the operation's rejection says what went wrong). The
- * stream's 'error' is listened to for the sink's whole life, so that one coming between writes
+ * stream's 'error' is listened to from the first check of the output (see
+ * {@link guardNodeWritable}) to the sink's end, so that one coming before or between writes
  * fails the next write or the close instead of the process. The stream keeps each chunk until
  * written, so chunks are not released.
  */
 function writableSink(w: NodeWritable): ByteSink {
-  let failed: Error | undefined;
-  const onFailure = (err?: Error) => {
-    failed ??= err ?? new Error('output stream failed');
-  };
-  w.on('error', onFailure);
+  const kept = guard(w);
+  const onFailure = kept.listener;
   const drained = () =>
     new Promise<void>((resolve, reject) => {
       const settle = (err?: Error) => {
@@ -52,26 +74,29 @@ function writableSink(w: NodeWritable): ByteSink {
       };
       const onDrain = () => settle();
       const onError = (err?: Error) => settle(err ?? new Error('output stream failed'));
-      const onClose = () => settle(failed ?? new Error('output stream closed'));
+      const onClose = () => settle(kept.failed ?? new Error('output stream closed'));
       w.once('drain', onDrain);
       w.once('error', onError);
       w.once('close', onClose);
     });
   return {
     async write(chunk) {
-      if (failed) throw failed;
+      if (kept.failed) throw kept.failed;
       if (w.destroyed) throw new SnapshotError('IO', 'output stream closed');
       if (!w.write(chunk)) await drained();
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
-        if (failed) {
-          reject(failed);
+        if (kept.failed) {
+          reject(kept.failed);
           return;
         }
         w.end((err) => {
           // The stream is the caller's again: its later errors are theirs.
-          if (!err) w.off('error', onFailure);
+          if (!err) {
+            w.off('error', onFailure);
+            guarded.delete(w);
+          }
           return err ? reject(err) : resolve();
         });
       }),
@@ -84,4 +109,12 @@ function writableSink(w: NodeWritable): ByteSink {
 /** The sink for `output` when it is a Node.js Writable, else undefined. */
 export function nodeWritableSink(output: object): ByteSink | undefined {
   return isNodeWritable(output) ? writableSink(output) : undefined;
+}
+
+/**
+ * Keeps a Node Writable's failures from now on, for the sink {@link nodeWritableSink} opens on
+ * it later; anything else is left alone.
+ */
+export function guardNodeWritable(output: object): void {
+  if (isNodeWritable(output)) guard(output);
 }
