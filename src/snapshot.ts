@@ -108,6 +108,22 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
+ * `sealer` with its seal and open given up (SnapshotError('ABORTED')) when `signal` aborts: a
+ * key service that never answers does not hold the operation, its temporary files or its Raft
+ * snapshot. Undefined stays undefined.
+ */
+function abortable(
+  sealer: Sealer | undefined,
+  signal: AbortSignal | undefined,
+): Sealer | undefined {
+  if (!sealer || !signal) return sealer;
+  return {
+    seal: (data) => unlessAborted((async () => sealer.seal(data))(), signal),
+    open: (data) => unlessAborted((async () => sealer.open(data))(), signal),
+  };
+}
+
+/**
  * `work`, unless `signal` aborts first: then it rejects at once with SnapshotError('ABORTED')
  * (`work` goes on and is ignored).
  */
@@ -198,7 +214,7 @@ export async function readSnapshot(
     try {
       info = await readArchive(new TarReader(decompressed), {
         hash: e.hash,
-        sealer: opts.sealer,
+        sealer: abortable(opts.sealer, opts.signal),
         onState: opts.onState,
         crcLedger: ledger,
       });
@@ -425,7 +441,7 @@ async function* archiveChunks(
   const e = await getEngines(opts.engine);
   const tar = writeArchive(meta, tracked(state, opts, Number(meta.size)), {
     hash: e.hash,
-    sealer: opts.sealer,
+    sealer: abortable(opts.sealer, opts.signal),
     mtime: opts.mtime,
   });
   const archiveHash: HashState = e.hash.create();
@@ -546,14 +562,15 @@ export async function usingRaftSnapshot<T>(
     taking.then((late) => late.close()).catch(() => {});
     throw err;
   }
-  const close = async () => {
-    try {
-      await snap.close();
-    } catch (err) {
+  // Closed once; a close that never ends (a stuck Raft) is given up when `signal` aborts.
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => snap.close())().catch((err) => {
       throw new SnapshotError('RAFT', `raft error when closing snapshot: ${messageOf(err)}`, {
         cause: err,
       });
-    }
+    });
+    return unlessAborted(closing, signal);
   };
   let result: T;
   try {

@@ -1224,3 +1224,50 @@ async function verifyMeta(): Promise<{ meta: SnapshotMeta }> {
   await snap.close();
   return { meta: { ...snap.meta, size: BigInt(state.length) } };
 }
+
+test('an abort is not held up by a sealer that never answers or a Raft snapshot whose close never ends: ABORTED, no file left, the snapshot asked to close', async () => {
+  await withTempDir(async (dir) => {
+    const stalled = {
+      seal: () => new Promise<Uint8Array>(() => {}),
+      open: () => new Promise<Uint8Array>(() => {}),
+    };
+    const raft = new MemoryRaft(state, 9n);
+    const abortSoon = () => {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 100);
+      return ac.signal;
+    };
+    await assert.rejects(Snapshot.create(raft, { sealer: stalled, signal: abortSoon(), dir }), {
+      code: 'ABORTED',
+    });
+    assert.equal(raft.openSnapshots, 0);
+    assert.deepEqual(await listDir(dir), []);
+    // Reading: the sealed sums' open stalls.
+    const sealedArchive = join(dir, 's.snap');
+    const key = { seal: async (b: Uint8Array) => b, open: async (b: Uint8Array) => b };
+    await createFile((await verifyMeta()).meta, state, sealedArchive, { sealer: key });
+    await assert.rejects(verify(sealedArchive, { sealer: stalled, signal: abortSoon() }), {
+      code: 'ABORTED',
+    });
+    // A Raft whose snapshot's close never ends.
+    let closes = 0;
+    const stuck: Raft = {
+      snapshot: async () => {
+        const snap = await raft.snapshot();
+        return {
+          ...snap,
+          close: () => {
+            closes++;
+            void snap.close();
+            return new Promise<void>(() => {});
+          },
+        };
+      },
+      restore: (m, d, o) => raft.restore(m, d, o),
+    };
+    await assert.rejects(write(stuck, memorySink().stream, { signal: abortSoon() }), {
+      code: 'ABORTED',
+    });
+    assert.equal(closes, 1);
+  });
+});
