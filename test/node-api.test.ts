@@ -1271,3 +1271,18 @@ test('an abort is not held up by a sealer that never answers or a Raft snapshot 
     assert.equal(closes, 1);
   });
 });
+
+test('a timed abort stops a verify of an archive held in memory: the pipeline gives the event loop a turn every 16 MiB of input', async () => {
+  const big = new Uint8Array(64 << 20);
+  const raft = new MemoryRaft(big, 4n);
+  const sink = memorySink();
+  // Level 0: stored blocks, so that the input is as long as the state.
+  await write(raft, sink.stream, { level: 0 });
+  const archived = sink.bytes();
+  for (const engine of ['auto', 'wasm'] as const) {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 10);
+    await assert.rejects(verify(archived, { engine, signal: ac.signal }), { code: 'ABORTED' });
+  }
+  assert.equal((await verify(archived)).index, 4n);
+});

@@ -23,6 +23,34 @@ const SLICE = 1 << 20;
  * (e.g. a Node stream with an encoding set). Stopping the iteration early cancels the source.
  */
 export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
+  let since = 0;
+  for await (const chunk of sourceChunks(input)) {
+    yield chunk;
+    since += chunk.length;
+    if (since >= YIELD_EVERY) {
+      since = 0;
+      await macrotask();
+    }
+  }
+}
+
+/**
+ * Input bytes between two turns of the event loop. An input already in memory (bytes, a Blob,
+ * a generator) never makes the pipeline wait, which then only awaits promises that are already
+ * settled: timers, and with them a timed abort, would not run until the end.
+ */
+const YIELD_EVERY = 16 << 20;
+
+/**
+ * Resolves on a later turn of the event loop: by setImmediate where there is one (Node, Bun),
+ * which has no timer's minimum delay; else by setTimeout, which every runtime has.
+ */
+function macrotask(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+}
+
+async function* sourceChunks(input: ByteInput): AsyncGenerator<Uint8Array> {
   checkInput(input);
   const bytes = byteView(input);
   if (bytes) {
@@ -30,7 +58,7 @@ export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
     return;
   }
   if (typeof Blob !== 'undefined' && input instanceof Blob) {
-    yield* bytesOf(input.stream() as ReadableStream<Uint8Array>);
+    yield* sourceChunks(input.stream() as ReadableStream<Uint8Array>);
     return;
   }
   if (isReadableStream(input)) {
