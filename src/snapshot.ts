@@ -549,7 +549,16 @@ export async function usingRaftSnapshot<T>(
 ): Promise<T> {
   throwIfAborted(signal);
   let snap: Awaited<ReturnType<Raft['snapshot']>>;
-  const taking = (async () => raft.snapshot())().catch((err) => {
+  const taking = (async () => {
+    const taken = await raft.snapshot();
+    const t = taken as Partial<typeof taken> | null | undefined;
+    if (!t || typeof t.close !== 'function' || !t.meta || !t.data) {
+      // Not `meta`, `data` and `close`: a Raft adapter's mistake, said as such.
+      if (t && typeof t.close === 'function') await (async () => t.close!())().catch(() => {});
+      throw new Error('snapshot() gave no { meta, data, close }');
+    }
+    return taken;
+  })().catch((err) => {
     throw new SnapshotError('RAFT', `raft error when taking snapshot: ${messageOf(err)}`, {
       cause: err,
     });

@@ -1286,3 +1286,17 @@ test('a timed abort stops a verify of an archive held in memory: the pipeline gi
   }
   assert.equal((await verify(archived)).index, 4n);
 });
+
+test('a Raft whose snapshot() gives no { meta, data, close } is a RAFT error, not a TypeError', async () => {
+  await withTempDir(async (dir) => {
+    for (const given of [undefined, null, {}, { meta: {}, data: new Uint8Array(0) }]) {
+      const raft = { snapshot: async () => given, restore: async () => {} } as unknown as Raft;
+      await assert.rejects(write(raft, memorySink().stream), {
+        code: 'RAFT',
+        message: 'raft error when taking snapshot: snapshot() gave no { meta, data, close }',
+      });
+      await assert.rejects(Snapshot.create(raft, { dir }), { code: 'RAFT' });
+    }
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
