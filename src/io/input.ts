@@ -50,6 +50,7 @@ function macrotask(): Promise<void> {
   return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 }
 
+/** The chunks of `input` as it gives them (in-memory bytes in 1 MiB slices); see bytesOf. */
 async function* sourceChunks(input: ByteInput): AsyncGenerator<Uint8Array> {
   checkInput(input);
   const bytes = byteView(input);
