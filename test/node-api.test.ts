@@ -1300,3 +1300,24 @@ test('a Raft whose snapshot() gives no { meta, data, close } is a RAFT error, no
     assert.deepEqual(await listDir(dir), []);
   });
 });
+
+test('a stream taken from a Snapshot or a TempState before close() or cleanup() still reads every byte after it', async () => {
+  await withTempDir(async (dir) => {
+    const raft = new MemoryRaft(state, 6n);
+    const snap = await Snapshot.create(raft, { dir });
+    const size = await snap.size();
+    const taken = snap.stream();
+    await snap.close();
+    const bytes = new Uint8Array(await new Response(taken).arrayBuffer());
+    assert.equal(bytes.length, size);
+    assert.equal((await verify(bytes)).index, 6n);
+    const temp = await writeToTempFile(bytes, { dir });
+    const early = temp.stream();
+    await temp.cleanup();
+    assert.equal(
+      sha256hex(new Uint8Array(await new Response(early).arrayBuffer())),
+      sha256hex(state),
+    );
+    assert.deepEqual(await listDir(dir), []);
+  });
+});

@@ -102,9 +102,25 @@ export async function* fileChunksReused(path: string): AsyncGenerator<Uint8Array
  * reader holds the stream (which then errors).
  */
 export function fileStream(path: string, signal?: AbortSignal): ReadableStream<Uint8Array> {
-  return Readable.toWeb(
-    createReadStream(path, { highWaterMark: READ_CHUNK, signal }),
-  ) as ReadableStream<Uint8Array>;
+  return openedFileStream(path, signal).stream;
+}
+
+/**
+ * {@link fileStream}, and a promise that settles (never rejects) once the file has been opened
+ * or has failed to open: from then on the stream reads the file even if its name is removed, so
+ * an owner that removes the file waits for it first.
+ */
+export function openedFileStream(
+  path: string,
+  signal?: AbortSignal,
+): { stream: ReadableStream<Uint8Array>; opened: Promise<void> } {
+  const node = createReadStream(path, { highWaterMark: READ_CHUNK, signal });
+  const opened = new Promise<void>((resolve) => {
+    node.once('ready', () => resolve());
+    node.once('error', () => resolve());
+    node.once('close', () => resolve());
+  });
+  return { stream: Readable.toWeb(node) as ReadableStream<Uint8Array>, opened };
 }
 
 /**

@@ -41,6 +41,7 @@ import {
   keepFresh,
   makeDirs,
   namedWriter,
+  openedFileStream,
   removeFile,
   replacesFile,
   statFile,
@@ -180,6 +181,8 @@ async function verifiedCopy(
   const path = file.path;
   let cleaned = false;
   const stopFreshening = keepFresh(path);
+  // Streams handed out are opened before the file goes: one taken before cleanup() still reads.
+  const opening: Promise<void>[] = [];
   const temp: TempState = {
     meta,
     path,
@@ -190,12 +193,15 @@ async function verifiedCopy(
           `the temporary state ${path} was removed by cleanup(); stream it before`,
         );
       }
-      return fileStream(path);
+      const { stream, opened } = openedFileStream(path);
+      opening.push(opened);
+      return stream;
     },
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
       stopFreshening();
+      await Promise.all(opening);
       await removeFile(path);
     },
   };
@@ -517,10 +523,15 @@ export class Snapshot {
     }
   }
 
-  /** A fresh stream of the archive bytes. */
+  /** Streams handed out, each opened before the file is removed (see {@link close}). */
+  private readonly opening: Promise<void>[] = [];
+
+  /** A fresh stream of the archive bytes; one taken before close() still reads them all. */
   stream(): ReadableStream<Uint8Array> {
     if (this.closed) throw new SnapshotError('INVALID_ARGUMENT', 'snapshot is closed');
-    return fileStream(this.path);
+    const { stream, opened } = openedFileStream(this.path);
+    this.opening.push(opened);
+    return stream;
   }
 
   /** Removes the temporary file. Safe to call more than once. */
@@ -528,6 +539,7 @@ export class Snapshot {
     if (this.closed) return;
     this.closed = true;
     this.stopFreshening();
+    await Promise.all(this.opening);
     await removeFile(this.path);
   }
 }
