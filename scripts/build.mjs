@@ -1,6 +1,7 @@
 // Build: compile every AssemblyScript entry in assembly/ to WebAssembly, embed each module's
-// bytes (all but inflate's deflated) as a base64 TypeScript module under src/wasm/generated/ (so that every runtime can load
-// it without file-system access), then compile the TypeScript with tsc.
+// bytes (all but inflate's deflated) as a base64 TypeScript module under src/wasm/generated/
+// (so that every runtime can load it without file-system access), then compile the TypeScript
+// with tsc.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

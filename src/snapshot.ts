@@ -571,16 +571,16 @@ export async function usingRaftSnapshot<T>(
     taking.then((late) => late.close()).catch(() => {});
     throw err;
   }
-  // Closed once; a close that never ends (a stuck Raft) is given up when `signal` aborts.
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => snap.close())().catch((err) => {
-      throw new SnapshotError('RAFT', `raft error when closing snapshot: ${messageOf(err)}`, {
-        cause: err,
-      });
-    });
-    return unlessAborted(closing, signal);
-  };
+  // Called once on either path; a close that never ends (a stuck Raft) is given up on abort.
+  const close = () =>
+    unlessAborted(
+      (async () => snap.close())().catch((err) => {
+        throw new SnapshotError('RAFT', `raft error when closing snapshot: ${messageOf(err)}`, {
+          cause: err,
+        });
+      }),
+      signal,
+    );
   let result: T;
   try {
     result = await use(snap);

@@ -1040,13 +1040,19 @@ test('extract never pairs one archive’s state.bin with another’s meta.json: 
   });
 });
 
+/** A copy of the sealed fixture's key file as DIR/key, with `mode`. */
+function keyCopy(dir: string, mode: number): string {
+  const key = join(dir, 'key');
+  writeFileSync(key, readFileSync(keyFile));
+  chmodSync(key, mode);
+  return key;
+}
+
 test('a standard error that cannot be written (a full disk) fails no command: the archive is written and the exit code stands', async () => {
   await withTempDir(async (dir) => {
     const args = createArgs(dir);
     // A group-readable key file makes create warn on stderr before it writes anything.
-    const key = join(dir, 'key');
-    writeFileSync(key, readFileSync(keyFile));
-    chmodSync(key, 0o644);
+    const key = keyCopy(dir, 0o644);
     const out = join(dir, 'out.snap');
     const sh = (cmd: string) =>
       spawnSync('sh', ['-c', `${cmd} 2>/dev/full`, process.execPath, cliPath], {
@@ -1114,9 +1120,7 @@ test('an empty path, or one that holds U+FFFD (a name with bytes that are not UT
 test('create refuses -o that is its --seal-key-file, and a --state that holds more than its reported size (a /proc file)', async () => {
   await withTempDir(async (dir) => {
     const args = createArgs(dir);
-    const key = join(dir, 'key');
-    writeFileSync(key, readFileSync(keyFile));
-    chmodSync(key, 0o600);
+    const key = keyCopy(dir, 0o600);
     const r = run([...args, '--seal-key-file', key, '-o', key]);
     assert.equal(r.code, 2);
     assert.match(

@@ -19,10 +19,9 @@ import {
   fileChunksReused,
   fileInput,
   fileSize,
+  holdTempFile,
   ioError,
-  keepFresh,
   namedWriter,
-  removeFile,
   statFile,
 } from '../node/files.js';
 import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
@@ -493,14 +492,11 @@ async function prepare(
     await file.close();
     const path = file.path;
     // Uploaded for as long as the restore takes, hours maybe: kept fresh for other hosts' cleanups.
-    const stopFreshening = keepFresh(path);
+    const held = holdTempFile(path);
     return {
       info,
       body: checkedBody(() => fileChunksReused(path), info),
-      cleanup: () => {
-        stopFreshening();
-        return removeFile(path);
-      },
+      cleanup: () => held.remove(),
     };
   } catch (err) {
     await file.abort(err);

@@ -108,9 +108,9 @@ export function fileStream(path: string, signal?: AbortSignal): ReadableStream<U
 /**
  * {@link fileStream}, and a promise that settles (never rejects) once the file has been opened
  * or has failed to open: from then on the stream reads the file even if its name is removed, so
- * an owner that removes the file waits for it first.
+ * an owner that removes the file waits for it first ({@link holdTempFile}).
  */
-export function openedFileStream(
+function openedFileStream(
   path: string,
   signal?: AbortSignal,
 ): { stream: ReadableStream<Uint8Array>; opened: Promise<void> } {
@@ -757,6 +757,36 @@ export function keepFresh(path: string, everyMs = FOREIGN_STALE_MS / 6): () => v
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** A temporary file held by its owner: see {@link holdTempFile}. */
+export interface HeldTempFile {
+  /** A fresh stream of the file; one taken before `remove()` still reads all of it. */
+  stream(): ReadableStream<Uint8Array>;
+  /** Stops keeping the file fresh and removes it, once every stream handed out has opened it. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Holds the temporary file at `path` for its owner (a Snapshot, a TempState, a restore's spool
+ * file) until `remove()`: kept fresh for other hosts' cleanups ({@link keepFresh}), handed out
+ * as streams, removed without cutting a stream short.
+ */
+export function holdTempFile(path: string): HeldTempFile {
+  const stopFreshening = keepFresh(path);
+  const opening: Promise<void>[] = [];
+  return {
+    stream() {
+      const { stream, opened } = openedFileStream(path);
+      opening.push(opened);
+      return stream;
+    },
+    async remove() {
+      stopFreshening();
+      await Promise.all(opening);
+      await removeFile(path);
+    },
+  };
 }
 
 function processAlive(pid: number): boolean {

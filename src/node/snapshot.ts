@@ -36,13 +36,12 @@ import {
   fileChunksReused,
   fileSize,
   fileStream,
+  type HeldTempFile,
   holdsMoreThan,
+  holdTempFile,
   ioError,
-  keepFresh,
   makeDirs,
   namedWriter,
-  openedFileStream,
-  removeFile,
   replacesFile,
   statFile,
 } from './files.js';
@@ -180,9 +179,7 @@ async function verifiedCopy(
   }
   const path = file.path;
   let cleaned = false;
-  const stopFreshening = keepFresh(path);
-  // Streams handed out are opened before the file goes: one taken before cleanup() still reads.
-  const opening: Promise<void>[] = [];
+  const held = holdTempFile(path);
   const temp: TempState = {
     meta,
     path,
@@ -193,16 +190,12 @@ async function verifiedCopy(
           `the temporary state ${path} was removed by cleanup(); stream it before`,
         );
       }
-      const { stream, opened } = openedFileStream(path);
-      opening.push(opened);
-      return stream;
+      return held.stream();
     },
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
-      stopFreshening();
-      await Promise.all(opening);
-      await removeFile(path);
+      await held.remove();
     },
   };
   return { temp, stateSize: file.bytes };
@@ -469,8 +462,8 @@ export async function createFile(
  */
 export class Snapshot {
   private closed = false;
-  /** Stops keeping the file fresh for other hosts' cleanups ({@link keepFresh}). */
-  private readonly stopFreshening: () => void;
+  /** The file, kept fresh and handed out as streams until close(). */
+  private readonly held: HeldTempFile;
 
   private constructor(
     /** Path of the temporary archive file. */
@@ -481,7 +474,7 @@ export class Snapshot {
     readonly checksum: string,
     readonly meta: SnapshotMeta,
   ) {
-    this.stopFreshening = keepFresh(path);
+    this.held = holdTempFile(path);
   }
 
   /**
@@ -523,23 +516,16 @@ export class Snapshot {
     }
   }
 
-  /** Streams handed out, each opened before the file is removed (see {@link close}). */
-  private readonly opening: Promise<void>[] = [];
-
   /** A fresh stream of the archive bytes; one taken before close() still reads them all. */
   stream(): ReadableStream<Uint8Array> {
     if (this.closed) throw new SnapshotError('INVALID_ARGUMENT', 'snapshot is closed');
-    const { stream, opened } = openedFileStream(this.path);
-    this.opening.push(opened);
-    return stream;
+    return this.held.stream();
   }
 
   /** Removes the temporary file. Safe to call more than once. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopFreshening();
-    await Promise.all(this.opening);
-    await removeFile(this.path);
+    await this.held.remove();
   }
 }
