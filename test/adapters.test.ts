@@ -896,6 +896,19 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
             message: `the CA certificate file ${notPem} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
           },
         );
+        // A device given by mistake for any PEM file is refused after 16 MiB, not read for ever.
+        const https127 = `https://127.0.0.1:${activePort}`;
+        for (const [option, what] of [
+          ['caFile', 'CA certificate'],
+          ['certFile', 'client certificate'],
+          ['keyFile', 'client key'],
+        ] as const) {
+          const both = { certFile: certFile, keyFile: certFile, [option]: '/dev/zero' };
+          assert.throws(() => vault({ ...base, ...both, addr: https127 }), {
+            code: 'INVALID_ARGUMENT',
+            message: `the ${what} file /dev/zero holds more than 16 MiB: not PEM certificates or a key`,
+          });
+        }
         const stranger = await opensslCert(await mkdtemp(join(dir, 'stranger-')), 'DNS:vault.test');
         await rejectsHttp(
           vault({
@@ -1644,6 +1657,18 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         });
         await rejectsHttp(fallback.save(), 'server-error');
         assert.equal(seen, 'the-variable-token');
+        // A device or a huge file named by mistake is refused after 64 KiB, not read for ever.
+        assert.throws(
+          () =>
+            consul({
+              env: { CONSUL_HTTP_ADDR: `127.0.0.1:${p}`, CONSUL_HTTP_TOKEN_FILE: '/dev/zero' },
+            }),
+          {
+            code: 'INVALID_ARGUMENT',
+            message:
+              'the token file /dev/zero (CONSUL_HTTP_TOKEN_FILE) holds more than 64 KiB: not a token',
+          },
+        );
       } finally {
         await close(srv);
       }

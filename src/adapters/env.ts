@@ -3,9 +3,13 @@
  * NOMAD_SKIP_VERIFY, BAO_CACERT, …) with the same value syntax: Go's strconv.ParseBool for
  * booleans and Go durations (or plain seconds) for timeouts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SnapshotError } from '../errors.js';
+import { readSmallFileSync } from '../node/files.js';
+
+/** The most a token file may hold: tokens are some dozens of characters. */
+const TOKEN_FILE_LIMIT = 64 * 1024;
 
 /** An environment: a name → value map (default: process.env). */
 export type Env = Record<string, string | undefined>;
@@ -107,12 +111,20 @@ export function resolveToken(
 
 /** A token file's content, trimmed (undefined when empty); `from` names its variable. */
 function readToken(file: string, from: string): string | undefined {
+  let read: { bytes: Uint8Array; tooLong: boolean };
   try {
-    const t = readFileSync(file, 'utf8').trim();
-    return t === '' ? undefined : t;
+    read = readSmallFileSync(file, TOKEN_FILE_LIMIT);
   } catch (err) {
     throw new SnapshotError('INVALID_ARGUMENT', `cannot read the token file ${file}${from}`, {
       cause: err,
     });
   }
+  if (read.tooLong) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `the token file ${file}${from} holds more than ${TOKEN_FILE_LIMIT / 1024} KiB: not a token`,
+    );
+  }
+  const t = new TextDecoder().decode(read.bytes).trim();
+  return t === '' ? undefined : t;
 }

@@ -5,7 +5,7 @@
  * for GET/PUT/POST with the body and the token re-sent (never from https to http), and errors
  * that say what went wrong and what to check — without ever containing a secret.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP, type Socket } from 'node:net';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { isSnapshotError, messageOf, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
+import { readSmallFileSync } from '../node/files.js';
 import type { Env } from './env.js';
 import {
   bareHostname,
@@ -187,6 +188,31 @@ const CONTINUE_WAIT = 1000;
 /** Bytes of an error response kept for the message. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 
+/** The most a CA certificate, client certificate or key file may hold (bundles are some 200 KiB). */
+const PEM_FILE_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * The PEM file at `path` (`what` names it in messages). Throws INVALID_ARGUMENT when it cannot
+ * be read or holds more than {@link PEM_FILE_LIMIT} (a device such as /dev/zero given by mistake).
+ */
+function readPemFile(path: string, what: string): Buffer {
+  let read: { bytes: Uint8Array; tooLong: boolean };
+  try {
+    read = readSmallFileSync(path, PEM_FILE_LIMIT);
+  } catch (err) {
+    throw new SnapshotError('INVALID_ARGUMENT', `cannot read ${what} ${path}: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+  if (read.tooLong) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `${what} ${path} holds more than ${PEM_FILE_LIMIT / 1024 / 1024} MiB: not PEM certificates or a key`,
+    );
+  }
+  return Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength);
+}
+
 /** Removes credentials from a URL for messages. */
 export function safeUrl(u: URL | string): string {
   try {
@@ -294,20 +320,8 @@ export class HttpClient {
   }
 
   private tlsOptions(): https.RequestOptions {
-    const read = (file: string | undefined, what: string) => {
-      if (!file) return undefined;
-      try {
-        return readFileSync(file);
-      } catch (err) {
-        throw new SnapshotError(
-          'INVALID_ARGUMENT',
-          `cannot read the ${what} file ${file}: ${messageOf(err)}`,
-          {
-            cause: err,
-          },
-        );
-      }
-    };
+    const read = (file: string | undefined, what: string) =>
+      file ? readPemFile(file, `the ${what} file`) : undefined;
     const caFile = this.opts.caFile;
     const ca = caFile ? read(caFile, 'CA certificate') : undefined;
     // Refused as the products' clients refuse it ("Couldn't parse PEM"), rather than found out
@@ -338,8 +352,10 @@ export class HttpClient {
         .filter((d) => !d.isDirectory())
         .map((d) => join(d.parentPath ?? d.path, d.name));
       // Links are followed to files (a c_rehash directory is made of them), not to directories.
-      return paths.filter((p) => statSync(p).isFile()).map((p) => readFileSync(p));
+      const files = paths.filter((p) => statSync(p).isFile());
+      return files.map((p) => readPemFile(p, 'the CA certificate'));
     } catch (err) {
+      if (isSnapshotError(err)) throw err;
       throw new SnapshotError(
         'INVALID_ARGUMENT',
         `cannot read the CA certificate directory ${dir}: ${messageOf(err)}`,

@@ -4,7 +4,15 @@
  * fsync'd, then renamed over the destination only on success).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream, readlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  openSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
 import {
   access,
   type FileHandle,
@@ -176,6 +184,29 @@ export async function readSmallFile(
     return { bytes: buf.subarray(0, Math.min(n, limit)), tooLong: n > limit };
   } finally {
     await fh.close().catch(() => {});
+  }
+}
+
+/**
+ * {@link readSmallFile} for callers that must answer synchronously (a client's settings are read
+ * as it is made): the same contract, with the main thread waiting on the reads.
+ */
+export function readSmallFileSync(
+  path: string,
+  limit: number,
+): { bytes: Uint8Array; tooLong: boolean } {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(limit + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const read = readSync(fd, buf, n, buf.length - n, null);
+      if (read === 0) break;
+      n += read;
+    }
+    return { bytes: buf.subarray(0, Math.min(n, limit)), tooLong: n > limit };
+  } finally {
+    closeSync(fd);
   }
 }
 
