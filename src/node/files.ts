@@ -39,9 +39,13 @@ import type { ByteSink } from '../io/input.js';
 /** Chunk size for file reads. */
 const READ_CHUNK = 256 * 1024;
 
-/** Streams the file at `path` in 256 KiB chunks. */
-export function fileInput(path: string): AsyncIterable<Uint8Array> {
-  return createReadStream(path, { highWaterMark: READ_CHUNK });
+/**
+ * Streams the file at `path` in 256 KiB chunks. Nothing is opened until the first chunk is asked
+ * for, so an input made now and read later cannot fail unheard in between (a missing file is the
+ * first read's rejection); stopping early closes the file.
+ */
+export async function* fileInput(path: string): AsyncGenerator<Uint8Array> {
+  yield* createReadStream(path, { highWaterMark: READ_CHUNK });
 }
 
 /** Reads of a regular file kept in flight ahead of the consumer (see {@link fileChunksReused}). */
