@@ -84,6 +84,13 @@ export function aesGcmSealer(key: Uint8Array): Sealer {
  * Throws SnapshotError('INVALID_ARGUMENT') otherwise (the message never contains the key).
  */
 export function parseKeyHex(text: string): Uint8Array {
+  if (typeof text !== 'string') {
+    const got = text === null ? 'null' : typeof text;
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `key must be a string of 64 hexadecimal characters, got ${got}`,
+    );
+  }
   const hex = text.trim();
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
     // Says what is wrong without showing any of the key.

@@ -28,15 +28,22 @@ import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import {
   cleanStaleTemps,
+  consul,
   createFile,
+  decodeMeta,
   extract,
+  fileInput,
   isSnapshotError,
   MemoryRaft,
+  nomad,
+  openbao,
   parse,
+  parseKeyHex,
   type Raft,
   restore,
   Snapshot,
   type SnapshotMeta,
+  vault,
   verify,
   write,
   writeToTempFile,
@@ -846,6 +853,26 @@ test('plainly wrong arguments are INVALID_ARGUMENT errors, and a vanished Snapsh
     await assert.rejects(verify(bad as never), { code: 'INVALID_ARGUMENT' });
     await assert.rejects(parse(bytes, bad as never), { code: 'INVALID_ARGUMENT' });
   }
+  // The lower-level helpers and the products' clients say what they take, too.
+  assert.throws(() => decodeMeta(null as never), {
+    code: 'INVALID_ARGUMENT',
+    message: 'meta.json must be given as a Uint8Array, got null',
+  });
+  assert.throws(() => decodeMeta('{}' as never), {
+    code: 'INVALID_ARGUMENT',
+    message: 'meta.json must be given as a Uint8Array, got string',
+  });
+  assert.equal(decodeMeta(new TextEncoder().encode('{"Index":7}').buffer).index, 7n);
+  assert.throws(() => parseKeyHex(undefined as never), {
+    code: 'INVALID_ARGUMENT',
+    message: 'key must be a string of 64 hexadecimal characters, got undefined',
+  });
+  for (const [fn, client] of Object.entries({ consul, vault, nomad, openbao })) {
+    assert.throws(() => client(null as never), {
+      code: 'INVALID_ARGUMENT',
+      message: `${fn}() takes an options object, got null`,
+    });
+  }
   const portable = await import('raftsnap/portable');
   await assert.rejects(portable.verify('backup.snap' as never), {
     code: 'INVALID_ARGUMENT',
@@ -1319,5 +1346,18 @@ test('a stream taken from a Snapshot or a TempState before close() or cleanup() 
       sha256hex(state),
     );
     assert.deepEqual(await listDir(dir), []);
+  });
+});
+
+test('fileInput opens nothing until read: an input of a missing file read later rejects the read (IO), not the process; a good file verifies', async () => {
+  const missing = fileInput('/nonexistent/raftsnap/backup.snap');
+  await new Promise((r) => setTimeout(r, 50));
+  await assert.rejects(verify(missing), { code: 'IO', message: /ENOENT/ });
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'good.snap');
+    await writeFile(path, await archiveOf(new MemoryRaft(state, 3n)));
+    const input = fileInput(path);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await verify(input)).index, 3n);
   });
 });

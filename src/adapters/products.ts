@@ -541,12 +541,24 @@ function checkedBody(open: () => AsyncIterable<Uint8Array>, info: SnapshotInfo):
 }
 
 /**
+ * Throws SnapshotError('INVALID_ARGUMENT') unless `opts` is an options object; `fn` names the
+ * function in the message.
+ */
+function checkOptions(opts: unknown, fn: string): void {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    const got = opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts;
+    throw new SnapshotError('INVALID_ARGUMENT', `${fn}() takes an options object, got ${got}`);
+  }
+}
+
+/**
  * Consul: `GET/PUT /v1/snapshot` with X-Consul-Token. Environment: CONSUL_HTTP_ADDR (default
  * 127.0.0.1:8500), CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE, CONSUL_HTTP_SSL, CONSUL_CACERT,
  * CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY.
  * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
  */
 export function consul(opts: ConsulOptions = {}): SnapshotService {
+  checkOptions(opts, 'consul');
   const query: Record<string, string> = {};
   if (opts.datacenter) query.dc = opts.datacenter;
   return buildService(
@@ -631,6 +643,7 @@ function vaultLike(
  * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
  */
 export function vault(opts: VaultOptions = {}): SnapshotService {
+  checkOptions(opts, 'vault');
   return vaultLike('vault', 'VAULT', opts);
 }
 
@@ -641,6 +654,7 @@ export function vault(opts: VaultOptions = {}): SnapshotService {
  * BAO_CLIENT_KEY, BAO_TLS_SERVER_NAME, BAO_SKIP_VERIFY, BAO_CLIENT_TIMEOUT.
  */
 export function openbao(opts: VaultOptions = {}): SnapshotService {
+  checkOptions(opts, 'openbao');
   return vaultLike('openbao', 'BAO', opts);
 }
 
@@ -652,6 +666,7 @@ export function openbao(opts: VaultOptions = {}): SnapshotService {
  * Throws SnapshotError('INVALID_ARGUMENT') for a bad address, variable or TLS file.
  */
 export function nomad(opts: NomadOptions = {}): SnapshotService {
+  checkOptions(opts, 'nomad');
   const env = opts.env ?? (process.env as Env);
   const query: Record<string, string> = {};
   const region = opts.region ?? envString(env, 'NOMAD_REGION');

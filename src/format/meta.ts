@@ -4,6 +4,7 @@
  * `json.NewEncoder(w).Encode(meta)` writes it.
  */
 import { SnapshotError } from '../errors.js';
+import { byteView } from '../io/input.js';
 import {
   base64StdDecode,
   base64StdEncode,
@@ -589,10 +590,15 @@ const SNAPSHOT_META: StructType<GoMeta> = {
  *   input", "invalid character 'x' looking for beginning of value", "json: cannot unmarshal
  *   string into Go struct field SnapshotMeta.Index of type uint64", "illegal base64 data at
  *   input byte 4") when Go's Unmarshal returns an error; callers prefix it with their context.
- * @throws SnapshotError with code 'INVALID_ARGUMENT' when `into` is not a valid SnapshotMeta (see
- *   encodeMeta).
+ * @throws SnapshotError with code 'INVALID_ARGUMENT' when `data` is not bytes (a Uint8Array or an
+ *   ArrayBuffer, of any realm) or `into` is not a valid SnapshotMeta (see encodeMeta).
  */
-export function decodeMeta(bytes: Uint8Array, into?: SnapshotMeta): SnapshotMeta {
+export function decodeMeta(data: Uint8Array | ArrayBuffer, into?: SnapshotMeta): SnapshotMeta {
+  const bytes = byteView(data);
+  if (bytes === undefined) {
+    const got = data === null ? 'null' : typeof data === 'object' ? 'another object' : typeof data;
+    throw invalid(`meta.json must be given as a Uint8Array, got ${got}`);
+  }
   if (into !== undefined) assertMeta(into, 'into');
   const syntax = checkValid(bytes);
   if (syntax !== null) throw metaError(syntax);
