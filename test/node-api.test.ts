@@ -26,6 +26,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import {
   cleanStaleTemps,
   consul,
@@ -1312,6 +1313,30 @@ test('a timed abort stops a verify of an archive held in memory: the pipeline gi
     await assert.rejects(verify(archived, { engine, signal: ac.signal }), { code: 'ABORTED' });
   }
   assert.equal((await verify(archived)).index, 4n);
+});
+
+test('a timed abort stops a verify of a small archive that inflates to much more (zeros): in state.bin and after the archive, the pipeline gives the event loop a turn every 16 MiB of output too', async () => {
+  const zeros = new Uint8Array(256 << 20);
+  const sink = memorySink();
+  await write(new MemoryRaft(zeros, 4n), sink.stream);
+  const archived = sink.bytes();
+  assert.ok(archived.length < 4 << 20);
+  // 256 MiB of zeros in gzip members after the archive: the reference reads them all to count them.
+  const member = gzipSync(zeros.subarray(0, 64 << 20), { level: 9 });
+  const head = await archiveOf(new MemoryRaft(state, 3n));
+  const trailed = concat(head, member, member, member, member);
+  for (const input of [archived, trailed]) {
+    for (const engine of ['auto', 'wasm'] as const) {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 10);
+      await assert.rejects(verify(input, { engine, signal: ac.signal }), { code: 'ABORTED' });
+    }
+  }
+  assert.equal((await verify(archived)).index, 4n);
+  await assert.rejects(verify(trailed), {
+    code: 'TRAILING_DATA',
+    message: `${256 << 20} unread uncompressed bytes remain`,
+  });
 });
 
 test('a Raft whose snapshot() gives no { meta, data, close } is a RAFT error, not a TypeError', async () => {

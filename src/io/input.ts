@@ -39,13 +39,13 @@ export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
  * a generator) never makes the pipeline wait, which then only awaits promises that are already
  * settled: timers, and with them a timed abort, would not run until the end.
  */
-const YIELD_EVERY = 16 << 20;
+export const YIELD_EVERY = 16 << 20;
 
 /**
  * Resolves on a later turn of the event loop: by setImmediate where there is one (Node, Bun),
  * which has no timer's minimum delay; else by setTimeout, which every runtime has.
  */
-function macrotask(): Promise<void> {
+export function macrotask(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
   return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 }
