@@ -644,6 +644,56 @@ test('an abort is honoured while the input has stalled: createFile and verify re
   });
 });
 
+test("a FIFO whose writer went quiet holds none of libuv's file threads: after aborted verifies of five, file calls run and the process ends at once; a FIFO written in full verifies", async () => {
+  await withTempDir(async (dir) => {
+    const archive = await archiveOf(new MemoryRaft(pseudoRandom(100_000, 2), 3n));
+    const fifos: string[] = [];
+    const writers = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const fifo = join(dir, `quiet-${i}`);
+        assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+        fifos.push(fifo);
+        // A writer that opens the FIFO and then sends nothing for a minute.
+        writers.push(spawn('sh', ['-c', 'exec 3>"$0"; exec sleep 60', fifo], { stdio: 'ignore' }));
+      }
+      // In a process of its own, which must be able to end while the writers still wait.
+      const script = `
+        import { writeFile, readFile } from 'node:fs/promises';
+        import { verify } from 'raftsnap';
+        for (const fifo of process.argv.slice(1)) {
+          const ctl = new AbortController();
+          setTimeout(() => ctl.abort(new Error('stop')), 100);
+          await verify(fifo, { signal: ctl.signal }).then(
+            () => { throw new Error('verified'); },
+            (err) => { if (err.code !== 'ABORTED') throw err; },
+          );
+        }
+        const probe = process.argv[1] + '.probe';
+        await writeFile(probe, 'x');
+        if ((await readFile(probe, 'utf8')) !== 'x') throw new Error('read back');
+        console.log('done');
+      `;
+      const started = Date.now();
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, ...fifos], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      assert.equal(child.stderr, '');
+      assert.equal(child.stdout, 'done\n');
+      assert.equal(child.status, 0);
+      assert.ok(Date.now() - started < 15_000, 'the process waited for the writers');
+      const full = join(dir, 'full');
+      assert.equal(spawnSync('mkfifo', [full]).status, 0);
+      const writing = writeFile(full, archive);
+      assert.equal((await verify(full)).index, 3n);
+      await writing;
+    } finally {
+      for (const w of writers) w.kill();
+    }
+  });
+});
+
 test('an abort is honoured while the output has stalled: a WritableStream that never takes more, a FIFO nobody reads (createFile, extract)', async () => {
   await withTempDir(async (dir) => {
     const raft = new MemoryRaft(pseudoRandom(4 << 20, 4), 3n);

@@ -9,6 +9,7 @@
  * reaches the server.
  */
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { SnapshotError } from '../errors.js';
 import type { SnapshotMeta } from '../format/meta.js';
 import { type ByteOutput, bytesOf, byteView, sinkOf } from '../io/input.js';
@@ -16,6 +17,7 @@ import {
   createAtomicFile,
   createTempCopy,
   type FileWriter,
+  fifoInput,
   fileChunksReused,
   fileInput,
   fileSize,
@@ -454,13 +456,15 @@ async function prepare(
 ): Promise<Prepared> {
   const none = async () => {};
   if (typeof input === 'string') {
-    let regular: boolean;
+    let kind: Stats;
     try {
-      regular = (await statFile(input)).isFile();
+      kind = await statFile(input);
     } catch (err) {
       throw ioError(err, 'cannot read', input);
     }
-    if (!regular) return prepare(fileInput(input), opts, dir);
+    // A pipe (`<(gpg -d …)`) or device: copied aside as it is verified.
+    if (!kind.isFile())
+      return prepare(kind.isFIFO() ? fifoInput(input) : fileInput(input), opts, dir);
     const info = await inspectForRestore(input, opts);
     let size: number;
     try {

@@ -8,6 +8,7 @@ import {
   closeSync,
   constants,
   createReadStream,
+  open as openFd,
   openSync,
   readlinkSync,
   readSync,
@@ -30,6 +31,7 @@ import {
   unlink,
   utimes,
 } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -46,6 +48,48 @@ const READ_CHUNK = 256 * 1024;
  */
 export async function* fileInput(path: string): AsyncGenerator<Uint8Array> {
   yield* createReadStream(path, { highWaterMark: READ_CHUNK });
+}
+
+/**
+ * The bytes of the FIFO at `path` (a named pipe, or a shell's `<(…)`), read through the event
+ * loop as a socket is: a read waiting for the writer holds none of libuv's four file threads,
+ * and `destroy()` ends it at once. Only the open waits on one of them, until a writer opens the
+ * FIFO (a FIFO destroyed meanwhile is closed as soon as that open returns). Nothing is opened
+ * until the first chunk is asked for; iterate once.
+ */
+export function fifoInput(path: string): AsyncIterable<Uint8Array> & { destroy(): void } {
+  let socket: Socket | undefined;
+  let destroyed = false;
+  return {
+    async *[Symbol.asyncIterator]() {
+      const fd = await new Promise<number>((resolve, reject) =>
+        openFd(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))),
+      );
+      if (destroyed) {
+        closeSync(fd);
+        return;
+      }
+      socket = new Socket({ fd, readable: true, writable: false });
+      try {
+        yield* socket as AsyncIterable<Uint8Array>;
+      } finally {
+        socket.destroy();
+      }
+    },
+    destroy() {
+      destroyed = true;
+      socket?.destroy();
+    },
+  };
+}
+
+/**
+ * The bytes of the file at `path`, `info` being its stat, as the pipelines read a path: a FIFO
+ * through {@link fifoInput}, anything else through {@link fileChunksReused} (so a chunk is valid
+ * only until the next one is asked for).
+ */
+export function pathChunks(path: string, info: Stats): AsyncIterable<Uint8Array> {
+  return info.isFIFO() ? fifoInput(path) : fileChunksReused(path);
 }
 
 /** Reads of a regular file kept in flight ahead of the consumer (see {@link fileChunksReused}). */

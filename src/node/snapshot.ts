@@ -33,7 +33,6 @@ import {
   createAtomicFile,
   createTempCopy,
   type FileWriter,
-  fileChunksReused,
   fileSize,
   fileStream,
   type HeldTempFile,
@@ -42,6 +41,7 @@ import {
   ioError,
   makeDirs,
   namedWriter,
+  pathChunks,
   replacesFile,
   statFile,
 } from './files.js';
@@ -62,8 +62,8 @@ export async function resolveInput(
     const info = await statFile(input);
     const total = info.isFile() ? info.size : undefined;
     if (total !== undefined && total >= PREWARM_MIN) prewarmHashThread();
-    // Read through reused buffers: the reader is done with each chunk when it asks for the next.
-    return { input: fileChunksReused(input), total };
+    // The reader is done with each chunk when it asks for the next.
+    return { input: pathChunks(input, info), total };
   } catch (err) {
     throw ioError(err, 'cannot read', input);
   }
@@ -77,11 +77,10 @@ function withTotal<T extends ReadOptions>(opts: T, total: number | undefined): T
 
 async function openReused(path: string): Promise<ByteInput> {
   try {
-    await fileSize(path);
+    return pathChunks(path, await statFile(path));
   } catch (err) {
     throw ioError(err, 'cannot read', path);
   }
-  return fileChunksReused(path);
 }
 
 /** Verifies a snapshot from a path or any byte input; see the portable `verify`. */
