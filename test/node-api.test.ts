@@ -1249,6 +1249,36 @@ test("keepFresh: a temporary file its owner still holds keeps a recent modificat
   });
 });
 
+test("a file being written atomically (create, extract, a save waiting on its server) is kept fresh for other hosts' cleanStaleTemps until it is closed or aborted", async (t) => {
+  const { createAtomicFile } = await import('../src/node/files.js');
+  const { stat } = await import('node:fs/promises');
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+  const age = async (path: string) => Date.now() - (await stat(path)).mtimeMs;
+  const freshened = async (path: string) => {
+    for (let i = 0; i < 100 && (await age(path)) > 3600_000; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return (await age(path)) < 60_000;
+  };
+  await withTempDir(async (dir) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    for (const end of ['close', 'abort'] as const) {
+      const w = await createAtomicFile(join(dir, `${end}.snap`));
+      await w.write(new Uint8Array(10));
+      await utimes(w.path, twoHoursAgo, twoHoursAgo);
+      t.mock.timers.tick(10 * 60_000);
+      assert.ok(await freshened(w.path), 'freshened while held');
+      await utimes(w.path, twoHoursAgo, twoHoursAgo);
+      t.mock.timers.tick(10 * 60_000);
+      assert.ok(await freshened(w.path), 'and again');
+      if (end === 'close') await w.close();
+      else await w.abort(new Error('stop'));
+      t.mock.timers.tick(10 * 60_000);
+    }
+    assert.deepEqual(await listDir(dir), ['close.snap']);
+  });
+});
+
 test('restore: a temporary state that cannot be removed afterwards (an immutable directory) does not replace what Raft answered', async () => {
   await withTempDir(async (dir) => {
     const tmp = join(dir, 'tmp');

@@ -710,10 +710,14 @@ export async function createAtomicFile(
   const dir = dirname(real);
   const path = join(dir, tempName(`.${basename(real)}`));
   const fh = await open(path, 'wx', opts.mode ?? 0o600);
+  // A save that waits a long time on its server writes nothing meanwhile: other hosts' cleanups
+  // must not take the file for abandoned.
+  const stopFreshening = keepFresh(path);
   return new HandleWriter(
     path,
     fh,
     async (keepOld) => {
+      stopFreshening();
       const old = keepOld ? await keepAside(real) : undefined;
       try {
         await rename(path, real);
@@ -739,7 +743,10 @@ export async function createAtomicFile(
     },
     // An abort follows a failure, which is what the caller reports: a file that cannot be
     // removed (an append-only directory) is left rather than reported instead.
-    () => removeFile(path).catch(() => {}),
+    () => {
+      stopFreshening();
+      return removeFile(path).catch(() => {});
+    },
   );
 }
 
