@@ -762,6 +762,114 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
     });
   });
 
+  test('a server that ignores Expect: 100-continue gets the body within a short timeout (sooner than the usual 1 s wait)', async () => {
+    const archive = await smallArchive();
+    let got = 0;
+    const srv = http.createServer(async (req, res) => {
+      for await (const c of req) got += c.length;
+      res.end();
+    });
+    // Waits for the body without sending 100 Continue, as some servers and proxies do.
+    srv.on('checkExpectation', (req, res) => srv.emit('request', req, res));
+    const port = await listen(srv);
+    try {
+      const svc = consul({ addr: `127.0.0.1:${port}`, env: {}, timeoutMs: 400 });
+      assert.equal((await svc.restore(archive)).index, 9n);
+      assert.equal(got, archive.length);
+    } finally {
+      await close(srv);
+    }
+  });
+
+  test('a timeout beyond what a timer can hold (over 24.8 days, Infinity) waits for ever instead of failing at once or crashing; under a millisecond is 1 ms, not none', async () => {
+    const { timerMs } = await import('../src/adapters/http.js');
+    assert.equal(timerMs(undefined), 60_000);
+    assert.equal(timerMs(0), 0);
+    assert.equal(timerMs(0.2), 1);
+    assert.equal(timerMs(2 ** 31 - 1), 2 ** 31 - 1);
+    assert.equal(timerMs(2 ** 31), 0);
+    assert.equal(timerMs(Number.POSITIVE_INFINITY), 0);
+    for (const bad of [-1, Number.NaN, '5' as unknown as number]) {
+      assert.throws(() => timerMs(bad), { code: 'INVALID_ARGUMENT' });
+    }
+    const archive = await smallArchive();
+    const srv = http.createServer((_req, res) => {
+      setTimeout(() => sendArchive(res, archive), 200);
+    });
+    const port = await listen(srv);
+    try {
+      for (const timeoutMs of [30 * 24 * 3600_000, Number.POSITIVE_INFINITY]) {
+        const bytes = await readAll(
+          await consul({ addr: `127.0.0.1:${port}`, env: {}, timeoutMs }).save(),
+        );
+        assert.equal(bytes.length, archive.length);
+      }
+      // As the products' variable gives it: 30 days.
+      const env = { VAULT_ADDR: `http://127.0.0.1:${port}`, VAULT_CLIENT_TIMEOUT: '2592000' };
+      assert.equal(
+        (await readAll(await vault({ token: TOKEN, env }).save())).length,
+        archive.length,
+      );
+    } finally {
+      await close(srv);
+    }
+  });
+
+  test('permission denied names where the token came from: the option, the variable, the file a variable names, ~/.vault-token', async () => {
+    await withTempDir(async (dir) => {
+      const srv = http.createServer((req, res) => {
+        req.resume();
+        res.writeHead(403);
+        res.end('permission denied');
+      });
+      const port = await listen(srv);
+      try {
+        const addr = `127.0.0.1:${port}`;
+        const tokenFile = join(dir, 'token');
+        await writeFile(tokenFile, 'from-the-file-0123456789');
+        const home = join(dir, 'home');
+        await mkdir(home);
+        await writeFile(join(home, '.vault-token'), 'from-home-0123456789');
+        const cases: [SnapshotService, string][] = [
+          [
+            consul({
+              addr,
+              token: 'opt-0123456789abcdef',
+              env: {},
+              optionNames: { token: '--token' },
+            }),
+            '(--token)',
+          ],
+          [
+            consul({ addr, env: { CONSUL_HTTP_TOKEN: 'var-0123456789abcdef' } }),
+            '(CONSUL_HTTP_TOKEN or the token option)',
+          ],
+          [
+            consul({
+              addr,
+              env: { CONSUL_HTTP_TOKEN: 'var-0123456789abcdef', CONSUL_HTTP_TOKEN_FILE: tokenFile },
+            }),
+            `in ${tokenFile} (CONSUL_HTTP_TOKEN_FILE)`,
+          ],
+          [
+            vault({ addr: `http://${addr}`, env: { HOME: home } }),
+            `in ${join(home, '.vault-token')} (or set VAULT_TOKEN or the token option)`,
+          ],
+          [consul({ addr, env: {} }), '(CONSUL_HTTP_TOKEN or the token option)'],
+        ];
+        for (const [svc, where] of cases) {
+          const err = await rejectsHttp(svc.save(), 'permission-denied');
+          assert.ok(
+            err.message.startsWith(`permission denied: check the token ${where}; `),
+            err.message,
+          );
+        }
+      } finally {
+        await close(srv);
+      }
+    });
+  });
+
   test('a server or proxy that answers 417 to Expect: 100-continue gets the upload again without it', async () => {
     const archive = await smallArchive();
     const seen: { expect: boolean; bytes: number }[] = [];
@@ -1789,6 +1897,13 @@ test("durations as the products' clients take them, for --timeout and the timeou
     ['1m30s', 90_000],
     ['1s500ms', 1500],
     ['1.5h', 5_400_000],
+    ['1.1s', 1100],
+    ['0', 0],
+    ['0s', 0],
+    // Under a millisecond but not none (0 would mean no timeout at all).
+    ['1ns', 1],
+    ['100us', 1],
+    ['0.0001', 1],
   ] as const) {
     assert.equal(durationMs(text), ms, text);
     assert.equal(parseDuration(text), ms, text);
@@ -1815,9 +1930,18 @@ test('redaction hides a token where it stands alone, and leaves words that merel
   assert.equal(redact(token, `permission denied (${token})`), 'permission denied (<redacted>)');
   assert.equal(redact(`${token}-and-more`, `token ${token}-and-morex`), 'token <redacted>x');
   assert.equal(redact('s3cr', 'its3cr s3cr'), 'its3cr <redacted>');
-  // Punctuation next to it does not keep a short one from being hidden.
+  // Punctuation next to it does not keep a short one from being hidden, an underscore included.
   assert.equal(
     redact('root', 'token root. is not valid; tried root-root'),
     'token <redacted>. is not valid; tried <redacted>-<redacted>',
   );
+  assert.equal(
+    redact('Xy7kQ2pL', 'invalid token: Xy7kQ2pL_expired (session_Xy7kQ2pL)'),
+    'invalid token: <redacted>_expired (session_<redacted>)',
+  );
+  // A token given with whitespace around it (a variable, an option) reaches the server without
+  // it (HTTP trims header values): that form is hidden too.
+  const uuid = '0b8d3f2a-1c4e-4f5a-9b7c-6d5e4f3a2b1c';
+  assert.equal(redact(`${uuid}\t`, `token ${uuid} is invalid`), 'token <redacted> is invalid');
+  assert.equal(redact(' Xy7kQ2pL ', 'token "Xy7kQ2pL"'), 'token "<redacted>"');
 });

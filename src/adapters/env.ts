@@ -51,7 +51,7 @@ const UNIT_MS: Record<string, number> = {
  */
 export function durationMs(text: string): number | undefined {
   const v = text.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  if (/^\d+(\.\d+)?$/.test(v)) return wholeMs(Number(v) * 1000);
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;
@@ -59,7 +59,13 @@ export function durationMs(text: string): number | undefined {
     total += Number(m[1]) * UNIT_MS[m[2]];
     pos = re.lastIndex;
   }
-  return pos === 0 || pos !== v.length ? undefined : Math.round(total);
+  return pos === 0 || pos !== v.length ? undefined : wholeMs(total);
+}
+
+/** `ms` rounded, except that a positive duration under half a millisecond is 1, not 0 (none). */
+function wholeMs(ms: number): number {
+  const whole = Math.round(ms);
+  return whole === 0 && ms > 0 ? 1 : whole;
 }
 
 /**
@@ -80,13 +86,21 @@ export function envDurationMs(env: Env, name: string): number | undefined {
 }
 
 /**
+ * Where a token came from, for messages that ask to check it: the option, a variable, or a file
+ * (named by `variable`, or found in the HOME directory when `variable` is undefined).
+ */
+export type TokenSource =
+  | { kind: 'option' }
+  | { kind: 'variable'; variable: string }
+  | { kind: 'file'; file: string; variable?: string };
+
+/**
  * The token from the option, else the file named by `fileVar` (its content trimmed, when not
  * empty), else the variable `name`, else `homeFile` in the HOME directory when it exists
- * (Vault's and OpenBao's ~/.vault-token, which `vault login` and `bao login` write). The file
- * comes before the variable as in Consul's client ("If the TokenFile is set, always use that").
- * Throws
- * SnapshotError('INVALID_ARGUMENT') when a token file cannot be read (the message names the
- * file, never its content).
+ * (Vault's and OpenBao's ~/.vault-token, which `vault login` and `bao login` write), with where
+ * it came from; undefined for none. The file comes before the variable as in Consul's client
+ * ("If the TokenFile is set, always use that"). Throws SnapshotError('INVALID_ARGUMENT') when a
+ * token file cannot be read (the message names the file, never its content).
  */
 export function resolveToken(
   option: string | undefined,
@@ -94,17 +108,23 @@ export function resolveToken(
   name: string,
   fileVar?: string,
   homeFile?: string,
-): string | undefined {
-  if (option !== undefined) return option === '' ? undefined : option;
+): { token: string; source: TokenSource } | undefined {
+  if (option !== undefined) {
+    return option === '' ? undefined : { token: option, source: { kind: 'option' } };
+  }
   const named = fileVar ? envString(env, fileVar) : undefined;
   // An empty file gives no token, and the variable still may (as Consul's client reads them).
   const fromFile = named === undefined ? undefined : readToken(named, ` (${fileVar})`);
-  if (fromFile !== undefined) return fromFile;
+  if (fromFile !== undefined) {
+    return { token: fromFile, source: { kind: 'file', file: named!, variable: fileVar } };
+  }
   const v = envString(env, name);
-  if (v !== undefined) return v;
+  if (v !== undefined) return { token: v, source: { kind: 'variable', variable: name } };
   const home = envString(env, 'HOME');
   if (homeFile && home && existsSync(join(home, homeFile))) {
-    return readToken(join(home, homeFile), '');
+    const file = join(home, homeFile);
+    const token = readToken(file, '');
+    if (token !== undefined) return { token, source: { kind: 'file', file } };
   }
   return undefined;
 }

@@ -14,7 +14,7 @@ import * as tls from 'node:tls';
 import { isSnapshotError, messageOf, SnapshotError, type SnapshotErrorCode } from '../errors.js';
 import { bytesOf } from '../io/input.js';
 import { readSmallFileSync } from '../node/files.js';
-import type { Env } from './env.js';
+import type { Env, TokenSource } from './env.js';
 import {
   bareHostname,
   isSocks,
@@ -117,7 +117,10 @@ export interface HttpClientOptions extends TlsOptions {
    */
   hints?: {
     addr?: string;
+    /** The variable that gives a token. */
     token?: string;
+    /** Where the token sent came from (see resolveToken); none sent: undefined. */
+    tokenSource?: TokenSource;
     caCert?: string;
     skipVerify?: string;
     clientCert?: string;
@@ -183,8 +186,26 @@ export interface HttpResponse {
 }
 
 const DEFAULT_TIMEOUT = 60_000;
-/** How long to wait for `100 Continue` before sending a body anyway. */
+/** The longest delay a timer can have (2^31 − 1 ms, about 24.8 days). */
+const TIMER_MAX = 2 ** 31 - 1;
+/** How long to wait for `100 Continue` before sending a body anyway (at most half the timeout). */
 const CONTINUE_WAIT = 1000;
+
+/**
+ * `timeoutMs` as the timers take it: undefined gives the default; 0, Infinity or anything past
+ * {@link TIMER_MAX} waits for ever (0); a fraction of a millisecond is rounded up, not down to
+ * "for ever". Throws SnapshotError('INVALID_ARGUMENT') for a negative number or NaN.
+ */
+export function timerMs(timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined) return DEFAULT_TIMEOUT;
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new SnapshotError(
+      'INVALID_ARGUMENT',
+      `timeoutMs must be a number of milliseconds, 0 or more, got ${String(timeoutMs)}`,
+    );
+  }
+  return timeoutMs > TIMER_MAX ? 0 : Math.ceil(timeoutMs);
+}
 /** Bytes of an error response kept for the message. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 
@@ -283,15 +304,17 @@ const MAY_STILL_COMPLETE =
   'the server may still complete the request: check before sending it again';
 
 /**
- * A character that continues a word: a short secret next to one is part of a longer word (its
- * punctuation, `.`, `-`, `/`, does not make it one).
+ * A character that continues a word: a short secret next to a letter or digit is part of a
+ * longer word; next to anything else (`_`, `.`, `-`, `/`, a space) it is hidden.
  */
-const TOKEN_CHAR = '[A-Za-z0-9_]';
+const TOKEN_CHAR = '[A-Za-z0-9]';
 
 /** The client: see the module comment. */
 export class HttpClient {
   private readonly base: URL;
   private readonly opts: HttpClientOptions;
+  /** `opts.timeoutMs` as the timers take it ({@link timerMs}). */
+  private readonly timeoutMs: number;
   private tls: https.RequestOptions | undefined;
 
   /**
@@ -300,6 +323,7 @@ export class HttpClient {
    */
   constructor(opts: HttpClientOptions) {
     this.opts = opts;
+    this.timeoutMs = timerMs(opts.timeoutMs);
     this.base = parseAddr(opts.addr);
     if (!opts.certFile !== !opts.keyFile) {
       throw new SnapshotError(
@@ -372,7 +396,12 @@ export class HttpClient {
    */
   redact(s: string): string {
     let out = s;
-    for (const secret of this.opts.secrets ?? []) {
+    // Each also without surrounding whitespace: HTTP drops it from a header's value, so that is
+    // the form a server echoes.
+    const secrets = (this.opts.secrets ?? []).flatMap((s) =>
+      s.trim() === s ? [s] : [s, s.trim()],
+    );
+    for (const secret of secrets) {
       if (!secret) continue;
       if (secret.length >= 16) {
         out = out.split(secret).join('<redacted>');
@@ -500,7 +529,7 @@ export class HttpClient {
     expectContinue: boolean,
   ): Promise<{ res: http.IncomingMessage; clientReq: http.ClientRequest; state: AttemptState }> {
     const state: AttemptState = { timedOut: false, aborted: false, bodyBytes: 0 };
-    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
+    const timeoutMs = this.timeoutMs;
     const proxy = this.proxyOf(url);
     const isHttps = url.protocol === 'https:';
     let tlsOptions: https.RequestOptions | undefined;
@@ -681,7 +710,9 @@ export class HttpClient {
         clearTimeout(timer);
         void this.pump(clientReq, req, state);
       };
-      const timer = setTimeout(start, CONTINUE_WAIT);
+      // Sooner with a short timeout, which would otherwise expire while the body waits.
+      const wait = timeoutMs > 0 ? Math.min(CONTINUE_WAIT, timeoutMs / 2) : CONTINUE_WAIT;
+      const timer = setTimeout(start, wait);
       clientReq.on('continue', start);
       clientReq.on('close', () => clearTimeout(timer));
     });
@@ -787,7 +818,7 @@ export class HttpClient {
     if (state.timedOut) {
       return this.error(
         'timeout',
-        `no data from ${where} for ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms (after ${received} bytes of the response; a slow disk here stalls it too)${this.timeoutHint()}`,
+        `no data from ${where} for ${this.timeoutMs} ms (after ${received} bytes of the response; a slow disk here stalls it too)${this.timeoutHint()}`,
         { url, cause: err },
       );
     }
@@ -810,7 +841,7 @@ export class HttpClient {
     if (state.aborted)
       return this.error('aborted', `${req.what ?? 'request'} aborted`, { url, cause: err });
     if (state.timedOut) {
-      const ms = this.opts.timeoutMs ?? DEFAULT_TIMEOUT;
+      const ms = this.timeoutMs;
       const addrHint = this.opts.hints?.addr
         ? ` (check ${this.opts.hints.addr} or ${this.option('addr')})`
         : '';
@@ -961,12 +992,9 @@ export class HttpClient {
     const tail = said ? `: ${said}` : '';
     const what = req.what ? ` ${req.what}` : '';
     if (status === 401 || status === 403) {
-      const hint = this.opts.hints?.token
-        ? `${this.opts.hints.token} or ${this.option('token')}`
-        : this.option('token');
       return this.error(
         'permission-denied',
-        `permission denied: check the token (${hint}); ${where} answered ${status}${tail}`,
+        `permission denied: check the token ${this.tokenHint()}; ${where} answered ${status}${tail}`,
         {
           status,
           url,
@@ -1024,7 +1052,7 @@ export class HttpClient {
     if (code === 'ETIMEDOUT') {
       return this.error(
         'timeout',
-        `cannot reach ${this.service} at ${safeUrl(url)} through ${via} within ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT} ms`,
+        `cannot reach ${this.service} at ${safeUrl(url)} through ${via} within ${this.timeoutMs} ms`,
         { url, cause: err },
       );
     }
@@ -1051,6 +1079,20 @@ export class HttpClient {
   }
 
   /** How messages name the setting `key`: the caller's name for it, else "the KEY option". */
+  /** Where to check the token sent, or where to give one when none was. */
+  private tokenHint(): string {
+    const option = this.option('token');
+    const variable = this.opts.hints?.token;
+    const source = this.opts.hints?.tokenSource;
+    if (source?.kind === 'option') return `(${option})`;
+    if (source?.kind === 'file') {
+      if (source.variable) return `in ${source.file} (${source.variable})`;
+      const other = variable ? `${variable} or ${option}` : option;
+      return `in ${source.file} (or set ${other})`;
+    }
+    return variable ? `(${variable} or ${option})` : `(${option})`;
+  }
+
   private option(key: keyof OptionNames): string {
     return this.opts.optionNames?.[key] ?? `the ${key} option`;
   }

@@ -64,7 +64,7 @@ export interface ProductOptions extends TlsOptions {
   /** ACL token; `''` sends none even when the environment has one. */
   token?: string;
   /**
-   * Inactivity timeout in ms, 0 for none: connecting, waiting for the response (Consul and Nomad
+   * Inactivity timeout in ms, 0 (or Infinity, or more than 2^31 − 1) for none: connecting, waiting for the response (Consul and Nomad
    * answer a restore once it is done) and every pause in a transfer must each be shorter. Default: Vault/OpenBao VAULT_CLIENT_TIMEOUT/BAO_CLIENT_TIMEOUT or 60 s, as their
    * CLIs; Consul and Nomad 5 minutes (their CLIs have no timeout; large restores take a while).
    */
@@ -235,7 +235,8 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
   // As Consul's client: once TLS is asked for, never http, whatever the address says.
   if (ssl && base.protocol === 'http:') base.protocol = 'https:';
   const serverName = o.tlsServerName ?? envString(env, v.tlsServerName);
-  const token = resolveToken(o.token, env, v.token, v.tokenFile, v.homeTokenFile);
+  const resolved = resolveToken(o.token, env, v.token, v.tokenFile, v.homeTokenFile);
+  const token = resolved?.token;
   let skip = o.tlsSkipVerify;
   if (skip === undefined && v.skipVerify) skip = envBool(env, v.skipVerify);
   if (skip === undefined && v.sslVerify) {
@@ -264,6 +265,7 @@ function buildService(spec: ProductSpec, o: ProductOptions): SnapshotService {
     hints: {
       addr: v.addr,
       token: v.token,
+      tokenSource: resolved?.source,
       caCert: v.caCert,
       clientCert: v.clientCert,
       clientKey: v.clientKey,
