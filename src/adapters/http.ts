@@ -1078,7 +1078,6 @@ export class HttpClient {
     return `; allow longer with ${env ? `${env} or ` : ''}${this.option('timeout')} (0 for none)`;
   }
 
-  /** How messages name the setting `key`: the caller's name for it, else "the KEY option". */
   /** Where to check the token sent, or where to give one when none was. */
   private tokenHint(): string {
     const option = this.option('token');
@@ -1093,6 +1092,7 @@ export class HttpClient {
     return variable ? `(${variable} or ${option})` : `(${option})`;
   }
 
+  /** How messages name the setting `key`: the caller's name for it, else "the KEY option". */
   private option(key: keyof OptionNames): string {
     return this.opts.optionNames?.[key] ?? `the ${key} option`;
   }

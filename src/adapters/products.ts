@@ -64,9 +64,11 @@ export interface ProductOptions extends TlsOptions {
   /** ACL token; `''` sends none even when the environment has one. */
   token?: string;
   /**
-   * Inactivity timeout in ms, 0 (or Infinity, or more than 2^31 − 1) for none: connecting, waiting for the response (Consul and Nomad
-   * answer a restore once it is done) and every pause in a transfer must each be shorter. Default: Vault/OpenBao VAULT_CLIENT_TIMEOUT/BAO_CLIENT_TIMEOUT or 60 s, as their
-   * CLIs; Consul and Nomad 5 minutes (their CLIs have no timeout; large restores take a while).
+   * Inactivity timeout in ms, 0 (or Infinity, or more than 2^31 − 1) for none: connecting,
+   * waiting for the response (Consul and Nomad answer a restore once it is done) and every pause
+   * in a transfer must each be shorter. Default: Vault/OpenBao VAULT_CLIENT_TIMEOUT/
+   * BAO_CLIENT_TIMEOUT or 60 s, as their CLIs; Consul and Nomad 5 minutes (their CLIs have no
+   * timeout; large restores take a while). Throws INVALID_ARGUMENT for a negative number or NaN.
    */
   timeoutMs?: number;
   /** The environment to read (default: process.env). */
