@@ -16,10 +16,9 @@ import {
   type ByteOutput,
   byteView,
   checkOutput,
-  macrotask,
+  paced,
   sinkOf,
   stoppableBytes,
-  YIELD_EVERY,
 } from './io/input.js';
 import type { Raft } from './raft.js';
 import type { Sealer } from './sealer.js';
@@ -94,27 +93,6 @@ export async function* tracked(
     // consumer is done): it closes as soon as it can.
     if (signal?.aborted) stop();
     else if (!done) source.return?.(undefined)?.catch(() => {});
-  }
-}
-
-/**
- * `chunks` with a turn of the event loop after every {@link YIELD_EVERY} bytes, and `signal`
- * heeded then. For what an input inflates to: a few MiB of gzip can hold GiBs of zeros (in
- * state.bin or after the archive), decoded without the input ever making the pipeline wait.
- */
-async function* paced(
-  chunks: AsyncGenerator<Uint8Array>,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<Uint8Array> {
-  let since = 0;
-  for await (const chunk of chunks) {
-    yield chunk;
-    since += chunk.length;
-    if (since >= YIELD_EVERY) {
-      since = 0;
-      await macrotask();
-      throwIfAborted(signal);
-    }
   }
 }
 
@@ -231,9 +209,10 @@ export async function readSnapshot(
     // state.bin's CRC-32 may come from its hash (a hashing thread CRCs what it hashes).
     const ledger = new CrcLedger(e.crc32);
     decompressed = new ByteReader(
+      // What a small input inflates to gives the event loop turns too (a timed abort runs).
       paced(
         await openGunzip(src, { inflate: e.inflate, crc32: e.crc32, reuseOutput, ledger }),
-        opts.signal,
+        () => throwIfAborted(opts.signal),
       ),
     );
     let info: ArchiveInfo;

@@ -22,14 +22,28 @@ const SLICE = 1 << 20;
  * for an input of another kind, and SnapshotError('IO') when a source yields a non-byte chunk
  * (e.g. a Node stream with an encoding set). Stopping the iteration early cancels the source.
  */
-export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
+export function bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
+  return paced(sourceChunks(input));
+}
+
+/**
+ * `chunks` with a turn of the event loop after every {@link YIELD_EVERY} bytes, `afterTurn`
+ * called then (it may throw to stop, an abort say). For chunks that may never make their
+ * consumer wait: an input held in memory, or what a small input inflates to (a few MiB of gzip
+ * can hold GiBs of zeros).
+ */
+export async function* paced(
+  chunks: AsyncIterable<Uint8Array>,
+  afterTurn?: () => void,
+): AsyncGenerator<Uint8Array> {
   let since = 0;
-  for await (const chunk of sourceChunks(input)) {
+  for await (const chunk of chunks) {
     yield chunk;
     since += chunk.length;
     if (since >= YIELD_EVERY) {
       since = 0;
       await macrotask();
+      afterTurn?.();
     }
   }
 }
@@ -39,13 +53,13 @@ export async function* bytesOf(input: ByteInput): AsyncGenerator<Uint8Array> {
  * a generator) never makes the pipeline wait, which then only awaits promises that are already
  * settled: timers, and with them a timed abort, would not run until the end.
  */
-export const YIELD_EVERY = 16 << 20;
+const YIELD_EVERY = 16 << 20;
 
 /**
  * Resolves on a later turn of the event loop: by setImmediate where there is one (Node, Bun),
  * which has no timer's minimum delay; else by setTimeout, which every runtime has.
  */
-export function macrotask(): Promise<void> {
+function macrotask(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
   return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 }
