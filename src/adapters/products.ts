@@ -460,15 +460,15 @@ async function prepare(
 ): Promise<Prepared> {
   const none = async () => {};
   if (typeof input === 'string') {
-    let kind: Stats;
+    let stats: Stats;
     try {
-      kind = await statFile(input);
+      stats = await statFile(input);
     } catch (err) {
       throw ioError(err, 'cannot read', input);
     }
     // A pipe (`<(gpg -d …)`) or device: copied aside as it is verified.
-    if (!kind.isFile())
-      return prepare(kind.isFIFO() ? fifoInput(input) : fileInput(input), opts, dir);
+    if (!stats.isFile())
+      return prepare(stats.isFIFO() ? fifoInput(input) : fileInput(input), opts, dir);
     const info = await inspectForRestore(input, opts);
     let size: number;
     try {
