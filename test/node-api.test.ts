@@ -32,7 +32,6 @@ import {
   consul,
   createFile,
   decodeMeta,
-  encodeMeta,
   extract,
   fileInput,
   isSnapshotError,
@@ -695,59 +694,24 @@ test("a FIFO whose writer went quiet holds none of libuv's file threads: after a
   });
 });
 
-test('a FIFO as OUT is written through the event loop: a reader that stopped reading holds no file thread (an aborted createFile ends and so can the process), one that went away is a plain IO error, and one that reads gets the archive', async () => {
+test('a FIFO as OUT whose reader goes away part way: createFile rejects with IO, saying the reader of the pipe went away', async () => {
   await withTempDir(async (dir) => {
     const raft = new MemoryRaft(pseudoRandom(4 << 20, 5), 3n);
     const { meta } = await raft.snapshot();
     const state = join(dir, 'state.bin');
     await writeFile(state, pseudoRandom(4 << 20, 5));
-    const quiet = join(dir, 'quiet');
-    assert.equal(spawnSync('mkfifo', [quiet]).status, 0);
-    // A reader that opens the FIFO and then reads nothing for a minute.
-    const reader = spawn('sh', ['-c', 'exec 3<"$0"; exec sleep 60', quiet], { stdio: 'ignore' });
-    try {
-      const script = `
-        import { readFile } from 'node:fs/promises';
-        import { createFile, decodeMeta } from 'raftsnap';
-        const [metaPath, state, out] = process.argv.slice(1);
-        const meta = decodeMeta(await readFile(metaPath));
-        const ctl = new AbortController();
-        setTimeout(() => ctl.abort(new Error('stop')), 300);
-        await createFile(meta, state, out, { signal: ctl.signal, level: 0 }).then(
-          () => { throw new Error('written'); },
-          (err) => { if (err.code !== 'ABORTED') throw err; },
-        );
-        console.log('done');
-      `;
-      const metaPath = join(dir, 'meta.json');
-      await writeFile(metaPath, encodeMeta(meta));
-      const started = Date.now();
-      const child = spawnSync(
-        process.execPath,
-        ['--input-type=module', '-e', script, metaPath, state, quiet],
-        { encoding: 'utf8', timeout: 20_000 },
-      );
-      assert.equal(child.stderr, '');
-      assert.equal(child.stdout, 'done\n');
-      assert.ok(Date.now() - started < 15_000, 'the process waited for the reader');
-    } finally {
-      reader.kill();
-    }
-    // A reader that takes 100 bytes and goes.
     const gone = join(dir, 'gone');
     assert.equal(spawnSync('mkfifo', [gone]).status, 0);
+    // A reader that takes 100 bytes and goes.
     const head = spawn('sh', ['-c', 'head -c 100 "$0" > /dev/null', gone], { stdio: 'ignore' });
-    await assert.rejects(createFile(meta, state, gone, { level: 0 }), {
-      code: 'IO',
-      message: /: the reader of the pipe went away \(broken pipe\)$/,
-    });
-    head.kill();
-    // One that reads it all.
-    const full = join(dir, 'full');
-    assert.equal(spawnSync('mkfifo', [full]).status, 0);
-    const reading = readFile(full);
-    await createFile(meta, state, full);
-    assert.equal((await verify(await reading)).index, 3n);
+    try {
+      await assert.rejects(createFile(meta, state, gone, { level: 0 }), {
+        code: 'IO',
+        message: `failed to write snapshot file: cannot write ${gone}: the reader of the pipe went away (broken pipe)`,
+      });
+    } finally {
+      head.kill();
+    }
   });
 });
 

@@ -487,74 +487,6 @@ class HandleWriter implements FileWriter {
 }
 
 /**
- * A FIFO written through the event loop as a socket is (see {@link fifoInput}): a reader that
- * stops reading holds none of libuv's file threads, and `abort` ends a waiting write at once.
- * `write` resolves once the chunk has gone into the pipe (so the caller may reuse it), and
- * rejects with the pipe's error (EPIPE when the reader has gone). Nothing is synced or replaced.
- */
-class PipeWriter implements FileWriter {
-  bytes = 0;
-  readonly releasesChunks = true;
-  private readonly socket: Socket;
-  private failure: { error: unknown } | undefined;
-  private ended = false;
-
-  constructor(
-    readonly path: string,
-    fd: number,
-  ) {
-    this.socket = new Socket({ fd, readable: false, writable: true });
-    this.socket.on('error', (error) => {
-      this.failure ??= { error };
-    });
-  }
-
-  write(chunk: Uint8Array): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure.error);
-    this.bytes += chunk.length;
-    return new Promise((resolve, reject) => {
-      this.socket.write(chunk, (err) => {
-        if (err) {
-          this.failure ??= { error: err };
-          reject(err);
-        } else resolve();
-      });
-    });
-  }
-
-  async settle(): Promise<void> {
-    if (this.failure) throw this.failure.error;
-  }
-
-  async close(): Promise<void> {
-    await this.settle();
-    if (this.ended) return;
-    this.ended = true;
-    await new Promise<void>((resolve, reject) => {
-      this.socket.end(() => resolve());
-      this.socket.once('error', reject);
-    });
-  }
-
-  async closeReplacing(): Promise<Replacement> {
-    await this.close();
-    return NOTHING_REPLACED;
-  }
-
-  async abort(): Promise<void> {
-    this.ended = true;
-    this.socket.destroy();
-  }
-}
-
-/** Opens `path` for writing on a file thread (a FIFO's open waits there for its reader). */
-function openForWriting(path: string): Promise<number> {
-  return new Promise((resolve, reject) =>
-    openFd(path, 'w', (err, fd) => (err ? reject(err) : resolve(fd))),
-  );
-}
-
-/**
  * Creates a new temporary file (mode 0600) in `dir` (default: the OS temporary directory).
  * `close()` keeps it (the caller must remove it, e.g. with {@link removeFile}); `abort()`
  * removes it.
@@ -764,7 +696,6 @@ export async function createAtomicFile(
   // Found now rather than by the rename, after the whole file was written.
   const target = await outputTarget(dest);
   if (target.stats?.isDirectory()) throw isDirectory(dest);
-  if (target.stats?.isFIFO()) return new PipeWriter(dest, await openForWriting(target.path));
   if (target.stats && !target.stats.isFile()) {
     const fh = await open(target.path, 'w');
     return new HandleWriter(
