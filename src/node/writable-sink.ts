@@ -37,18 +37,16 @@ const guarded = new WeakMap<NodeWritable, Guard>();
 
 /** Keeps `w`'s first 'error' from now on (an 'error' with no listener ends the process). */
 function guard(w: NodeWritable): Guard {
-  let entry = guarded.get(w);
-  if (!entry) {
-    const kept: Guard = {
-      listener: (err?: Error) => {
-        kept.failed ??= err ?? new Error('output stream failed');
-      },
-    };
-    w.on('error', kept.listener);
-    guarded.set(w, kept);
-    entry = kept;
-  }
-  return entry;
+  const known = guarded.get(w);
+  if (known) return known;
+  const kept: Guard = {
+    listener: (err?: Error) => {
+      kept.failed ??= err ?? new Error('output stream failed');
+    },
+  };
+  w.on('error', kept.listener);
+  guarded.set(w, kept);
+  return kept;
 }
 
 /**
