@@ -23,6 +23,16 @@ import {
 
 const addon = loadLibdeflate();
 
+/** `data` compressed by `gzip` at level 6, in one array. */
+async function gzipWith(
+  gzip: (input: AsyncIterable<Uint8Array>, level: number) => AsyncIterable<Uint8Array>,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  const out: Uint8Array[] = [];
+  for await (const c of gzip(chunked(data, 65536), 6)) out.push(c.slice());
+  return concat(...out);
+}
+
 describe('libdeflate addon', () => {
   test('the build made it and it loads (CI installs a C compiler and libdeflate-dev)', () => {
     assert.ok(addon, 'dist/native/libdeflate-gzip.node was not built or does not load');
@@ -30,9 +40,29 @@ describe('libdeflate addon', () => {
   });
 
   test('the auto engine compresses with it; native and wasm keep node:zlib', async () => {
-    assert.notEqual((await nodeEngines('auto')).gzip, parallelGzip);
+    assert.ok(addon);
+    const data = records(300_000);
+    const byAddon = await gzipWith(libdeflateGzip(addon), data);
+    assert.notDeepEqual(byAddon, await gzipWith(parallelGzip, data));
+    assert.deepEqual(await gzipWith((await nodeEngines('auto')).gzip, data), byAddon);
     assert.equal((await nodeEngines('native')).gzip, parallelGzip);
     assert.equal((await nodeEngines('wasm')).gzip, parallelGzip);
+  });
+
+  test('reading loads no addon: the auto engine loads it at its first compression', () => {
+    const script = `
+      const { nodeEngines } = await import(${JSON.stringify(new URL('../src/node/engines.js', import.meta.url).href)});
+      const { createRequire } = await import('node:module');
+      const cache = createRequire(process.cwd() + '/').cache;
+      const loaded = () => Object.keys(cache).some((f) => f.endsWith('.node'));
+      const { gzip } = await nodeEngines('auto');
+      const before = loaded();
+      for await (const _ of gzip((async function* () { yield new Uint8Array(10); })(), 6)) {}
+      console.log(before, loaded());`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(out.trim(), 'false true');
   });
 
   test('RAFTSNAP_LIBDEFLATE=0 hides it, and the auto engine then uses node:zlib', () => {
@@ -40,7 +70,8 @@ describe('libdeflate addon', () => {
       const { loadLibdeflate } = await import(${JSON.stringify(new URL('../src/node/libdeflate-gzip.js', import.meta.url).href)});
       const { nodeEngines } = await import(${JSON.stringify(new URL('../src/node/engines.js', import.meta.url).href)});
       const { parallelGzip } = await import(${JSON.stringify(new URL('../src/node/parallel-gzip.js', import.meta.url).href)});
-      console.log(loadLibdeflate() === undefined, (await nodeEngines('auto')).gzip === parallelGzip);`;
+      const gz = async (c) => { const out = []; for await (const x of c((async function* () { yield new Uint8Array(300000).map((_, i) => i % 251); })(), 6)) out.push(Buffer.from(x)); return Buffer.concat(out).toString('hex'); };
+      console.log(loadLibdeflate() === undefined, (await gz((await nodeEngines('auto')).gzip)) === (await gz(parallelGzip)));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, RAFTSNAP_LIBDEFLATE: '0' },
       encoding: 'utf8',

@@ -18,7 +18,7 @@
  * 1.5 % of Go's size; else node:zlib's pigz-style single member (src/node/parallel-gzip.ts).
  */
 import { crc32 as jsCrc32 } from '../engines/crc32.js';
-import type { EngineChoice, Engines } from '../engines/registry.js';
+import type { EngineChoice, Engines, GzipCompressor } from '../engines/registry.js';
 import '../wasm/embedded.js';
 import { loadWasmCrc32 } from '../wasm/crc32.js';
 import { loadWasmInflate } from '../wasm/inflate.js';
@@ -45,6 +45,14 @@ export async function nodeEngines(choice: EngineChoice): Promise<Engines> {
   const crc32 = nativeCrc32 ?? (await loadWasmCrc32().catch(() => jsCrc32));
   const inflate = choice === 'native' ? zlibInflate : await loadWasmInflate();
   const hash = hashThreadsAvailable() ? threadedHash : nodeHash;
-  const libdeflate = choice === 'auto' ? loadLibdeflate() : undefined;
-  return { hash, inflate, crc32, gzip: libdeflate ? libdeflateGzip(libdeflate) : parallelGzip };
+  return { hash, inflate, crc32, gzip: choice === 'auto' ? autoGzip : parallelGzip };
 }
+
+/**
+ * `auto`'s compressor: libdeflate where the addon loads, else node:zlib. The addon is loaded at
+ * the first compression, not with the engines, so that reading never pays for its loading.
+ */
+const autoGzip: GzipCompressor = (input, level, reuse) => {
+  const libdeflate = loadLibdeflate();
+  return (libdeflate ? libdeflateGzip(libdeflate) : parallelGzip)(input, level, reuse);
+};
