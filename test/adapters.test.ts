@@ -1500,8 +1500,9 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
   });
 
   test('restore uploads exactly the verified file, and cuts the upload short if it changes', async () => {
-    // A few MiB, so the upload spans many reused read buffers.
-    const archive = await storedArchive(3 * 1024 * 1024 + 4321);
+    // More than the sockets between here and the server hold, so that the upload waits for the
+    // server, which stops reading until the file has changed.
+    const archive = await storedArchive(16 * 1024 * 1024 + 4321);
     await withTempDir(async (dir) => {
       const file = join(dir, 'a.snap');
       await writeFile(file, archive);
@@ -1511,7 +1512,10 @@ describe('adapters against local servers', { timeout: 30_000 }, () => {
         let first = true;
         req.on('data', (c: Buffer) => {
           received.push(c);
-          if (first && onFirstData) void onFirstData();
+          if (first && onFirstData) {
+            req.pause();
+            void onFirstData().then(() => req.resume());
+          }
           first = false;
         });
         req.on('end', () => res.end());

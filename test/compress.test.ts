@@ -14,7 +14,7 @@ import { looksIncompressible } from '../src/engines/compressibility.js';
 import { crc32 } from '../src/engines/crc32.js';
 import { memberGzip } from '../src/engines/member-gzip.js';
 import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
-import { createAtomicFile, fileChunksReused } from '../src/node/files.js';
+import { alignedBuffers, createAtomicFile, fileChunksReused } from '../src/node/files.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
 import { chunked, concat, pseudoRandom, records, sha256hex } from './support/bytes.js';
 import { withTempDir } from './support/temp.js';
@@ -247,17 +247,61 @@ describe('portable member gzip', () => {
 });
 
 describe('file reading and writing', () => {
-  test('read-ahead yields the file exactly, at sizes around its chunk size', async () => {
+  test('a file is yielded exactly, at sizes around its chunk size, read synchronously, through the pool, or first one then the other', async () => {
     await withTempDir(async (dir) => {
-      for (const n of [0, 1, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 3 * 256 * 1024 + 5]) {
+      const sizes = [0, 1, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 3 * 256 * 1024 + 5];
+      for (const n of [...sizes, 14 * 256 * 1024, 14 * 256 * 1024 + 7]) {
         const data = pseudoRandom(n, n + 3);
         const path = join(dir, `f${n}`);
         await writeFile(path, data);
-        const parts: Uint8Array[] = [];
-        for await (const c of fileChunksReused(path)) parts.push(c.slice());
-        assert.deepEqual(concat(...parts), data, `size ${n}`);
+        // The default reads a cached file synchronously; -1 ms per read switches to the pool
+        // after at most 11 reads (the slack), -Infinity reads everything through the pool.
+        for (const syncReadMs of [undefined, -1, Number.NEGATIVE_INFINITY]) {
+          const parts: Uint8Array[] = [];
+          for await (const c of fileChunksReused(path, syncReadMs)) parts.push(c.slice());
+          assert.deepEqual(concat(...parts), data, `size ${n}, ${syncReadMs} ms`);
+        }
       }
     });
+  });
+
+  test('a file in the page cache is read synchronously; slow reads move the rest to the thread pool', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'state.bin');
+      await writeFile(path, pseudoRandom(16 * 256 * 1024, 4));
+      // Node lists the open file and each read waiting in the pool as an FSReqPromise: the
+      // reads through the pool are three ahead of the consumer.
+      const poolReads = () =>
+        process.getActiveResourcesInfo().filter((r) => r === 'FSReqPromise').length - 1;
+      /** Chunks taken before reads were seen waiting in the thread pool (-1: none were). */
+      const poolFrom = async (syncReadMs?: number) => {
+        let i = 0;
+        for await (const _ of fileChunksReused(path, syncReadMs)) {
+          if (poolReads() >= 2) return i;
+          i++;
+        }
+        return -1;
+      };
+      assert.equal(await poolFrom(), -1);
+      assert.equal(await poolFrom(Number.NEGATIVE_INFINITY), 0);
+      const switched = await poolFrom(-1);
+      assert.ok(switched >= 1 && switched <= 12, `switched at chunk ${switched}`);
+    });
+  });
+
+  test('read buffers start on 64-byte boundaries of one WebAssembly memory and do not overlap', () => {
+    const bufs = alignedBuffers(4, 256 * 1024);
+    assert.equal(bufs.length, 4);
+    for (const [i, b] of bufs.entries()) {
+      assert.ok(b.buffer instanceof ArrayBuffer);
+      assert.equal(b.buffer, bufs[0].buffer);
+      assert.equal(b.length, 256 * 1024);
+      assert.equal(b.byteOffset % 64, 0);
+      assert.equal(b.byteOffset, i * 256 * 1024);
+    }
+    bufs[1].fill(7);
+    assert.equal(bufs[0][bufs[0].length - 1], 0);
+    assert.equal(bufs[2][0], 0);
   });
 
   test('a FIFO is read in order, one chunk at a time', async () => {
