@@ -15,10 +15,12 @@ import { writeArchive } from '../src/format/archive.js';
 import { encodeMeta, zeroMeta } from '../src/format/meta.js';
 import { HASH_RING } from '../src/node/hash-ring.js';
 import {
+  changed,
   hashThreadCount,
   hashThreadsAvailable,
   OFFLOAD_MIN,
   offloadedHashCount,
+  RECHECK_MS,
   threadedHash,
 } from '../src/node/hash-thread.js';
 import { nodeHash } from '../src/node/node-hash.js';
@@ -190,6 +192,25 @@ describe('hashing threads', () => {
     });
     assert.equal(r.status, 0, `child failed or hung: ${r.stderr}`);
     assert.equal(r.stdout.trim(), 'false 1');
+  });
+
+  test('a wait for the thread ends on the notification, at once when the value already changed, and after RECHECK_MS when no notification comes', async () => {
+    const control = new Int32Array(new SharedArrayBuffer(16));
+    assert.equal(await changed(control, 1, 5), 'not-equal');
+
+    const notified = changed(control, 1, 0);
+    setTimeout(() => {
+      Atomics.store(control, 1, 1);
+      Atomics.notify(control, 1);
+    }, 10);
+    assert.equal(await notified, 'ok');
+
+    // A change nobody notifies (a notification lost): the wait still ends, after RECHECK_MS.
+    const started = Date.now();
+    const lost = changed(control, 2, 0);
+    Atomics.store(control, 2, 1);
+    assert.equal(await lost, 'timed-out');
+    assert.ok(Date.now() - started >= RECHECK_MS - 5, `${Date.now() - started} ms`);
   });
 
   test('an abandoned hash has its thread ended, and no thread keeps the process alive', () => {

@@ -61,8 +61,38 @@ type WaitAsync = (
   array: Int32Array,
   index: number,
   value: number,
+  timeoutMs?: number,
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+
+/**
+ * Longest wait for a hashing thread's notification before its feeder looks at the shared state
+ * again (and wakes the thread once more). A notification is never expected to go missing, yet
+ * one 256 MiB verify in some hundreds here once waited forever; with this bound such a loss
+ * costs this long at most.
+ */
+export const RECHECK_MS = 100;
+
+/**
+ * Resolves once `control[index]` is no longer `value` and its change was notified, or after
+ * {@link RECHECK_MS} ('timed-out'), whichever comes first; at once ('not-equal') when it already
+ * differs. The process stays alive meanwhile (a pending `Atomics.waitAsync` alone does not keep
+ * Node's event loop running).
+ */
+export async function changed(
+  control: Int32Array,
+  index: number,
+  value: number,
+): Promise<'ok' | 'not-equal' | 'timed-out'> {
+  const w = waitAsync!(control, index, value, RECHECK_MS);
+  if (!w.async) return w.value as 'not-equal' | 'timed-out';
+  const keepAlive = setTimeout(() => {}, 1 << 30);
+  try {
+    return (await w.value) as 'ok' | 'timed-out';
+  } finally {
+    clearTimeout(keepAlive);
+  }
+}
 
 class HashThread {
   readonly worker: Worker;
@@ -288,17 +318,12 @@ class HashThread {
       Atomics.notify(this.control, R.SIGNAL);
   }
 
-  /** Waits until slot `index` is no longer `value` (or the thread failed). */
+  /**
+   * Waits until slot `index` is no longer `value`, the thread failed, or {@link RECHECK_MS}
+   * passed; the caller looks again either way. On the timeout the thread is woken once more.
+   */
   private async change(index: number, value: number): Promise<void> {
-    const w = waitAsync!(this.control, index, value);
-    if (!w.async) return;
-    // A pending waitAsync does not keep Node's event loop alive; this timer does.
-    const keepAlive = setTimeout(() => {}, 1 << 30);
-    try {
-      await w.value;
-    } finally {
-      clearTimeout(keepAlive);
-    }
+    if ((await changed(this.control, index, value)) === 'timed-out') this.wake();
   }
 
   /** Hands `data` to the thread; resolves (when not at once) once all of it is in the ring. */
