@@ -119,7 +119,7 @@ export function alignedBuffers(count: number, bytes: number): Uint8Array<ArrayBu
  * {@link fileChunksReused}): 256 MiB/s. A read from the page cache takes some 50 µs; a disk or a
  * network file system that is slower than this shows it within a few reads.
  */
-export const SYNC_READ_MS = 1;
+const SYNC_READ_MS = 1;
 /** Milliseconds the synchronous reads may take beyond their average: a thread preempted at times. */
 const SYNC_READ_SLACK_MS = 10;
 
