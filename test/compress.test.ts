@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
@@ -14,7 +16,12 @@ import { looksIncompressible } from '../src/engines/compressibility.js';
 import { crc32 } from '../src/engines/crc32.js';
 import { memberGzip } from '../src/engines/member-gzip.js';
 import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
-import { alignedBuffers, createAtomicFile, fileChunksReused } from '../src/node/files.js';
+import {
+  alignedBuffers,
+  createAtomicFile,
+  fileChunksReused,
+  onLocalFileSystem,
+} from '../src/node/files.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
 import { chunked, concat, pseudoRandom, records, sha256hex } from './support/bytes.js';
 import { withTempDir } from './support/temp.js';
@@ -282,11 +289,29 @@ describe('file reading and writing', () => {
         }
         return -1;
       };
+      if (!(await onLocalFileSystem(path))) {
+        // Not a local file system: everything goes through the pool from the first chunk.
+        assert.equal(await poolFrom(), 0);
+        return;
+      }
       assert.equal(await poolFrom(), -1);
       assert.equal(await poolFrom(Number.NEGATIVE_INFINITY), 0);
       const switched = await poolFrom(-1);
       assert.ok(switched >= 1 && switched <= 12, `switched at chunk ${switched}`);
     });
+  });
+
+  test('only local file systems are read synchronously: what stat -f calls ext, xfs, btrfs, tmpfs, overlayfs, zfs, f2fs, ramfs, bcachefs; not proc, sysfs or a missing path', async () => {
+    const local = /^(ext2\/ext3|xfs|btrfs|tmpfs|overlayfs|zfs|f2fs|ramfs|bcachefs)$/;
+    const paths = [tmpdir(), '/dev/shm', '/proc/self/status', '/sys'].filter((p) => existsSync(p));
+    const seen = new Set<boolean>();
+    for (const p of paths) {
+      const type = execFileSync('stat', ['-f', '-c', '%T', p], { encoding: 'utf8' }).trim();
+      seen.add(local.test(type));
+      assert.equal(await onLocalFileSystem(p), local.test(type), `${p}: ${type}`);
+    }
+    assert.deepEqual([...seen].sort(), [false, true], 'both kinds were among the paths');
+    assert.equal(await onLocalFileSystem('/no/such/path'), false);
   });
 
   test('read buffers start on 64-byte boundaries of one WebAssembly memory and do not overlap', () => {

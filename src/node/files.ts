@@ -28,6 +28,7 @@ import {
   rm,
   rmdir,
   stat,
+  statfs,
   unlink,
   utimes,
 } from 'node:fs/promises';
@@ -124,15 +125,42 @@ const SYNC_READ_MS = 1;
 const SYNC_READ_SLACK_MS = 10;
 
 /**
+ * Linux file systems on local storage or in memory, by statfs's `f_type`: ext2-4, XFS, Btrfs,
+ * tmpfs, overlayfs, ZFS, F2FS, ramfs and bcachefs. A read there returns within the device's
+ * latency. On a network or FUSE file system a read can block without end (a hung NFS server),
+ * and a synchronous one would then stop the event loop: no Ctrl-C, no timeout, no abort.
+ */
+const LOCAL_FILE_SYSTEMS = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010, 0x858458f6,
+  0xca451a4e,
+]);
+
+/**
+ * Whether the file at `path` is on a file system that {@link fileChunksReused} may read
+ * synchronously: one of {@link LOCAL_FILE_SYSTEMS}, on Linux. False elsewhere and when the
+ * runtime cannot say; never throws. Asked through the thread pool, since asking a hung network
+ * file system blocks too.
+ */
+export async function onLocalFileSystem(path: string): Promise<boolean> {
+  if (process.platform !== 'linux') return false;
+  try {
+    return LOCAL_FILE_SYSTEMS.has((await statfs(path)).type);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Streams the file at `path` through a ring of reused buffers, so that reading allocates nothing
  * per chunk. Each chunk is valid only until the next one is requested: for consumers that are
  * done with a chunk when they ask for the next (the archive writer, which copies state into its
  * gzip blocks), never for ones that keep chunks.
  *
- * A regular file is read synchronously while the reads take at most `syncReadMs` per chunk on
- * average (as from the page cache): such a read blocks the event loop for less time than handing
- * it to the thread pool costs the calling thread in wake-ups. Once they take longer (a cold disk,
- * a network file system), the rest is read through the thread pool, {@link READ_AHEAD}
+ * A regular file on a local file system ({@link onLocalFileSystem}) is read synchronously while
+ * the reads take at most `syncReadMs` per chunk on average (as from the page cache): such a read
+ * blocks the event loop for less time than handing it to the thread pool costs the calling thread
+ * in wake-ups. Once they take longer (a cold disk), and on every other file system from the
+ * start, the file is read through the thread pool, {@link READ_AHEAD}
  * positioned reads waiting there while the consumer works, so that a pool busy with compression
  * does not stall the input. Other files (FIFOs, devices) are read one chunk at a time from their
  * current position, through the pool.
@@ -160,7 +188,12 @@ export async function* fileChunksReused(
       if (held) spare.push(held);
       held = buf;
     };
-    for (let done = 0, spent = 0; spent <= done * syncReadMs + SYNC_READ_SLACK_MS; done++) {
+    const local = await onLocalFileSystem(path);
+    for (
+      let done = 0, spent = 0;
+      local && spent <= done * syncReadMs + SYNC_READ_SLACK_MS;
+      done++
+    ) {
       const buf = spare.pop()!;
       const started = Date.now();
       const n = readSync(fh.fd, buf, 0, READ_CHUNK, next);
