@@ -17,10 +17,10 @@ import { crc32 } from '../src/engines/crc32.js';
 import { memberGzip } from '../src/engines/member-gzip.js';
 import { encodeStored, STORED_BLOCK_MAX, storedSize } from '../src/format/deflate-stored.js';
 import {
-  alignedBuffers,
   createAtomicFile,
   fileChunksReused,
   onLocalFileSystem,
+  readBuffers,
 } from '../src/node/files.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
 import { chunked, concat, pseudoRandom, records, sha256hex } from './support/bytes.js';
@@ -314,19 +314,55 @@ describe('file reading and writing', () => {
     assert.equal(await onLocalFileSystem('/no/such/path'), false);
   });
 
-  test('read buffers start on 64-byte boundaries of one WebAssembly memory and do not overlap', () => {
-    const bufs = alignedBuffers(4, 256 * 1024);
-    assert.equal(bufs.length, 4);
-    for (const [i, b] of bufs.entries()) {
-      assert.ok(b.buffer instanceof ArrayBuffer);
-      assert.equal(b.buffer, bufs[0].buffer);
-      assert.equal(b.length, 256 * 1024);
-      assert.equal(b.byteOffset % 64, 0);
-      assert.equal(b.byteOffset, i * 256 * 1024);
+  test('read buffers start on 64-byte boundaries of one WebAssembly memory, do not overlap, and are handed back for the next reader', () => {
+    const held = Array.from({ length: 8 }, () => readBuffers());
+    const memory = held[0].buffers[0].buffer;
+    const starts = new Set<number>();
+    for (const { buffers } of held) {
+      assert.equal(buffers.length, 4);
+      for (const b of buffers) {
+        assert.equal(b.buffer, memory, 'one memory for all readers');
+        assert.equal(b.length, 256 * 1024);
+        assert.equal(b.byteOffset % 64, 0);
+        starts.add(b.byteOffset);
+      }
     }
-    bufs[1].fill(7);
-    assert.equal(bufs[0][bufs[0].length - 1], 0);
-    assert.equal(bufs[2][0], 0);
+    assert.equal(starts.size, 32, 'no two buffers share memory');
+    // A ninth reader at once gets plain buffers, which read all the same.
+    const ninth = readBuffers();
+    assert.notEqual(ninth.buffers[0].buffer, memory);
+    const offset = held[3].buffers[0].byteOffset;
+    held[3].release();
+    held[3].release();
+    const next = readBuffers();
+    assert.equal(next.buffers[0].buffer, memory);
+    assert.equal(next.buffers[0].byteOffset, offset, 'the slot handed back is reused');
+    const another = readBuffers();
+    assert.notEqual(
+      another.buffers[0].buffer,
+      memory,
+      'a slot released twice is not handed out twice',
+    );
+    for (const r of [...held, ninth, next, another]) r.release();
+  });
+
+  test('reading many files one after another reserves no more address space than reading one', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'f');
+      await writeFile(path, pseudoRandom(300_000, 8));
+      const vmPeak = async () =>
+        Number(/VmPeak:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'))?.[1]);
+      const drain = async () => {
+        for await (const _ of fileChunksReused(path)) {
+        }
+      };
+      await drain();
+      const before = await vmPeak();
+      for (let i = 0; i < 20; i++) await drain();
+      // One WebAssembly memory reserves some 10 GiB of address space: twenty would show.
+      const grew = (await vmPeak()) - before;
+      assert.ok(grew < 1024 * 1024, `VmPeak grew by ${grew} kB`);
+    });
   });
 
   test('a FIFO is read in order, one chunk at a time', async () => {

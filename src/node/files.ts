@@ -96,23 +96,57 @@ export function pathChunks(path: string, info: Stats): AsyncIterable<Uint8Array>
 /** Reads of a regular file kept in flight ahead of the consumer (see {@link fileChunksReused}). */
 const READ_AHEAD = 3;
 
+/** Readers of regular files that get read buffers aligned to 64 bytes at once. */
+const ALIGNED_READERS = 8;
+/** One reader's read buffers: one per read in flight, plus the one its consumer holds. */
+const READER_BYTES = (READ_AHEAD + 1) * READ_CHUNK;
+
+/** The aligned buffers' memory (null where WebAssembly is not available), made at first use. */
+let alignedMemory: ArrayBuffer | null | undefined;
+/** Slots of {@link alignedMemory} that no reader holds. */
+const freeSlots: number[] = [];
+
 /**
- * `count` buffers of `bytes` each (a multiple of 64) whose memory starts on a 64-byte boundary:
- * views of one WebAssembly.Memory, which starts on a page. The kernel copies a read into such a
- * buffer much faster than into a Uint8Array of its own, whose memory (from malloc) starts 16 bytes
- * past a boundary: 256 MiB from the page cache took 35-45 ms against 120-170 ms here (AMD EPYC,
- * Linux's `rep movsb`). Plain Uint8Arrays where WebAssembly is not available.
+ * A reader's {@link READ_AHEAD} + 1 buffers of {@link READ_CHUNK} bytes, which `release()` hands
+ * back (once the reader is done with them; releasing twice is a no-op). Up to
+ * {@link ALIGNED_READERS} readers at once get buffers that start on a 64-byte boundary: slots of
+ * one WebAssembly.Memory, which starts on a page. The kernel copies a read into such a buffer much
+ * faster than into a Uint8Array of its own, whose memory (from malloc) starts 16 bytes past a
+ * boundary: 256 MiB from the page cache took 35-45 ms against 120-170 ms here (AMD EPYC, Linux's
+ * `rep movsb`). One memory serves the whole process: V8 reserves some 10 GiB of address space
+ * for each, so one per read would pile reservations up until collected. Further readers at once,
+ * and runtimes without WebAssembly, get plain Uint8Arrays, which read all the same.
  */
-export function alignedBuffers(count: number, bytes: number): Uint8Array<ArrayBuffer>[] {
-  let memory: ArrayBuffer | undefined;
-  try {
-    memory = new WebAssembly.Memory({ initial: Math.ceil((count * bytes) / 65536) }).buffer;
-  } catch {
-    // No WebAssembly (node --jitless): unaligned buffers read all the same.
+export function readBuffers(): { buffers: Uint8Array<ArrayBuffer>[]; release(): void } {
+  if (alignedMemory === undefined) {
+    try {
+      alignedMemory = new WebAssembly.Memory({
+        initial: (ALIGNED_READERS * READER_BYTES) / 65536,
+      }).buffer;
+      for (let i = ALIGNED_READERS - 1; i >= 0; i--) freeSlots.push(i);
+    } catch {
+      alignedMemory = null;
+    }
   }
-  return Array.from({ length: count }, (_, i) =>
-    memory ? new Uint8Array(memory, i * bytes, bytes) : new Uint8Array(bytes),
-  );
+  const slot = freeSlots.pop();
+  const memory = alignedMemory;
+  if (slot === undefined || !memory) {
+    return {
+      buffers: Array.from({ length: READ_AHEAD + 1 }, () => new Uint8Array(READ_CHUNK)),
+      release() {},
+    };
+  }
+  let held = true;
+  return {
+    buffers: Array.from(
+      { length: READ_AHEAD + 1 },
+      (_, i) => new Uint8Array(memory, slot * READER_BYTES + i * READ_CHUNK, READ_CHUNK),
+    ),
+    release() {
+      if (held) freeSlots.push(slot);
+      held = false;
+    },
+  };
 }
 
 /**
@@ -171,6 +205,7 @@ export async function* fileChunksReused(
 ): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r');
   const ahead: { buf: Uint8Array<ArrayBuffer>; at: number; read: Promise<number> }[] = [];
+  let reading: ReturnType<typeof readBuffers> | undefined;
   try {
     if (!(await fh.stat()).isFile()) {
       const buf = new Uint8Array(READ_CHUNK);
@@ -180,8 +215,9 @@ export async function* fileChunksReused(
         yield buf.subarray(0, bytesRead);
       }
     }
+    reading = readBuffers();
     // One buffer per read in flight, plus the one the consumer holds.
-    const spare = alignedBuffers(READ_AHEAD + 1, READ_CHUNK);
+    const spare = [...reading.buffers];
     let next = 0;
     let held: Uint8Array<ArrayBuffer> | undefined;
     const hand = (buf: Uint8Array<ArrayBuffer>) => {
@@ -230,6 +266,7 @@ export async function* fileChunksReused(
     }
   } finally {
     await Promise.allSettled(ahead.map((r) => r.read));
+    reading?.release();
     await fh.close();
   }
 }
