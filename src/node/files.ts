@@ -151,8 +151,8 @@ export function readBuffers(): { buffers: Uint8Array<ArrayBuffer>[]; release(): 
 
 /**
  * Milliseconds that synchronous reads of a regular file may take per chunk on average (see
- * {@link fileChunksReused}): 256 MiB/s. A read from the page cache takes some 50 µs; a disk or a
- * network file system that is slower than this shows it within a few reads.
+ * {@link fileChunksReused}): 256 MiB/s. A read from the page cache takes some 50 µs; a disk that
+ * is slower than this shows it within a few reads.
  */
 const SYNC_READ_MS = 1;
 /** Milliseconds the synchronous reads may take beyond their average: a thread preempted at times. */
@@ -194,10 +194,10 @@ export async function onLocalFileSystem(path: string): Promise<boolean> {
  * the reads take at most `syncReadMs` per chunk on average (as from the page cache): such a read
  * blocks the event loop for less time than handing it to the thread pool costs the calling thread
  * in wake-ups. Once they take longer (a cold disk), and on every other file system from the
- * start, the file is read through the thread pool, {@link READ_AHEAD}
- * positioned reads waiting there while the consumer works, so that a pool busy with compression
- * does not stall the input. Other files (FIFOs, devices) are read one chunk at a time from their
- * current position, through the pool.
+ * start, the file is read through the thread pool, {@link READ_AHEAD} positioned reads waiting
+ * there while the consumer works, so that a pool busy with compression does not stall the input.
+ * Other files (FIFOs, devices) are read one chunk at a time from their current position, through
+ * the pool. The buffers come from {@link readBuffers} and go back when the iteration ends.
  */
 export async function* fileChunksReused(
   path: string,
