@@ -17,13 +17,12 @@ import {
   createAtomicFile,
   createTempCopy,
   type FileWriter,
-  fifoInput,
   fileChunksReused,
-  fileInput,
   fileSize,
   holdTempFile,
   ioError,
   namedWriter,
+  pathChunks,
   statFile,
 } from '../node/files.js';
 import { inspectForRestore, type NodeInput } from '../node/snapshot.js';
@@ -466,9 +465,8 @@ async function prepare(
     } catch (err) {
       throw ioError(err, 'cannot read', input);
     }
-    // A pipe (`<(gpg -d …)`) or device: copied aside as it is verified.
-    if (!stats.isFile())
-      return prepare(stats.isFIFO() ? fifoInput(input) : fileInput(input), opts, dir);
+    // A pipe (`<(gpg -d …)`) or device: copied aside as it is verified (its chunks kept).
+    if (!stats.isFile()) return prepare(pathChunks(input, stats, false), opts, dir);
     const info = await inspectForRestore(input, opts);
     let size: number;
     try {

@@ -87,10 +87,12 @@ export function fifoInput(path: string): AsyncIterable<Uint8Array> & { destroy()
 /**
  * The bytes of the file at `path`, `info` being its stat, as the pipelines read a path: a FIFO
  * through {@link fifoInput}, anything else through {@link fileChunksReused} (so a chunk is valid
- * only until the next one is asked for).
+ * only until the next one is asked for), or with `reused` false through {@link fileInput}, for a
+ * consumer that keeps chunks.
  */
-export function pathChunks(path: string, info: Stats): AsyncIterable<Uint8Array> {
-  return info.isFIFO() ? fifoInput(path) : fileChunksReused(path);
+export function pathChunks(path: string, info: Stats, reused = true): AsyncIterable<Uint8Array> {
+  if (info.isFIFO()) return fifoInput(path);
+  return reused ? fileChunksReused(path) : fileInput(path);
 }
 
 /** Reads of a regular file kept in flight ahead of the consumer (see {@link fileChunksReused}). */
