@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -276,18 +276,30 @@ describe('file reading and writing', () => {
     await withTempDir(async (dir) => {
       const path = join(dir, 'state.bin');
       await writeFile(path, pseudoRandom(16 * 256 * 1024, 4));
-      // Node lists the open file and each read waiting in the pool as an FSReqPromise: the
-      // reads through the pool are three ahead of the consumer.
-      const poolReads = () =>
-        process.getActiveResourcesInfo().filter((r) => r === 'FSReqPromise').length - 1;
-      /** Chunks taken before reads were seen waiting in the thread pool (-1: none were). */
+      // Reads through the thread pool are FileHandle.read calls (synchronous ones are readSync):
+      // count them while the file is read, by wrapping the method on FileHandle's prototype.
+      const probe = await open(path, 'r');
+      const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => unknown };
+      await probe.close();
+      const read = proto.read;
+      let poolReads = 0;
+      /** Chunks taken before the first read through the thread pool (-1: there was none). */
       const poolFrom = async (syncReadMs?: number) => {
-        let i = 0;
-        for await (const _ of fileChunksReused(path, syncReadMs)) {
-          if (poolReads() >= 2) return i;
-          i++;
+        poolReads = 0;
+        proto.read = function (this: unknown, ...args: unknown[]) {
+          poolReads++;
+          return read.apply(this, args);
+        };
+        try {
+          let i = 0;
+          for await (const _ of fileChunksReused(path, syncReadMs)) {
+            if (poolReads > 0) return i;
+            i++;
+          }
+          return -1;
+        } finally {
+          proto.read = read;
         }
-        return -1;
       };
       if (!(await onLocalFileSystem(path))) {
         // Not a local file system: everything goes through the pool from the first chunk.
