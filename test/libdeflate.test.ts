@@ -8,8 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, crc32 as zlibCrc32 } from 'node:zlib';
+import type { Crc32 } from '../src/engines/crc32.js';
 import { nodeEngines } from '../src/node/engines.js';
+import { ADDON_AFTER, libdeflateCrc32 } from '../src/node/libdeflate-crc32.js';
 import { libdeflateGzip, loadLibdeflate } from '../src/node/libdeflate-gzip.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
 import {
@@ -49,20 +51,95 @@ describe('libdeflate addon', () => {
     assert.equal((await nodeEngines('wasm')).gzip, parallelGzip);
   });
 
-  test('reading loads no addon: the auto engine loads it at its first compression', () => {
-    const script = `
-      const { nodeEngines } = await import(${JSON.stringify(new URL('../src/node/engines.js', import.meta.url).href)});
-      const { createRequire } = await import('node:module');
-      const cache = createRequire(process.cwd() + '/').cache;
-      const loaded = () => Object.keys(cache).some((f) => f.endsWith('.node'));
-      const { gzip } = await nodeEngines('auto');
-      const before = loaded();
+  test('the auto engine loads it at its first compression, or once its CRC-32 has seen 16 MiB; not before', () => {
+    const run = (steps: string) => {
+      const script = `
+        const { nodeEngines } = await import(${JSON.stringify(new URL('../src/node/engines.js', import.meta.url).href)});
+        const { createRequire } = await import('node:module');
+        const cache = createRequire(process.cwd() + '/').cache;
+        const loaded = () => Object.keys(cache).some((f) => f.endsWith('.node'));
+        const seen = [];
+        const { gzip, crc32 } = await nodeEngines('auto');
+        seen.push(loaded());
+        ${steps}
+        console.log(seen.join(' '));`;
+      return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+      }).trim();
+    };
+    const compress = `
       for await (const _ of gzip((async function* () { yield new Uint8Array(10); })(), 6)) {}
-      console.log(before, loaded());`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-    });
-    assert.equal(out.trim(), 'false true');
+      seen.push(loaded());`;
+    assert.equal(run(compress), 'false true');
+    const crc = `
+      const mib = new Uint8Array(1 << 20);
+      let c = 0;
+      for (let i = 0; i < 16; i++) c = crc32(c, mib);
+      seen.push(loaded());
+      c = crc32(c, mib);
+      seen.push(loaded());`;
+    assert.equal(run(crc), 'false false true');
+  });
+
+  test("crc32 is gzip's CRC-32 (zlib's value), continues from any earlier value, reads shared memory, and refuses arguments of the wrong kind", () => {
+    assert.ok(addon);
+    const data = concat(records(200_000), pseudoRandom(100_003, 3));
+    assert.equal(addon.crc32(0, data), zlibCrc32(data));
+    assert.equal(addon.crc32(0, new Uint8Array(0)), 0);
+    for (const cut of [0, 1, 4095, 150_000]) {
+      const first = addon.crc32(0, data.subarray(0, cut));
+      assert.equal(addon.crc32(first, data.subarray(cut)), zlibCrc32(data), `cut at ${cut}`);
+      // A value in int32 form (crc | 0) continues the same.
+      assert.equal(addon.crc32(first | 0, data.subarray(cut)), zlibCrc32(data), `cut at ${cut}`);
+    }
+    const shared = new Uint8Array(new SharedArrayBuffer(data.length + 7), 7);
+    shared.set(data);
+    assert.equal(addon.crc32(0, shared), zlibCrc32(data));
+    assert.throws(() => addon.crc32('0' as never, data), TypeError);
+    assert.throws(() => addon.crc32(0, [1, 2] as never), TypeError);
+    assert.throws(() => addon.crc32(0, new Uint32Array(4) as never), TypeError);
+    assert.throws(() => (addon.crc32 as (...a: unknown[]) => unknown)(0), TypeError);
+  });
+
+  test('the CRC-32 over it calls its fallback for the first 16 MiB, then the addon; the values are the same throughout', () => {
+    let fallbackBytes = 0;
+    const counted: Crc32 = (crc, data) => {
+      fallbackBytes += data.length;
+      return zlibCrc32(data, crc);
+    };
+    const crc32 = libdeflateCrc32(counted);
+    const data = records(3 << 20);
+    let c = 0;
+    let z = 0;
+    for (let i = 0; i < 7; i++) {
+      c = crc32(c, data);
+      z = zlibCrc32(data, z);
+      assert.equal(c, z, `after ${i + 1} arrays`);
+    }
+    assert.equal(ADDON_AFTER, 16 << 20);
+    assert.equal(fallbackBytes, 6 * data.length, 'the fallback stopped once it had done 16 MiB');
+  });
+
+  test('a hashing thread loads it for the CRC-32 of what it hashes (the calling thread does not)', () => {
+    const script = (hidden: boolean) => `
+      const { prewarmHashThread, firstHashThreadStarted } = await import(${JSON.stringify(new URL('../src/node/hash-thread.js', import.meta.url).href)});
+      const { readFileSync } = await import('node:fs');
+      const { createRequire } = await import('node:module');
+      prewarmHashThread();
+      // The thread is unreferenced: a timer keeps the process alive until it has started.
+      const alive = setTimeout(() => {}, 60_000);
+      await firstHashThreadStarted;
+      clearTimeout(alive);
+      const cache = createRequire(process.cwd() + '/').cache;
+      const mapped = readFileSync('/proc/self/maps', 'utf8').includes('libdeflate-gzip.node');
+      console.log(Object.keys(cache).some((f) => f.endsWith('.node')), mapped, ${hidden});`;
+    for (const hidden of [false, true]) {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script(hidden)], {
+        env: { ...process.env, RAFTSNAP_LIBDEFLATE: hidden ? '0' : '1' },
+        encoding: 'utf8',
+      });
+      assert.equal(out.trim(), `false ${!hidden} ${hidden}`);
+    }
   });
 
   test('RAFTSNAP_LIBDEFLATE=0 hides it, and the auto engine then uses node:zlib', () => {

@@ -12,15 +12,17 @@ import type { createHash as CreateHash } from 'node:crypto';
 import type { HashRingLayout } from './hash-ring.js';
 import type { ZlibCrc32 } from './zlib-crc32.js';
 
-/** What the thread is given: the shared buffer and its layout. */
+/** What the thread is given: the shared buffer, its layout, and the libdeflate addon's path. */
 export interface HashThreadData {
   shared: SharedArrayBuffer;
   slots: HashRingLayout;
+  /** The addon whose CRC-32 the thread uses (src/node/libdeflate-addon.ts), if there is one. */
+  addon?: string;
 }
 
 export function hashThreadMain(
   createHash: typeof CreateHash,
-  /** zlib's CRC-32 (undefined where the runtime lacks it; the feeder then asks for no kept run). */
+  /** A CRC-32 in zlib's form (undefined where there is none; the feeder then asks for no kept run). */
   crc32: ZlibCrc32 | undefined,
   data: HashThreadData,
 ): void {

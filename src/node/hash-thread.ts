@@ -26,6 +26,7 @@ import type { HashEngine, HashState } from '../engines/sha256.js';
 import { SnapshotError } from '../errors.js';
 import { HASH_RING as R } from './hash-ring.js';
 import { type HashThreadData, hashThreadMain } from './hash-thread-worker.js';
+import { libdeflateAddonFile } from './libdeflate-addon.js';
 import { nodeHash } from './node-hash.js';
 import { zlibCrc32 } from './zlib-crc32.js';
 
@@ -44,8 +45,21 @@ export const PREWARM_MIN = OFFLOAD_MIN / 16;
 /** Most hashing threads alive at once. */
 const MAX_THREADS = 4;
 
-/** The thread's program: hashThreadMain's own text, called with node:crypto, zlib and its data. */
-const THREAD_SOURCE = `const wt = require('node:worker_threads'); const createHash = require('node:crypto').createHash; const crc32 = require('node:zlib').crc32; wt.parentPort.postMessage('started'); (${hashThreadMain.toString()})(createHash, crc32, wt.workerData);`;
+/**
+ * The thread's program: hashThreadMain's own text, called with node:crypto's createHash, a CRC-32
+ * (libdeflate's from the addon when the thread is given its path and it loads there, else
+ * node:zlib's) and its data.
+ */
+const THREAD_SOURCE = `const wt = require('node:worker_threads');
+const createHash = require('node:crypto').createHash;
+let crc32;
+try {
+  const addon = wt.workerData.addon && require(wt.workerData.addon);
+  if (addon) crc32 = (data, value) => addon.crc32(value ?? 0, data);
+} catch {}
+crc32 ??= require('node:zlib').crc32;
+wt.parentPort.postMessage('started');
+(${hashThreadMain.toString()})(createHash, crc32, wt.workerData);`;
 
 let firstStarted!: () => void;
 /**
@@ -132,7 +146,7 @@ class HashThread {
     this.cutKeep = new Int32Array(shared, R.CUT_KEEP_OFFSET, R.CUT_SLOTS);
     this.cutCrc = new Int32Array(shared, R.CUT_CRC_OFFSET, R.CUT_SLOTS);
     this.ring = new Uint8Array(shared, R.RING_OFFSET, R.RING_BYTES);
-    const workerData: HashThreadData = { shared, slots: R };
+    const workerData: HashThreadData = { shared, slots: R, addon: libdeflateAddonFile() };
     this.worker = new Worker(THREAD_SOURCE, {
       eval: true,
       workerData,

@@ -19,79 +19,33 @@
  * in order, with backpressure from the consumer of the returned iterable. A consumer that stops
  * early stops the input; jobs already on the pool finish there and release their buffers.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { looksIncompressible } from '../engines/compressibility.js';
 import type { GzipCompressor } from '../engines/registry.js';
 import { fixedBlocks } from '../io/blocks.js';
+import { type LibdeflateAddon, loadLibdeflateAddon } from './libdeflate-addon.js';
 import { blockPlan } from './parallel-gzip.js';
 
-/**
- * The addon's exports (see native/libdeflate-gzip.c for the whole contract). `gzipMember` reads
- * and writes the views' memory on another thread until its promise settles: the caller must not
- * touch, detach or resize either buffer before then.
- */
-export interface LibdeflateAddon {
-  gzipMember(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
-  gzipBound(length: number): number;
-  checkLevels(): boolean;
-  version: string;
-}
-
-/** The addon's file name, in dist/native/ of the package. */
-const ADDON_FILE = 'libdeflate-gzip.node';
+export type { LibdeflateAddon } from './libdeflate-addon.js';
 
 /** Level for blocks that do not look random at the default level: zlib's and Go's default. */
 const DEFAULT_LEVEL = 6;
 
-let loaded: LibdeflateAddon | null | undefined;
+let checked: LibdeflateAddon | null | undefined;
 
 /**
- * Whether Deno would have to ask for the permission `descriptor` names: it prompts on a terminal
- * instead of throwing, and an optional accelerator must never stop a command for a question.
- * False outside Deno.
- */
-function denoWouldAsk(descriptor: { name: string; path?: string; variable?: string }): boolean {
-  const permissions = (
-    globalThis as {
-      Deno?: { permissions?: { querySync?(d: typeof descriptor): { state: string } } };
-    }
-  ).Deno?.permissions;
-  if (!permissions?.querySync) return false;
-  return permissions.querySync(descriptor).state !== 'granted';
-}
-
-/**
- * The addon, or undefined when it was not built or does not serve here: another platform, a
- * runtime without Node-API, libdeflate's shared library missing or too old for every level 0-9,
- * or Deno without `--allow-ffi`, `--allow-read` and `--allow-env` (which would otherwise prompt).
- * Looked up in the `native` folder of the nearest enclosing `dist`, so it is found from the
- * library's modules and from the bundled command line alike. RAFTSNAP_LIBDEFLATE=0 hides it.
+ * The addon for compression, or undefined where {@link loadLibdeflateAddon} has none or the
+ * libdeflate loaded with it is too old for every level 0-9. Never throws.
  */
 export function loadLibdeflate(): LibdeflateAddon | undefined {
-  if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
+  if (checked !== undefined) return checked ?? undefined;
+  checked = null;
   try {
-    const variable = 'RAFTSNAP_LIBDEFLATE';
-    if (denoWouldAsk({ name: 'env', variable }) || process.env[variable] === '0') return undefined;
-    let dir = dirname(fileURLToPath(import.meta.url));
-    for (let up = 0; up < 4; up++, dir = dirname(dir)) {
-      const file = join(dir, 'native', ADDON_FILE);
-      if (denoWouldAsk({ name: 'read', path: file })) break;
-      if (existsSync(file)) {
-        if (denoWouldAsk({ name: 'ffi', path: file })) break;
-        const addon = createRequire(import.meta.url)(file) as LibdeflateAddon;
-        if (addon.checkLevels()) loaded = addon;
-        break;
-      }
-    }
+    const addon = loadLibdeflateAddon();
+    if (addon?.checkLevels()) checked = addon;
   } catch {
-    // Present but not loadable here: the zlib path serves.
-    loaded = null;
+    checked = null;
   }
-  return loaded ?? undefined;
+  return checked ?? undefined;
 }
 
 /** A {@link GzipCompressor} over `addon` (see the module comment). */

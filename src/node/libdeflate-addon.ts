@@ -1,0 +1,91 @@
+/**
+ * raftsnap's Node-API addon over libdeflate (native/libdeflate-gzip.c), built by `npm run build`
+ * where a C compiler and libdeflate's headers are present: create's gzip members
+ * (src/node/libdeflate-gzip.ts) and a CRC-32 with the CPU's carry-less multiply
+ * (src/node/libdeflate-crc32.ts). Everything here is optional: where the addon is missing or
+ * does not load, callers use node:zlib.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The addon's exports (see native/libdeflate-gzip.c for the whole contract). `gzipMember` reads
+ * and writes the views' memory on another thread until its promise settles: the caller must not
+ * touch, detach or resize either buffer before then.
+ */
+export interface LibdeflateAddon {
+  gzipMember(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
+  gzipBound(length: number): number;
+  checkLevels(): boolean;
+  /** CRC-32 of `data` continued from `crc` (taken modulo 2^32); returns it unsigned. */
+  crc32(crc: number, data: Uint8Array): number;
+  version: string;
+}
+
+/** The addon's file name, in dist/native/ of the package. */
+const ADDON_FILE = 'libdeflate-gzip.node';
+
+let file: string | null | undefined;
+let loaded: LibdeflateAddon | null | undefined;
+
+/**
+ * Whether Deno would have to ask for the permission `descriptor` names: it prompts on a terminal
+ * instead of throwing, and an optional accelerator must never stop a command for a question.
+ * False outside Deno.
+ */
+function denoWouldAsk(descriptor: { name: string; path?: string; variable?: string }): boolean {
+  const permissions = (
+    globalThis as {
+      Deno?: { permissions?: { querySync?(d: typeof descriptor): { state: string } } };
+    }
+  ).Deno?.permissions;
+  if (!permissions?.querySync) return false;
+  return permissions.querySync(descriptor).state !== 'granted';
+}
+
+/**
+ * The addon's path, or undefined when there is none to load: not built, or hidden by
+ * RAFTSNAP_LIBDEFLATE=0, or Deno without `--allow-ffi`, `--allow-read` and `--allow-env` (which
+ * would otherwise prompt). Looked up in the `native` folder of the nearest enclosing `dist`, so
+ * it is found from the library's modules and from the bundled command line alike. Never throws.
+ */
+export function libdeflateAddonFile(): string | undefined {
+  if (file !== undefined) return file ?? undefined;
+  file = null;
+  try {
+    const variable = 'RAFTSNAP_LIBDEFLATE';
+    if (denoWouldAsk({ name: 'env', variable }) || process.env[variable] === '0') return undefined;
+    let dir = dirname(fileURLToPath(import.meta.url));
+    for (let up = 0; up < 4; up++, dir = dirname(dir)) {
+      const candidate = join(dir, 'native', ADDON_FILE);
+      if (denoWouldAsk({ name: 'read', path: candidate })) break;
+      if (existsSync(candidate)) {
+        if (!denoWouldAsk({ name: 'ffi', path: candidate })) file = candidate;
+        break;
+      }
+    }
+  } catch {
+    file = null;
+  }
+  return file ?? undefined;
+}
+
+/**
+ * The addon, loaded once; undefined when {@link libdeflateAddonFile} finds none or it does not
+ * load here (another platform, a runtime without Node-API, libdeflate's shared library missing).
+ * Never throws.
+ */
+export function loadLibdeflateAddon(): LibdeflateAddon | undefined {
+  if (loaded !== undefined) return loaded ?? undefined;
+  loaded = null;
+  const path = libdeflateAddonFile();
+  try {
+    if (path) loaded = createRequire(import.meta.url)(path) as LibdeflateAddon;
+  } catch {
+    // Present but not loadable here: node:zlib serves.
+    loaded = null;
+  }
+  return loaded ?? undefined;
+}
