@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { gzipSync, crc32 as zlibCrc32 } from 'node:zlib';
 import { isSnapshotError, verify } from 'raftsnap';
-import { crc32Combine } from '../src/engines/crc32.js';
+import { type CrcSource, type CrcTicket, crc32Combine } from '../src/engines/crc32.js';
 import { type EngineChoice, getEngines } from '../src/engines/registry.js';
 import { writeArchive } from '../src/format/archive.js';
-import { CrcLedger } from '../src/format/crc-ledger.js';
+import { CrcLedger, MEMBER_TAIL } from '../src/format/crc-ledger.js';
 import { openGunzip } from '../src/format/gzip.js';
 import { zeroMeta } from '../src/format/meta.js';
 import { ByteReader } from '../src/io/byte-reader.js';
@@ -226,6 +226,92 @@ for (const engine of ['auto', 'native'] as const)
       await hash.digest();
     });
   });
+
+/**
+ * A CrcSource that CRCs what it is fed at once (zlib's CRC-32), so it is never behind: a stand-in
+ * for the hashing thread where a test needs the ledger's own rules to be the only reason a claim
+ * is refused (the thread's lead varies with the machine's timing).
+ */
+class ImmediateSource implements CrcSource {
+  runBytes = 0;
+  keeping = false;
+  private crc = 0;
+  backlog(): number {
+    return 0;
+  }
+  freeCuts(): number {
+    return 64;
+  }
+  feed(bytes: Uint8Array): void {
+    if (this.keeping) this.crc = zlibCrc32(bytes, this.crc);
+    this.runBytes += bytes.length;
+  }
+  cut(keep: boolean): CrcTicket {
+    const value = this.keeping ? this.crc >>> 0 : 0;
+    this.crc = 0;
+    this.runBytes = 0;
+    this.keeping = keep;
+    return { peek: () => value, wait: async () => value };
+  }
+}
+
+describe('CRC ledger: member tails', () => {
+  const data = records(5_000_000);
+  const ends = [2_000_000, 4_000_000, data.length];
+  const parts = ends.map((end, i) => data.subarray(i === 0 ? 0 : ends[i - 1], end));
+  const members = parts.map((p) => new Uint8Array(gzipSync(p)));
+
+  /**
+   * Gunzips `gz`, claiming every array for an ImmediateSource: for each, [the stream offset where
+   * it ends, its length, whether it was taken].
+   */
+  async function claimAll(gz: Uint8Array): Promise<[number, number, boolean][]> {
+    const e = await getEngines('auto');
+    const ledger = new CrcLedger(e.crc32);
+    const source = new ImmediateSource();
+    const gen = await openGunzip(new ByteReader(bytesOf([gz])), {
+      inflate: e.inflate,
+      crc32: e.crc32,
+      ledger,
+    });
+    const claims: [number, number, boolean][] = [];
+    let at = 0;
+    for await (const out of gen) {
+      claims.push([at + out.length, out.length, ledger.claim(out, source)]);
+      source.feed(out);
+      at += out.length;
+    }
+    return claims;
+  }
+
+  test('a member after one of length L is not claimed in its last 512 KiB as reckoned from L; the first member is claimed to its end', async () => {
+    const claims = await claimAll(concat(...members));
+    assert.equal(MEMBER_TAIL, 512 * 1024);
+    for (const [end, length, taken] of claims) {
+      // The member this claim ends in, and where its tail starts by the previous member's length.
+      // (Arrays under 16 KiB are never claimed.)
+      const m = ends.findIndex((e) => end <= e);
+      const tailFrom =
+        m === 0 ? Number.POSITIVE_INFINITY : ends[m - 1] + parts[m - 1].length - MEMBER_TAIL;
+      assert.equal(taken, end <= tailFrom && length >= 16 * 1024, `the claim ending at ${end}`);
+    }
+    assert.ok(
+      claims.some(([end, length, t]) => !t && length >= 16 * 1024 && end > ends[0]),
+      'no claim fell in a tail',
+    );
+  });
+
+  test('a wrong CRC in any member is still "gzip: invalid checksum", in a tail or not', async () => {
+    for (let m = 0; m < members.length; m++) {
+      const end = members.slice(0, m + 1).reduce((n, x) => n + x.length, 0);
+      await assert.rejects(
+        claimAll(flipTrailerCrc(concat(...members), end)),
+        /gzip: invalid checksum/,
+        `member ${m}`,
+      );
+    }
+  });
+});
 
 describe('verify with state.bin CRC on the hashing thread', () => {
   const state = records(OFFLOAD_MIN + 70_000);

@@ -7,7 +7,7 @@
  * consumer *claims* such bytes; the ledger CRCs the rest itself and joins the parts with
  * {@link crc32Combine} when the member ends. The result is the same CRC either way.
  *
- * Protocol (the gzip reader's side): `beginMember()`; for every decompressed array,
+ * Protocol (the gzip reader's side): `beginMember(guess?)`; for every decompressed array,
  * `offer(out)` before yielding it and `release()` when the consumer asks for the next one;
  * `await endMember()` for the member's CRC. The consumer's side: `claim(view, source)` for a view
  * of the array on offer, before feeding the same bytes to `source`. A claim may be refused
@@ -22,11 +22,20 @@ import { type Crc32, type CrcSource, type CrcTicket, crc32Combine } from '../eng
 const MAX_PARTS = 128;
 /**
  * Claims are refused while the source has this many bytes or more still to get to. It also
- * bounds the wait at a member's end, which is paid at every member: on an archive of 2 MiB
- * members (raftsnap's own, written by libdeflate) 1 MiB made a 256 MiB consul-like verify some
- * 12 % slower than one member; at 256 KiB the two take about the same time.
+ * bounds the wait at a member's end where the member's length was not guessed (see
+ * {@link MEMBER_TAIL}): on an archive of 2 MiB members (raftsnap's own, written by libdeflate)
+ * 1 MiB made a 256 MiB consul-like verify some 12 % slower than one member.
  */
 const MAX_BACKLOG = 256 * 1024;
+/**
+ * With a guess at a member's length ({@link CrcLedger.beginMember}), its last this many bytes are
+ * CRC'd here and never claimed: the source's last run then ends this far before the member does,
+ * and has caught up (it is at most {@link MAX_BACKLOG} behind when given a run) by the time the
+ * member's end asks for it. On raftsnap's own archives (2 MiB members) the ends otherwise waited
+ * for the thread some 35-55 ms per 256 MiB of consul-like state; the tails cost the reader's
+ * thread some 7 ms of CRC-32, and the source as much less.
+ */
+export const MEMBER_TAIL = 512 * 1024;
 /**
  * Shorter views are CRC'd here: they save little, and a member that ends soon after one would
  * wait for the source (an archive of many tiny members would wait at every one).
@@ -53,17 +62,32 @@ export class CrcLedger {
   private out: Uint8Array | undefined;
   /** Bytes of `out` accounted for (CRC'd here or claimed). */
   private cursor = 0;
+  /** Bytes of the member offered before `out`. */
+  private before = 0;
+  /** Member bytes from which on claims are refused (Infinity: none are). */
+  private tailFrom = Number.POSITIVE_INFINITY;
 
   constructor(crc32: Crc32) {
     this.crc32 = crc32;
   }
 
-  /** A new gzip member starts: its CRC starts from zero. */
-  beginMember(): void {
+  /**
+   * A new gzip member starts: its CRC starts from zero. `expected`, a guess at its decompressed
+   * length (the previous member's, say), makes the ledger refuse claims in the member's last
+   * {@link MEMBER_TAIL} bytes as it reckons them (the guess may be wrong either way: it changes
+   * who CRCs what, never the CRC).
+   */
+  beginMember(expected?: number): void {
     this.crc = 0;
     this.parts = [];
     this.run = undefined;
     this.contiguous = false;
+    this.before = 0;
+    this.out = undefined;
+    this.tailFrom =
+      expected !== undefined && expected >= 2 * MEMBER_TAIL
+        ? expected - MEMBER_TAIL
+        : Number.POSITIVE_INFINITY;
   }
 
   /** `out` is the member's next decompressed array, about to go to the consumer. */
@@ -74,7 +98,10 @@ export class CrcLedger {
 
   /** The consumer is done with the offered array: what it did not claim is CRC'd here. */
   release(): void {
-    if (this.out) this.local(this.out.length);
+    if (this.out) {
+      this.local(this.out.length);
+      this.before += this.out.length;
+    }
     this.out = undefined;
   }
 
@@ -91,7 +118,8 @@ export class CrcLedger {
       !out ||
       view.length < MIN_CLAIM ||
       start < this.cursor ||
-      start + view.length > out.length
+      start + view.length > out.length ||
+      this.before + start + view.length > this.tailFrom
     ) {
       if (this.run?.source === source) this.close();
       return false;

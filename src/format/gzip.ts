@@ -127,9 +127,12 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
       ? await opts.inflate.lender().catch(() => undefined)
       : undefined;
   try {
+    // The previous member's length, as a guess at this one's: writers that cut the stream into
+    // members (raftsnap's own libdeflate create, pigz -i) cut it into equal blocks.
+    let previous: number | undefined;
     for (;;) {
       const inflater: RawInflater = lender ? lender.create() : opts.inflate.create();
-      ledger.beginMember();
+      ledger.beginMember(previous);
       let total = 0;
       try {
         try {
@@ -159,6 +162,7 @@ async function* members(src: ByteReader, opts: GunzipOptions): AsyncGenerator<Ui
         if (wantCrc !== crc >>> 0 || wantSize !== total >>> 0) {
           throw new SnapshotError('GZIP', 'gzip: invalid checksum');
         }
+        previous = total;
         if (!(await readHeader(src, crc32))) return;
       } catch (err) {
         // Go's Read returns such an error together with the output its flate reader still held;
