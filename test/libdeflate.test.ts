@@ -142,18 +142,26 @@ describe('libdeflate addon', () => {
     }
   });
 
-  test('RAFTSNAP_LIBDEFLATE=0 hides it, and the auto engine then uses node:zlib', () => {
+  test('RAFTSNAP_LIBDEFLATE=0 hides it, and the auto engine then uses node:zlib for gzip and CRC-32', () => {
     const script = `
       const { loadLibdeflate } = await import(${JSON.stringify(new URL('../src/node/libdeflate-gzip.js', import.meta.url).href)});
       const { nodeEngines } = await import(${JSON.stringify(new URL('../src/node/engines.js', import.meta.url).href)});
       const { parallelGzip } = await import(${JSON.stringify(new URL('../src/node/parallel-gzip.js', import.meta.url).href)});
       const gz = async (c) => { const out = []; for await (const x of c((async function* () { yield new Uint8Array(300000).map((_, i) => i % 251); })(), 6)) out.push(Buffer.from(x)); return Buffer.concat(out).toString('hex'); };
-      console.log(loadLibdeflate() === undefined, (await gz((await nodeEngines('auto')).gzip)) === (await gz(parallelGzip)));`;
+      const { crc32 } = await import('node:zlib');
+      const { createRequire } = await import('node:module');
+      const auto = (await nodeEngines('auto')).crc32;
+      const mib = new Uint8Array(1 << 20).map((_, i) => i % 253);
+      let c = 0;
+      let z = 0;
+      for (let i = 0; i < 20; i++) { c = auto(c, mib); z = crc32(mib, z); }
+      const loaded = Object.keys(createRequire(process.cwd() + '/').cache).some((f) => f.endsWith('.node'));
+      console.log(loadLibdeflate() === undefined, (await gz((await nodeEngines('auto')).gzip)) === (await gz(parallelGzip)), c === z, loaded);`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, RAFTSNAP_LIBDEFLATE: '0' },
       encoding: 'utf8',
     });
-    assert.equal(out.trim(), 'true true');
+    assert.equal(out.trim(), 'true true true false');
   });
 
   test('one call is one whole gzip member of its input, at levels 0 to 12', async () => {

@@ -55,7 +55,7 @@ const createHash = require('node:crypto').createHash;
 let crc32;
 try {
   const addon = wt.workerData.addon && require(wt.workerData.addon);
-  if (addon) crc32 = (data, value) => addon.crc32(value ?? 0, data);
+  if (typeof addon?.crc32 === 'function') crc32 = (data, value) => addon.crc32(value ?? 0, data);
 } catch {}
 crc32 ??= require('node:zlib').crc32;
 wt.parentPort.postMessage('started');

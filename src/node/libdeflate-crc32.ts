@@ -26,7 +26,9 @@ export function libdeflateCrc32(fallback: Crc32): Crc32 {
         before += data.length;
         return fallback(crc, data);
       }
-      addon = loadLibdeflateAddon() ?? null;
+      const loaded = loadLibdeflateAddon();
+      // An addon from an older build has no crc32.
+      addon = typeof loaded?.crc32 === 'function' ? loaded : null;
     }
     return addon ? addon.crc32(crc, data) : fallback(crc, data);
   };
