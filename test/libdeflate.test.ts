@@ -6,11 +6,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { gunzipSync, crc32 as zlibCrc32 } from 'node:zlib';
 import type { Crc32 } from '../src/engines/crc32.js';
 import { nodeEngines } from '../src/node/engines.js';
+import { libdeflateAddonFile, wholeElf } from '../src/node/libdeflate-addon.js';
 import { ADDON_AFTER, libdeflateCrc32 } from '../src/node/libdeflate-crc32.js';
 import { libdeflateGzip, loadLibdeflate } from '../src/node/libdeflate-gzip.js';
 import { deflateBlockSize, deflateLanes, parallelGzip } from '../src/node/parallel-gzip.js';
@@ -162,6 +166,48 @@ describe('libdeflate addon', () => {
       encoding: 'utf8',
     });
     assert.equal(out.trim(), 'true true true false');
+  });
+
+  test('an addon file cut short is not loaded: wholeElf says so, and a large CRC-32 or a hashing thread then uses node:zlib (loading it would kill the process with SIGBUS)', () => {
+    const file = libdeflateAddonFile();
+    assert.ok(file, 'the addon was not built');
+    const whole = readFileSync(file);
+    assert.equal(wholeElf(file), true);
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const copy = join(root, 'build', `test-cut-addon-${process.pid}`);
+    try {
+      mkdirSync(join(copy, 'dist', 'native'), { recursive: true });
+      cpSync(join(root, 'dist', 'src'), join(copy, 'dist', 'src'), { recursive: true });
+      const cut = join(copy, 'dist', 'native', 'libdeflate-gzip.node');
+      for (const length of [64, 3000, whole.length >> 1, whole.length - 1]) {
+        writeFileSync(cut, whole.subarray(0, length));
+        assert.equal(wholeElf(cut), false, `cut at ${length}`);
+      }
+      writeFileSync(cut, 'not an object file');
+      assert.equal(wholeElf(cut), true, 'not ELF: left to the loader, which throws');
+      writeFileSync(cut, whole.subarray(0, 3000));
+      const script = `
+        const { nodeEngines } = await import(${JSON.stringify(pathToFileURL(join(copy, 'dist', 'src', 'node', 'engines.js')).href)});
+        const { prewarmHashThread, firstHashThreadStarted } = await import(${JSON.stringify(pathToFileURL(join(copy, 'dist', 'src', 'node', 'hash-thread.js')).href)});
+        const { crc32 } = await import('node:zlib');
+        const { readFileSync } = await import('node:fs');
+        const auto = (await nodeEngines('auto')).crc32;
+        const mib = new Uint8Array(1 << 20).map((_, i) => i % 251);
+        let c = 0;
+        let z = 0;
+        for (let i = 0; i < 20; i++) { c = auto(c, mib); z = crc32(mib, z); }
+        const alive = setTimeout(() => {}, 60_000);
+        prewarmHashThread();
+        await firstHashThreadStarted;
+        clearTimeout(alive);
+        console.log(c === z, readFileSync('/proc/self/maps', 'utf8').includes('libdeflate-gzip.node'));`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+      });
+      assert.equal(out.trim(), 'true false');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   test('one call is one whole gzip member of its input, at levels 0 to 12', async () => {

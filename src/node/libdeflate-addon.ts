@@ -5,7 +5,7 @@
  * (src/node/libdeflate-crc32.ts). Everything here is optional: where the addon is missing or
  * does not load, callers use node:zlib.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +46,8 @@ function denoWouldAsk(descriptor: { name: string; path?: string; variable?: stri
 }
 
 /**
- * The addon's path, or undefined when there is none to load: not built, or hidden by
- * RAFTSNAP_LIBDEFLATE=0, or Deno without `--allow-ffi`, `--allow-read` and `--allow-env` (which
+ * The addon's path, or undefined when there is none to load: not built, cut short
+ * ({@link wholeElf}), or hidden by RAFTSNAP_LIBDEFLATE=0, or Deno without `--allow-ffi`, `--allow-read` and `--allow-env` (which
  * would otherwise prompt). Looked up in the `native` folder of the nearest enclosing `dist`, so
  * it is found from the library's modules and from the bundled command line alike. Never throws.
  */
@@ -62,7 +62,9 @@ export function libdeflateAddonFile(): string | undefined {
       const candidate = join(dir, 'native', ADDON_FILE);
       if (denoWouldAsk({ name: 'read', path: candidate })) break;
       if (existsSync(candidate)) {
-        if (!denoWouldAsk({ name: 'ffi', path: candidate })) file = candidate;
+        if (!denoWouldAsk({ name: 'ffi', path: candidate }) && wholeElf(candidate)) {
+          file = candidate;
+        }
         break;
       }
     }
@@ -70,6 +72,51 @@ export function libdeflateAddonFile(): string | undefined {
     file = null;
   }
   return file ?? undefined;
+}
+
+/**
+ * False when the file at `path` is an ELF object cut short: one of its loadable segments or its
+ * section header table reaches past the file's end. The dynamic loader maps such a file as its
+ * headers say, and the process then dies of SIGBUS (no exception to catch) when it touches the
+ * missing pages: a damaged install must cost the accelerator, never the command. True for a
+ * whole ELF file and for anything that is not ELF (other platforms' formats; a file that is not
+ * an object at all fails to load with an exception, which callers catch).
+ */
+export function wholeElf(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const read = (at: number, length: number): DataView | undefined => {
+      if (at < 0 || at + length > size) return undefined;
+      const bytes = new Uint8Array(length);
+      return readSync(fd, bytes, 0, length, at) === length ? new DataView(bytes.buffer) : undefined;
+    };
+    const ident = read(0, 6);
+    if (ident?.getUint32(0) !== 0x7f454c46) return true;
+    const wide = ident.getUint8(4) === 2;
+    const le = ident.getUint8(5) === 1;
+    const header = read(0, wide ? 64 : 52);
+    if (!header) return false;
+    const word = (v: DataView, at: number) =>
+      wide ? Number(v.getBigUint64(at, le)) : v.getUint32(at, le);
+    const phoff = word(header, wide ? 0x20 : 0x1c);
+    const shoff = word(header, wide ? 0x28 : 0x20);
+    const phentsize = header.getUint16(wide ? 0x36 : 0x2a, le);
+    const phnum = header.getUint16(wide ? 0x38 : 0x2c, le);
+    const shentsize = header.getUint16(wide ? 0x3a : 0x2e, le);
+    const shnum = header.getUint16(wide ? 0x3c : 0x30, le);
+    if (shoff + shentsize * shnum > size) return false;
+    for (let i = 0; i < phnum; i++) {
+      const ph = read(phoff + i * phentsize, wide ? 56 : 32);
+      if (!ph) return false;
+      const offset = word(ph, wide ? 8 : 4);
+      const fileSize = word(ph, wide ? 32 : 16);
+      if (offset + fileSize > size) return false;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
