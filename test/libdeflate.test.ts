@@ -29,6 +29,20 @@ import {
 
 const addon = loadLibdeflate();
 
+/**
+ * Lines of a child process's script: CRC 20 MiB (past the 16 MiB after which the auto engine
+ * takes the addon's CRC-32) with the auto engine of the engines module at `url` and with
+ * node:zlib, leaving `sameCrc` true when the two agree.
+ */
+const crcPast16MiB = (url: string) => `
+  const { crc32: zlibCrc } = await import('node:zlib');
+  const autoCrc = (await (await import(${JSON.stringify(url)})).nodeEngines('auto')).crc32;
+  const mib = new Uint8Array(1 << 20).map((_, i) => i % 251);
+  let c = 0;
+  let z = 0;
+  for (let i = 0; i < 20; i++) { c = autoCrc(c, mib); z = zlibCrc(mib, z); }
+  const sameCrc = c === z;`;
+
 /** `data` compressed by `gzip` at level 6, in one array. */
 async function gzipWith(
   gzip: (input: AsyncIterable<Uint8Array>, level: number) => AsyncIterable<Uint8Array>,
@@ -152,15 +166,10 @@ describe('libdeflate addon', () => {
       const { nodeEngines } = await import(${JSON.stringify(new URL('../src/node/engines.js', import.meta.url).href)});
       const { parallelGzip } = await import(${JSON.stringify(new URL('../src/node/parallel-gzip.js', import.meta.url).href)});
       const gz = async (c) => { const out = []; for await (const x of c((async function* () { yield new Uint8Array(300000).map((_, i) => i % 251); })(), 6)) out.push(Buffer.from(x)); return Buffer.concat(out).toString('hex'); };
-      const { crc32 } = await import('node:zlib');
+      ${crcPast16MiB(new URL('../src/node/engines.js', import.meta.url).href)}
       const { createRequire } = await import('node:module');
-      const auto = (await nodeEngines('auto')).crc32;
-      const mib = new Uint8Array(1 << 20).map((_, i) => i % 253);
-      let c = 0;
-      let z = 0;
-      for (let i = 0; i < 20; i++) { c = auto(c, mib); z = crc32(mib, z); }
       const loaded = Object.keys(createRequire(process.cwd() + '/').cache).some((f) => f.endsWith('.node'));
-      console.log(loadLibdeflate() === undefined, (await gz((await nodeEngines('auto')).gzip)) === (await gz(parallelGzip)), c === z, loaded);`;
+      console.log(loadLibdeflate() === undefined, (await gz((await nodeEngines('auto')).gzip)) === (await gz(parallelGzip)), sameCrc, loaded);`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, RAFTSNAP_LIBDEFLATE: '0' },
       encoding: 'utf8',
@@ -187,20 +196,14 @@ describe('libdeflate addon', () => {
       assert.equal(wholeElf(cut), true, 'not ELF: left to the loader, which throws');
       writeFileSync(cut, whole.subarray(0, 3000));
       const script = `
-        const { nodeEngines } = await import(${JSON.stringify(pathToFileURL(join(copy, 'dist', 'src', 'node', 'engines.js')).href)});
+        ${crcPast16MiB(pathToFileURL(join(copy, 'dist', 'src', 'node', 'engines.js')).href)}
         const { prewarmHashThread, firstHashThreadStarted } = await import(${JSON.stringify(pathToFileURL(join(copy, 'dist', 'src', 'node', 'hash-thread.js')).href)});
-        const { crc32 } = await import('node:zlib');
         const { readFileSync } = await import('node:fs');
-        const auto = (await nodeEngines('auto')).crc32;
-        const mib = new Uint8Array(1 << 20).map((_, i) => i % 251);
-        let c = 0;
-        let z = 0;
-        for (let i = 0; i < 20; i++) { c = auto(c, mib); z = crc32(mib, z); }
         const alive = setTimeout(() => {}, 60_000);
         prewarmHashThread();
         await firstHashThreadStarted;
         clearTimeout(alive);
-        console.log(c === z, readFileSync('/proc/self/maps', 'utf8').includes('libdeflate-gzip.node'));`;
+        console.log(sameCrc, readFileSync('/proc/self/maps', 'utf8').includes('libdeflate-gzip.node'));`;
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
       });
