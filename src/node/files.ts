@@ -205,6 +205,8 @@ export async function* fileChunksReused(
   path: string,
   syncReadMs = SYNC_READ_MS,
 ): AsyncGenerator<Uint8Array> {
+  // The file system is asked for alongside the open, not after it (each is a trip to the pool).
+  const onLocal = onLocalFileSystem(path);
   const fh = await open(path, 'r');
   const ahead: { buf: Uint8Array<ArrayBuffer>; at: number; read: Promise<number> }[] = [];
   let reading: ReturnType<typeof readBuffers> | undefined;
@@ -226,7 +228,7 @@ export async function* fileChunksReused(
       if (held) spare.push(held);
       held = buf;
     };
-    const local = await onLocalFileSystem(path);
+    const local = await onLocal;
     for (
       let done = 0, spent = 0;
       local && spent <= done * syncReadMs + SYNC_READ_SLACK_MS;
