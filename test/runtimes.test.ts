@@ -180,3 +180,55 @@ test('Deno on a terminal without --allow-env: raftsnap does not stop to ask for 
   assert.match(r.stdout, /index 1002\b/);
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
+
+test('Deno on a terminal, the CLI with only --allow-read (and --allow-write for its output): verify, inspect, extract and create run without asking for anything', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFile } = await import('node:fs/promises');
+  const { repoRoot, fixture } = await import('./support/fixtures.js');
+  const deno = join(repoRoot, 'node_modules', '.bin', 'deno');
+  const cli = join(repoRoot, 'dist', 'src', 'cli', 'raftsnap.js');
+  const archive = fixture('reference-written', 'real-raft-1000-entries.snap');
+  const out = join(tmp, 'deno-cli');
+  // script(1) gives Deno a pseudo-terminal, where it prompts (and waits) for a permission it
+  // lacks; with no input the prompt reads end of file and the permission is denied.
+  const inDeno = (write: string, args: string) =>
+    spawnSync(
+      'script',
+      [
+        '-qec',
+        `NO_COLOR=1 "${deno}" run --quiet --allow-read ${write} "${cli}" ${args} --quiet`,
+        '/dev/null',
+      ],
+      { cwd: repoRoot, encoding: 'utf8', input: '', timeout: 120_000 },
+    );
+  const runs = [
+    inDeno('', `verify "${archive}"`),
+    inDeno('', `inspect "${archive}" --json`),
+    inDeno(`--allow-write="${out}"`, `extract "${archive}" "${out}"`),
+    inDeno(
+      `--allow-write="${out}"`,
+      `create --meta "${join(out, 'meta.json')}" --state "${join(out, 'state.bin')}" -o "${join(out, 'again.snap')}"`,
+    ),
+  ];
+  for (const r of runs) {
+    assert.doesNotMatch(r.stdout, /requests|NotCapable|Uncaught/, r.stdout);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  }
+  const meta = JSON.parse(runs[1].stdout);
+  assert.equal(meta.Index, 1002);
+  assert.equal((await readFile(join(out, 'state.bin'))).length, meta.Size);
+  const check = inDeno('', `verify "${join(out, 'again.snap')}"`);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+
+  // Without --allow-sys=uid the process's uid is unknown: a link in a sticky world-writable
+  // directory that its owner does not own counts as another user's (as fs.protected_symlinks).
+  const { plantForeignLink } = await import('./support/temp.js');
+  const { link, victim } = plantForeignLink(out);
+  const refused = inDeno(
+    `--allow-write="${out}"`,
+    `create --meta "${join(out, 'meta.json')}" --state "${join(out, 'state.bin')}" -o "${link}"`,
+  );
+  assert.equal(refused.status, 1, refused.stdout);
+  assert.match(refused.stdout, /uid is unknown \(Deno without --allow-sys=uid\); not followed/);
+  assert.equal(await readFile(victim, 'utf8'), 'keep me');
+});

@@ -38,6 +38,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { SnapshotError } from '../errors.js';
 import type { ByteSink } from '../io/input.js';
+import { denoWouldAsk } from './deno-permissions.js';
 
 /** Chunk size for file reads. */
 const READ_CHUNK = 256 * 1024;
@@ -178,7 +179,7 @@ const LOCAL_FILE_SYSTEMS = new Set([
  * file system blocks too.
  */
 export async function onLocalFileSystem(path: string): Promise<boolean> {
-  if (process.platform !== 'linux') return false;
+  if (process.platform !== 'linux' || denoWouldAsk({ name: 'sys', kind: 'statfs' })) return false;
   try {
     return LOCAL_FILE_SYSTEMS.has((await statfs(path)).type);
   } catch {
@@ -324,7 +325,9 @@ export async function fileSize(path: string, opts: { regular?: boolean } = {}): 
 export async function statFile(path: string): Promise<Stats> {
   const info = await stat(path);
   if (info.isDirectory()) throw isDirectory(path);
-  await access(path, constants.R_OK);
+  // Deno's access() needs --allow-sys=uid (and throws where no one can catch it without); the
+  // open that follows says as well whether the file can be read, only later.
+  if (!denoWouldAsk({ name: 'sys', kind: 'uid' })) await access(path, constants.R_OK);
   return info;
 }
 
@@ -401,8 +404,9 @@ export const TEMP_MARK = '.raftsnap-';
  * This host in temporary file names: 8 hex digits of the SHA-256 of its hostname and, on Linux,
  * its PID namespace. A PID means something only in the PID namespace that issued it: containers
  * sharing a backup volume have their own (and usually their own hostname too; with host
- * networking they share the host's). Read when first needed; what cannot be read (Deno asks for
- * permissions) is taken as empty.
+ * networking they share the host's). Read when first needed; what cannot be read, or what Deno
+ * would ask permission for, is taken as empty (a tag of its own: such a run's stale files are
+ * left alone by runs that can read both, as another host's are).
  */
 let hostTagValue: string | undefined;
 function hostTag(): string {
@@ -414,7 +418,10 @@ function hostTag(): string {
         return '';
       }
     };
-    const id = `${read(hostname)}\n${read(() => readlinkSync('/proc/self/ns/pid'))}`;
+    const ns = '/proc/self/ns/pid';
+    const host = denoWouldAsk({ name: 'sys', kind: 'hostname' }) ? '' : read(hostname);
+    const pidNs = denoWouldAsk({ name: 'read', path: ns }) ? '' : read(() => readlinkSync(ns));
+    const id = `${host}\n${pidNs}`;
     hostTagValue = createHash('sha256').update(id).digest('hex').slice(0, 8);
   }
   return hostTagValue;
@@ -792,14 +799,18 @@ export async function outputDirectory(dest: string): Promise<string> {
  * it there to have this process overwrite a file of its own choosing.
  */
 async function checkProtectedLink(path: string, link: Stats): Promise<void> {
-  const uid = process.getuid?.();
-  if (uid === undefined || link.uid === uid) return;
+  // Deno without --allow-sys=uid cannot say whose process this is: every link there counts as
+  // another user's.
+  const unknown = denoWouldAsk({ name: 'sys', kind: 'uid' });
+  const uid = unknown ? undefined : process.getuid?.();
+  if (!unknown && (uid === undefined || link.uid === uid)) return;
   const dir = await stat(dirname(path));
   const shared = (dir.mode & 0o1000) !== 0 && (dir.mode & 0o002) !== 0;
   if (shared && link.uid !== dir.uid) {
-    throw new Error(
-      `it is a symbolic link owned by another user (uid ${link.uid}) in a shared directory; not followed (as fs.protected_symlinks does)`,
-    );
+    const owner = unknown
+      ? `a symbolic link (uid ${link.uid}) in a shared directory, and this process's uid is unknown (Deno without --allow-sys=uid)`
+      : `a symbolic link owned by another user (uid ${link.uid}) in a shared directory`;
+    throw new Error(`it is ${owner}; not followed (as fs.protected_symlinks does)`);
   }
 }
 

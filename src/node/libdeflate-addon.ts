@@ -9,6 +9,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { denoWouldAsk } from './deno-permissions.js';
 
 /**
  * The addon's exports (see native/libdeflate-gzip.c for the whole contract). `gzipMember` reads
@@ -29,21 +30,6 @@ const ADDON_FILE = 'libdeflate-gzip.node';
 
 let file: string | null | undefined;
 let loaded: LibdeflateAddon | null | undefined;
-
-/**
- * Whether Deno would have to ask for the permission `descriptor` names: it prompts on a terminal
- * instead of throwing, and an optional accelerator must never stop a command for a question.
- * False outside Deno.
- */
-function denoWouldAsk(descriptor: { name: string; path?: string; variable?: string }): boolean {
-  const permissions = (
-    globalThis as {
-      Deno?: { permissions?: { querySync?(d: typeof descriptor): { state: string } } };
-    }
-  ).Deno?.permissions;
-  if (!permissions?.querySync) return false;
-  return permissions.querySync(descriptor).state !== 'granted';
-}
 
 /**
  * The addon's path, or undefined when there is none to load: not built, cut short
