@@ -4,7 +4,8 @@
  *
  * For each state shape (consul-like, vault-like; see gen.ts) at one size (default 256 MiB), the
  * state and its meta.json are generated once and cached in bench/data/, then these run N times
- * each (N = 3 by default), round-robin so that machine noise hits every tool alike:
+ * each (N = 5 by default: where wall times vary by 10-15 % from run to run, medians of 3 still
+ * moved the ratios by as much), round-robin so that machine noise hits every tool alike:
  *
  * | tool | create | verify | inflate |
  * |---|---|---|---|
@@ -28,7 +29,7 @@
  * The table goes to stdout and, as Markdown for the README, to bench/data/throughput.md (with
  * the raw numbers in bench/data/throughput.json).
  *
- * Run directly: `node dist/bench/throughput.js [--size 256MiB] [--runs 3] [--seed 1]
+ * Run directly: `node dist/bench/throughput.js [--size 256MiB] [--runs 5] [--seed 1]
  * [--shapes consul,vault] [--keep]`; the environment variables RAFTSNAP_BENCH_SIZE and
  * RAFTSNAP_BENCH_RUNS set the defaults, and RAFTSNAP_BENCH_RSS=poll forces the /proc fallback.
  */
@@ -54,7 +55,7 @@ import {
 export interface ThroughputOptions {
   /** State size: bytes or a string like `256MiB` (default RAFTSNAP_BENCH_SIZE, else 256 MiB). */
   size?: number | string;
-  /** Timed runs of each command; the median counts (default RAFTSNAP_BENCH_RUNS, else 3). */
+  /** Timed runs of each command; the median counts (default RAFTSNAP_BENCH_RUNS, else 5). */
   runs?: number;
   /** Generator seed (default 1). */
   seed?: number;
@@ -410,7 +411,7 @@ export async function benchThroughput(options: ThroughputOptions = {}): Promise<
   const log = options.log ?? ((line: string) => console.log(line));
   const sizeOpt = options.size ?? process.env.RAFTSNAP_BENCH_SIZE ?? '256MiB';
   const size = typeof sizeOpt === 'number' ? sizeOpt : parseSize(sizeOpt);
-  const runs = options.runs ?? Number(process.env.RAFTSNAP_BENCH_RUNS ?? 3);
+  const runs = options.runs ?? Number(process.env.RAFTSNAP_BENCH_RUNS ?? 5);
   if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`invalid run count ${runs}`);
   const seed = options.seed ?? 1;
   const shapes = options.shapes ?? SHAPES;
@@ -999,7 +1000,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
     console.error(
-      'usage: node dist/bench/throughput.js [--size 256MiB] [--runs 3] [--seed 1] [--shapes consul,vault] [--keep]',
+      'usage: node dist/bench/throughput.js [--size 256MiB] [--runs 5] [--seed 1] [--shapes consul,vault] [--keep]',
     );
     process.exit(2);
   }
