@@ -644,6 +644,50 @@ test('an abort is honoured while the input has stalled: createFile and verify re
   });
 });
 
+test('an abort while an async iterable input has stalled asks its own iterator to return at once (a socket or file behind it is let go), for verify and createFile', async () => {
+  await withTempDir(async (dir) => {
+    const raft = new MemoryRaft(pseudoRandom(100_000, 2), 3n);
+    const { meta } = await raft.snapshot();
+    const archive = await archiveOf(raft);
+    // A source that sent a little and then waits without end, as a quiet connection's iterator.
+    const stalled = (start: Uint8Array) => {
+      const seen = { returned: false };
+      const iterable = {
+        [Symbol.asyncIterator]() {
+          let sent = false;
+          return {
+            next(): Promise<IteratorResult<Uint8Array>> {
+              if (sent) return new Promise(() => {});
+              sent = true;
+              return Promise.resolve({ value: start, done: false });
+            },
+            return(): Promise<IteratorResult<Uint8Array>> {
+              seen.returned = true;
+              return Promise.resolve({ value: undefined, done: true });
+            },
+          };
+        },
+      };
+      return { iterable, seen };
+    };
+    for (const run of [
+      (input: AsyncIterable<Uint8Array>, signal: AbortSignal) => verify(input, { signal }),
+      (input: AsyncIterable<Uint8Array>, signal: AbortSignal) =>
+        createFile(meta, input, join(dir, 'out.snap'), { signal }),
+    ]) {
+      const { iterable, seen } = stalled(archive.subarray(0, 1000));
+      const ctl = new AbortController();
+      setTimeout(() => ctl.abort(new Error('stop')), 50);
+      await assert.rejects(run(iterable, ctl.signal), (err: unknown) => {
+        assert.ok(isSnapshotError(err) && err.code === 'ABORTED', String(err));
+        return true;
+      });
+      assert.equal(seen.returned, true, 'the source was not asked to return');
+      assert.deepEqual(await listDir(dir), []);
+    }
+  });
+});
+
 test("a FIFO whose writer went quiet holds none of libuv's file threads: after aborted verifies of five, file calls run and the process ends at once; a FIFO written in full verifies", async () => {
   await withTempDir(async (dir) => {
     const archive = await archiveOf(new MemoryRaft(pseudoRandom(100_000, 2), 3n));

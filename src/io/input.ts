@@ -144,8 +144,9 @@ async function* readerChunks(
 
 /**
  * {@link bytesOf} with a `stop` that ends the source at once, even while a read is waiting (an
- * iterator's `return` would wait for it): a ReadableStream is cancelled, a Node stream destroyed;
- * other sources are asked to return.
+ * iterator's `return` would wait for it): a ReadableStream is cancelled, a Node stream destroyed,
+ * an async iterable's own iterator asked to return (where a read waits, at once); other sources
+ * are asked to return.
  */
 export function stoppableBytes(input: ByteInput): {
   chunks: AsyncIterator<Uint8Array>;
@@ -161,16 +162,35 @@ export function stoppableBytes(input: ByteInput): {
       },
     };
   }
-  const chunks = bytesOf(input)[Symbol.asyncIterator]();
   const node = input as { destroy?: () => void };
+  if (typeof node.destroy === 'function') {
+    return { chunks: bytesOf(input)[Symbol.asyncIterator](), stop: () => node.destroy!() };
+  }
+  const iterable = input as AsyncIterable<unknown>;
+  if (!byteView(input) && typeof iterable[Symbol.asyncIterator] === 'function') {
+    // The caller's own iterator is asked to return, not a generator around it: that one's
+    // return() would wait for the read it is waiting on.
+    const source = iterable[Symbol.asyncIterator]();
+    const checked = async function* () {
+      for await (const chunk of { [Symbol.asyncIterator]: () => source }) yield checkChunk(chunk);
+    };
+    return {
+      chunks: paced(checked())[Symbol.asyncIterator](),
+      stop: () => {
+        try {
+          Promise.resolve(source.return?.()).catch(() => {});
+        } catch {
+          // A source whose return() throws is stopped as far as it can be.
+        }
+      },
+    };
+  }
+  const chunks = bytesOf(input)[Symbol.asyncIterator]();
   return {
     chunks,
-    stop:
-      typeof node.destroy === 'function'
-        ? () => node.destroy!()
-        : () => {
-            chunks.return?.(undefined)?.catch(() => {});
-          },
+    stop: () => {
+      chunks.return?.(undefined)?.catch(() => {});
+    },
   };
 }
 
