@@ -1183,3 +1183,20 @@ test('inspect shows control characters in a snapshot’s strings escaped: an ID 
     assert.equal(JSON.parse(run(['inspect', '--json', out]).stdout).ID, 'snap\u001b]0;owned\u0007');
   });
 });
+
+test('a command left waiting on something that can never finish, with nothing left for the runtime to wait on, is no verdict: exit status 1 and a word why, not 0', async () => {
+  // The runtime's own file call is replaced by one that never settles and holds nothing open,
+  // as when a runtime's event loop lets go of a pending read.
+  const preload = `data:text/javascript,${encodeURIComponent(`
+    import { createRequire, syncBuiltinESMExports } from 'node:module';
+    createRequire('/')('node:fs/promises').stat = () => new Promise(() => {});
+    syncBuiltinESMExports();
+  `)}`;
+  const r = spawnSync(process.execPath, ['--import', preload, cliPath, 'verify', realRaft], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: the process ended before the command finished .*; no verdict$/m);
+});

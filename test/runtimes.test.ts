@@ -220,6 +220,30 @@ test('Deno on a terminal, the CLI with only --allow-read (and --allow-write for 
   const check = inDeno('', `verify "${join(out, 'again.snap')}"`);
   assert.equal(check.status, 0, check.stdout + check.stderr);
 
+  // The library's temporary copy in the OS temporary directory, without --allow-env (which
+  // os.tmpdir() would ask for, to read TMPDIR).
+  const script = join(out, 'temp-copy.mjs');
+  const entry = join(repoRoot, 'dist', 'src', 'node', 'index.js');
+  await writeFile(
+    script,
+    `import { writeToTempFile } from ${JSON.stringify(entry)};
+     const temp = await writeToTempFile(Deno.args[0]);
+     console.log('copied to ' + temp.path);
+     await temp.cleanup();`,
+  );
+  const copy = spawnSync(
+    'script',
+    [
+      '-qec',
+      `NO_COLOR=1 "${deno}" run --quiet --allow-read --allow-write=/tmp "${script}" "${archive}"`,
+      '/dev/null',
+    ],
+    { cwd: repoRoot, encoding: 'utf8', input: '', timeout: 120_000 },
+  );
+  assert.doesNotMatch(copy.stdout, /requests|NotCapable|Uncaught/, copy.stdout);
+  assert.match(copy.stdout, /^copied to \/tmp\//m);
+  assert.equal(copy.status, 0, copy.stdout);
+
   // Without --allow-sys=uid the process's uid is unknown: a link in a sticky world-writable
   // directory that its owner does not own counts as another user's (as fs.protected_symlinks).
   const { plantForeignLink } = await import('./support/temp.js');
@@ -231,4 +255,48 @@ test('Deno on a terminal, the CLI with only --allow-read (and --allow-write for 
   assert.equal(refused.status, 1, refused.stdout);
   assert.match(refused.stdout, /uid is unknown \(Deno without --allow-sys=uid\); not followed/);
   assert.equal(await readFile(victim, 'utf8'), 'keep me');
+});
+
+test('Deno and Bun: the CLI reads a named pipe by path as Node does (a whole archive verifies; garbage is an invalid header, exit status 1)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFile } = await import('node:fs/promises');
+  const { fixture } = await import('./support/fixtures.js');
+  const cli = join(repoRoot, 'dist', 'src', 'cli', 'raftsnap.js');
+  const archive = await readFile(fixture('reference-written', 'real-raft-1000-entries.snap'));
+  const fifo = join(tmp, 'pipe.snap');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const runtimes: [string, string[]][] = [
+    ['Deno', [binary('deno'), 'run', '--quiet', '--no-prompt', '--allow-read']],
+    ['Bun', [binary('bun')]],
+  ];
+  for (const [name, argv] of runtimes) {
+    for (const [bytes, status, output] of [
+      [archive, 0, /^Snapshot verified: index 1002\b/m],
+      [
+        new Uint8Array(1000).fill(7),
+        1,
+        /^error: failed to decompress snapshot: gzip: invalid header$/m,
+      ],
+    ] as const) {
+      // The writer: a shell that copies the bytes into the pipe (once the reader opens it) and
+      // then runs the reader.
+      const source = join(tmp, 'pipe-source');
+      await writeFile(source, bytes);
+      const run = spawnSync(
+        'sh',
+        [
+          '-c',
+          `cat "${source}" > "${fifo}" & exec "$0" "$@"`,
+          argv[0],
+          ...argv.slice(1),
+          cli,
+          'verify',
+          fifo,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      assert.equal(run.status, status, `${name}: ${run.stdout}${run.stderr}`);
+      assert.match(run.stdout + run.stderr, output, name);
+    }
+  }
 });

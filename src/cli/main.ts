@@ -5,6 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { isSnapshotError, messageOf, SnapshotError } from '../errors.js';
+import { denoWouldAsk } from '../node/deno-permissions.js';
 import { firstHashThreadStarted } from '../node/hash-thread.js';
 import { UsageError } from './args.js';
 import { type Command, commands, usage } from './commands.js';
@@ -216,19 +217,37 @@ async function main(argv: string[]): Promise<number> {
     const note = noteOf(err);
     if (note !== undefined) process.stderr.write(`note: ${note}\n`);
     if (isSnapshotError(err) && err.code === 'INVALID_ARGUMENT') return 2;
-    if (!(err instanceof SnapshotError) && !isSnapshotError(err) && process.env.RAFTSNAP_DEBUG) {
+    if (
+      !(err instanceof SnapshotError) &&
+      !isSnapshotError(err) &&
+      !denoWouldAsk({ name: 'env', variable: 'RAFTSNAP_DEBUG' }) &&
+      process.env.RAFTSNAP_DEBUG
+    ) {
       process.stderr.write(`${(err as Error).stack}\n`);
     }
     return 1;
   }
 }
 
+// A command still running when the process ends found nothing left to wait on: a runtime whose
+// event loop let go of a pending read, say. That is no verdict, and never exit status 0.
+let settled = false;
+process.on('exit', (code) => {
+  if (settled || code !== 0) return;
+  process.stderr.write(
+    'error: the process ended before the command finished (the runtime stopped waiting for its input); no verdict\n',
+  );
+  process.exitCode = 1;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     // Standard output may have failed after the command's last line (see stopOnSignals).
     process.exitCode = process.exitCode || code;
   },
   (err) => {
+    settled = true;
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },

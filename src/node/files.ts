@@ -10,6 +10,7 @@ import {
   createReadStream,
   open as openFd,
   openSync,
+  type ReadStream,
   readlinkSync,
   readSync,
   type Stats,
@@ -57,13 +58,25 @@ export async function* fileInput(path: string): AsyncGenerator<Uint8Array> {
  * loop as a socket is: a read waiting for the writer holds none of libuv's four file threads,
  * and `destroy()` ends it at once. Only the open waits on one of them, until a writer opens the
  * FIFO (a FIFO destroyed meanwhile is closed as soon as that open returns). Nothing is opened
- * until the first chunk is asked for; iterate once.
+ * until the first chunk is asked for; iterate once. In Deno and Bun ({@link socketsTakePipes}) the
+ * FIFO is read as a file, on their own threads.
  */
 export function fifoInput(path: string): AsyncIterable<Uint8Array> & { destroy(): void } {
   let socket: Socket | undefined;
+  let stream: ReadStream | undefined;
   let destroyed = false;
   return {
     async *[Symbol.asyncIterator]() {
+      if (!socketsTakePipes()) {
+        if (destroyed) return;
+        stream = createReadStream(path, { highWaterMark: READ_CHUNK });
+        try {
+          yield* stream as AsyncIterable<Uint8Array>;
+        } finally {
+          stream.destroy();
+        }
+        return;
+      }
       const fd = await new Promise<number>((resolve, reject) =>
         openFd(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))),
       );
@@ -81,8 +94,19 @@ export function fifoInput(path: string): AsyncIterable<Uint8Array> & { destroy()
     destroy() {
       destroyed = true;
       socket?.destroy();
+      stream?.destroy();
     },
   };
+}
+
+/**
+ * Whether a pipe's file descriptor can be read as a node:net Socket: in Node. Deno's Socket
+ * fails to open one (EEXIST), and Bun's does not keep the event loop alive while it waits (the
+ * process would end with the read pending); there a FIFO is read as a file.
+ */
+function socketsTakePipes(): boolean {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  return g.Deno === undefined && g.Bun === undefined;
 }
 
 /**
@@ -620,7 +644,7 @@ class HandleWriter implements FileWriter {
  * `close()` keeps it (the caller must remove it, e.g. with {@link removeFile}); `abort()`
  * removes it.
  */
-export async function createTempFile(dir = tmpdir()): Promise<FileWriter> {
+export async function createTempFile(dir = tempDirectory()): Promise<FileWriter> {
   const path = join(dir, tempName('snapshot'));
   const fh = await open(path, 'wx', 0o600);
   return new HandleWriter(
@@ -632,11 +656,23 @@ export async function createTempFile(dir = tmpdir()): Promise<FileWriter> {
 }
 
 /**
+ * The OS temporary directory, as `os.tmpdir()` names it (TMPDIR, TMP or TEMP, else /tmp). Deno
+ * asks permission to read those variables: where it would, /tmp (the default of each Unix;
+ * `os.tmpdir()` elsewhere).
+ */
+function tempDirectory(): string {
+  const asks = ['TMPDIR', 'TMP', 'TEMP'].some((variable) =>
+    denoWouldAsk({ name: 'env', variable }),
+  );
+  return asks && process.platform !== 'win32' ? '/tmp' : tmpdir();
+}
+
+/**
  * {@link createTempFile} for a temporary copy: its failures, creating or writing (a full disk),
  * are SnapshotError('IO') naming the directory, and TMPDIR when that chose it.
  */
 export async function createTempCopy(dir?: string): Promise<FileWriter> {
-  const where = dir ?? tmpdir();
+  const where = dir ?? tempDirectory();
   const named = dir === undefined ? `${where} (TMPDIR)` : where;
   let file: FileWriter;
   try {
