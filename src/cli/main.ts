@@ -3,6 +3,7 @@
  * The raftsnap command line. Exit codes: 0 success, 1 invalid snapshot or failed operation,
  * 2 usage error. Errors go to stderr as `error: <reason>`.
  */
+import { constants } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { isSnapshotError, messageOf, SnapshotError } from '../errors.js';
 import { denoWouldAsk } from '../node/deno-permissions.js';
@@ -77,6 +78,8 @@ const EPIPE_EXIT = 141;
 /** How a command was stopped: by a signal, or by its standard output failing. */
 type Stop = { signal: NodeJS.Signals } | { exitCode: number };
 
+const { signals } = constants;
+
 /**
  * Ends the process through `sig`'s default action (Node's ends it with status 128 + the signal's
  * number, as a shell reports a killed process), which no thread stuck in a read of a quiet pipe
@@ -85,8 +88,9 @@ type Stop = { signal: NodeJS.Signals } | { exitCode: number };
 function dieBy(sig: NodeJS.Signals): never {
   process.removeAllListeners(sig);
   process.kill(process.pid, sig);
-  // The signal is delivered at once; this is never reached.
-  process.exit(1);
+  // Node delivers the signal at once and this is not reached. Deno may still hold the signal for
+  // its listeners that were just removed: then the status a shell gives a killed process.
+  process.exit(128 + (signals[sig] ?? 0));
 }
 
 /**
