@@ -106,4 +106,10 @@ await build({
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
+  // `raftsnap --version` without reading package.json (Deno may not be allowed to read it).
+  define: {
+    RAFTSNAP_VERSION: JSON.stringify(
+      JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
+    ),
+  },
 });

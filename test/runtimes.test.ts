@@ -300,3 +300,17 @@ test('Deno and Bun: the CLI reads a named pipe by path as Node does (a whole arc
     }
   }
 });
+
+test('Deno allowed to read nothing of the package: `raftsnap --version` still names the version (the bundle carries it)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFile } = await import('node:fs/promises');
+  const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
+  const cli = join(repoRoot, 'dist', 'src', 'cli', 'raftsnap.js');
+  const r = spawnSync(
+    binary('deno'),
+    ['run', '--quiet', '--no-prompt', `--allow-read=${tmp}`, cli, '--version'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout.split('\n')[0], `raftsnap ${version}`);
+});

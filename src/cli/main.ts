@@ -143,6 +143,17 @@ function stopOnSignals(ctl: AbortController, finished: () => boolean): () => Sto
   return () => stop;
 }
 
+/** The package's version: set by the build in the bundled command line (no file to read). */
+declare const RAFTSNAP_VERSION: string | undefined;
+
+/** raftsnap's version: the bundle's, else package.json's (unbundled, as tsc left it). */
+async function packageVersion(): Promise<string> {
+  if (typeof RAFTSNAP_VERSION === 'string') return RAFTSNAP_VERSION;
+  const { readFileSync } = await import('node:fs');
+  return JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
+    .version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
@@ -156,15 +167,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version' || name === 'version') {
-    const { readFileSync } = await import('node:fs');
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    const version = await packageVersion();
     // Which compressor create uses here: a slow create on another machine is often this.
     const { loadLibdeflate } = await import('../node/libdeflate-gzip.js');
     const addon = loadLibdeflate();
     const gzip = addon
       ? `libdeflate ${addon.version} (raftsnap's addon)`
       : `node:zlib ${process.versions.zlib} (the libdeflate addon is not built or does not load here)`;
-    process.stdout.write(`raftsnap ${pkg.version}\ncreate compresses with ${gzip}\n`);
+    process.stdout.write(`raftsnap ${version}\ncreate compresses with ${gzip}\n`);
     return 0;
   }
   const cmd = await resolve(name);
