@@ -76,6 +76,8 @@ export async function* tracked(
   let done = false;
   try {
     for (;;) {
+      // Not one more read once aborted (between chunks, by a progress callback say).
+      throwIfAborted(signal);
       const next = await unlessAborted(source.next(), signal);
       if (next.done) {
         done = true;

@@ -688,6 +688,82 @@ test('an abort while an async iterable input has stalled asks its own iterator t
   });
 });
 
+test("after an abort the caller's iterator is never read again once asked to return: an abort during the pipeline's turn of the event loop every 16 MiB, and one from a progress callback", async () => {
+  const raft = new MemoryRaft(pseudoRandom(1000, 2), 3n);
+  const { meta } = await raft.snapshot();
+  // 40 chunks of 1 MiB, each delivered on a later turn; `abortAt` aborts on a turn of its own.
+  const source = (abortAt: number, ctl: AbortController) => {
+    const log: string[] = [];
+    let returned = false;
+    const iterable = {
+      [Symbol.asyncIterator]() {
+        let i = 0;
+        return {
+          next(): Promise<IteratorResult<Uint8Array>> {
+            log.push(returned ? 'next after return' : 'next');
+            const k = i++;
+            return new Promise((resolve) => {
+              setImmediate(() =>
+                resolve(
+                  k < 40
+                    ? { value: new Uint8Array(1 << 20), done: false }
+                    : { value: undefined, done: true },
+                ),
+              );
+              if (k === abortAt) setImmediate(() => ctl.abort(new Error('stop')));
+            });
+          },
+          return(): Promise<IteratorResult<Uint8Array>> {
+            returned = true;
+            log.push('return');
+            return Promise.resolve({ value: undefined, done: true });
+          },
+        };
+      },
+    };
+    return { iterable, log };
+  };
+  await withTempDir(async (dir) => {
+    for (const abortAt of [14, 15, 16, 31]) {
+      const ctl = new AbortController();
+      const { iterable, log } = source(abortAt, ctl);
+      const big = { ...meta, size: 40n << 20n };
+      await assert.rejects(
+        createFile(big, iterable, join(dir, 'out.snap'), { signal: ctl.signal }),
+        (err: unknown) => isSnapshotError(err) && err.code === 'ABORTED',
+      );
+      assert.ok(!log.includes('next after return'), `abort at chunk ${abortAt}: ${log.slice(-4)}`);
+      assert.equal(log.filter((x) => x === 'return').length, 1, `abort at chunk ${abortAt}`);
+    }
+  });
+  // Aborted by the progress callback of the first chunk: no second read.
+  const archive = await archiveOf(raft);
+  const ctl = new AbortController();
+  const log: string[] = [];
+  const iterable = {
+    [Symbol.asyncIterator]() {
+      let i = 0;
+      return {
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          log.push('next');
+          return i++ === 0
+            ? { value: archive.subarray(0, 100), done: false }
+            : { value: archive.subarray(100), done: false };
+        },
+        return: async (): Promise<IteratorResult<Uint8Array>> => {
+          log.push('return');
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+  await assert.rejects(
+    verify(iterable, { signal: ctl.signal, onProgress: () => ctl.abort(new Error('stop')) }),
+    (err: unknown) => isSnapshotError(err) && err.code === 'ABORTED',
+  );
+  assert.deepEqual(log, ['next', 'return']);
+});
+
 test("a FIFO whose writer went quiet holds none of libuv's file threads: after aborted verifies of five, file calls run and the process ends at once; a FIFO written in full verifies", async () => {
   await withTempDir(async (dir) => {
     const archive = await archiveOf(new MemoryRaft(pseudoRandom(100_000, 2), 3n));

@@ -171,12 +171,33 @@ export function stoppableBytes(input: ByteInput): {
     // The caller's own iterator is asked to return, not a generator around it: that one's
     // return() would wait for the read it is waiting on.
     const source = iterable[Symbol.asyncIterator]();
+    let stopped = false;
+    // As `for await` over `source`, and never asking it for more once it was asked to return.
     const checked = async function* () {
-      for await (const chunk of { [Symbol.asyncIterator]: () => source }) yield checkChunk(chunk);
+      let ended = false;
+      try {
+        while (!stopped) {
+          let next: IteratorResult<unknown>;
+          try {
+            next = await source.next();
+          } catch (err) {
+            ended = true;
+            throw err;
+          }
+          if (next.done) {
+            ended = true;
+            return;
+          }
+          yield checkChunk(next.value);
+        }
+      } finally {
+        if (!ended && !stopped) await source.return?.();
+      }
     };
     return {
       chunks: paced(checked())[Symbol.asyncIterator](),
       stop: () => {
+        stopped = true;
         try {
           Promise.resolve(source.return?.()).catch(() => {});
         } catch {
