@@ -1200,3 +1200,24 @@ test('a command left waiting on something that can never finish, with nothing le
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^error: the process ended before the command finished .*; no verdict$/m);
 });
+
+test('help and the version on a standard output that fails (a full disk): a word on stderr and status 1, not an unhandled error', () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    for (const args of [['--help'], ['version'], ['verify', '--help']]) {
+      const r = spawnSync(process.execPath, [cliPath, ...args], {
+        stdio: ['ignore', full, 'pipe'],
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 1, `${args}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        'error: cannot write to standard output: ENOSPC: no space left on device, write\n',
+        String(args),
+      );
+    }
+  } finally {
+    closeSync(full);
+  }
+});

@@ -154,6 +154,24 @@ async function packageVersion(): Promise<string> {
     .version;
 }
 
+/**
+ * Prints help or the version on stdout. Should stdout fail (a full disk, a closed pipe), that is
+ * reported as the commands report it: a word on stderr and status 1 (141, silently, for a reader
+ * gone away), not an unhandled 'error' event.
+ */
+function printInfo(text: string): number {
+  process.stdout.once('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      process.exitCode = EPIPE_EXIT;
+      return;
+    }
+    process.stderr.write(`error: cannot write to standard output: ${err.message}\n`);
+    process.exitCode = 1;
+  });
+  process.stdout.write(text);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
@@ -163,8 +181,7 @@ async function main(argv: string[]): Promise<number> {
   if (name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
     const cmd = topic ? await resolve(topic) : undefined;
-    process.stdout.write(`${cmd ? cmd.help : usage}\n`);
-    return 0;
+    return printInfo(`${cmd ? cmd.help : usage}\n`);
   }
   if (name === '--version' || name === 'version') {
     const version = await packageVersion();
@@ -174,8 +191,7 @@ async function main(argv: string[]): Promise<number> {
     const gzip = addon
       ? `libdeflate ${addon.version} (raftsnap's addon)`
       : `node:zlib ${process.versions.zlib} (the libdeflate addon is not built or does not load here)`;
-    process.stdout.write(`raftsnap ${version}\ncreate compresses with ${gzip}\n`);
-    return 0;
+    return printInfo(`raftsnap ${version}\ncreate compresses with ${gzip}\n`);
   }
   const cmd = await resolve(name);
   if (cmd?.hashThreads === false) baselineTierOnly();
@@ -184,8 +200,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${cmd.help}\n`);
-    return 0;
+    return printInfo(`${cmd.help}\n`);
   }
   const ctl = new AbortController();
   let finished = false;
