@@ -8,6 +8,7 @@
  * how to install it.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,19 @@ import {
   withWorkerd,
 } from './runtimes/hosts.js';
 import { type RunReport, runCases } from './runtimes/runner.js';
+
+/**
+ * Runs `command` in a shell on a pseudo-terminal (script(1)), where Deno prompts (and waits) for
+ * a permission it lacks; with no input a prompt reads end of file and the permission is denied.
+ */
+function onTerminal(command: string, timeout = 120_000) {
+  return spawnSync('script', ['-qec', command, '/dev/null'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    input: '',
+    timeout,
+  });
+}
 
 const cases = await buildCases();
 const casesJson = JSON.stringify(cases);
@@ -161,20 +175,13 @@ test(`the portable entry is at most ${SIZE_BUDGET / 1024} KiB minified and gzip'
 });
 
 test('Deno on a terminal without --allow-env: raftsnap does not stop to ask for RAFTSNAP_ENGINE', async () => {
-  const { spawnSync } = await import('node:child_process');
   const { repoRoot, fixture } = await import('./support/fixtures.js');
   const deno = join(repoRoot, 'node_modules', '.bin', 'deno');
   const driver = join(repoRoot, 'dist', 'test', 'runtimes', 'deno-prompt.js');
   const archive = fixture('reference-written', 'real-raft-1000-entries.snap');
-  // script(1) gives Deno a pseudo-terminal, where it would prompt (and wait) for a permission.
-  const r = spawnSync(
-    'script',
-    [
-      '-qec',
-      `"${deno}" run --quiet --allow-read="${repoRoot},${archive}" "${driver}" "${archive}"`,
-      '/dev/null',
-    ],
-    { cwd: repoRoot, encoding: 'utf8', input: '', timeout: 60_000 },
+  const r = onTerminal(
+    `"${deno}" run --quiet --allow-read="${repoRoot},${archive}" "${driver}" "${archive}"`,
+    60_000,
   );
   assert.doesNotMatch(r.stdout, /requests env access/);
   assert.match(r.stdout, /index 1002\b/);
@@ -182,25 +189,14 @@ test('Deno on a terminal without --allow-env: raftsnap does not stop to ask for 
 });
 
 test('Deno on a terminal, the CLI with only --allow-read (and --allow-write for its output): verify, inspect, extract and create run without asking for anything', async () => {
-  const { spawnSync } = await import('node:child_process');
   const { readFile } = await import('node:fs/promises');
   const { repoRoot, fixture } = await import('./support/fixtures.js');
   const deno = join(repoRoot, 'node_modules', '.bin', 'deno');
   const cli = join(repoRoot, 'dist', 'src', 'cli', 'raftsnap.js');
   const archive = fixture('reference-written', 'real-raft-1000-entries.snap');
   const out = join(tmp, 'deno-cli');
-  // script(1) gives Deno a pseudo-terminal, where it prompts (and waits) for a permission it
-  // lacks; with no input the prompt reads end of file and the permission is denied.
   const inDeno = (write: string, args: string) =>
-    spawnSync(
-      'script',
-      [
-        '-qec',
-        `NO_COLOR=1 "${deno}" run --quiet --allow-read ${write} "${cli}" ${args} --quiet`,
-        '/dev/null',
-      ],
-      { cwd: repoRoot, encoding: 'utf8', input: '', timeout: 120_000 },
-    );
+    onTerminal(`NO_COLOR=1 "${deno}" run --quiet --allow-read ${write} "${cli}" ${args} --quiet`);
   const runs = [
     inDeno('', `verify "${archive}"`),
     inDeno('', `inspect "${archive}" --json`),
@@ -231,14 +227,8 @@ test('Deno on a terminal, the CLI with only --allow-read (and --allow-write for 
      console.log('copied to ' + temp.path);
      await temp.cleanup();`,
   );
-  const copy = spawnSync(
-    'script',
-    [
-      '-qec',
-      `NO_COLOR=1 "${deno}" run --quiet --allow-read --allow-write=/tmp "${script}" "${archive}"`,
-      '/dev/null',
-    ],
-    { cwd: repoRoot, encoding: 'utf8', input: '', timeout: 120_000 },
+  const copy = onTerminal(
+    `NO_COLOR=1 "${deno}" run --quiet --allow-read --allow-write=/tmp "${script}" "${archive}"`,
   );
   assert.doesNotMatch(copy.stdout, /requests|NotCapable|Uncaught/, copy.stdout);
   assert.match(copy.stdout, /^copied to \/tmp\//m);
@@ -258,7 +248,6 @@ test('Deno on a terminal, the CLI with only --allow-read (and --allow-write for 
 });
 
 test('Deno and Bun: the CLI reads a named pipe by path as Node does (a whole archive verifies; garbage is an invalid header, exit status 1)', async () => {
-  const { spawnSync } = await import('node:child_process');
   const { readFile } = await import('node:fs/promises');
   const { fixture } = await import('./support/fixtures.js');
   const cli = join(repoRoot, 'dist', 'src', 'cli', 'raftsnap.js');
@@ -302,7 +291,6 @@ test('Deno and Bun: the CLI reads a named pipe by path as Node does (a whole arc
 });
 
 test('Deno allowed to read nothing of the package: `raftsnap --version` still names the version (the bundle carries it)', async () => {
-  const { spawnSync } = await import('node:child_process');
   const { readFile } = await import('node:fs/promises');
   const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8'));
   const cli = join(repoRoot, 'dist', 'src', 'cli', 'raftsnap.js');

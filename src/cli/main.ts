@@ -133,14 +133,23 @@ function stopOnSignals(ctl: AbortController, finished: () => boolean): () => Sto
     const exitCode = err.code === 'EPIPE' ? EPIPE_EXIT : 1;
     stop = { exitCode };
     const reason = new SnapshotError('IO', `cannot write to standard output: ${err.message}`);
-    if (!finished()) {
-      ctl.abort(reason);
-      return;
-    }
-    if (exitCode !== EPIPE_EXIT) process.stderr.write(`error: ${reason.message}\n`);
-    process.exitCode = exitCode;
+    if (finished()) reportStdoutFailure(err);
+    else ctl.abort(reason);
   });
   return () => stop;
+}
+
+/**
+ * Reports standard output failing after the last line was written: a word on stderr and status
+ * 1, or silently status 141 for a reader gone away (as SIGPIPE would end the process).
+ */
+function reportStdoutFailure(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') {
+    process.exitCode = EPIPE_EXIT;
+    return;
+  }
+  process.stderr.write(`error: cannot write to standard output: ${err.message}\n`);
+  process.exitCode = 1;
 }
 
 /** The package's version: set by the build in the bundled command line (no file to read). */
@@ -160,14 +169,7 @@ async function packageVersion(): Promise<string> {
  * gone away), not an unhandled 'error' event.
  */
 function printInfo(text: string): number {
-  process.stdout.once('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') {
-      process.exitCode = EPIPE_EXIT;
-      return;
-    }
-    process.stderr.write(`error: cannot write to standard output: ${err.message}\n`);
-    process.exitCode = 1;
-  });
+  process.stdout.once('error', reportStdoutFailure);
   process.stdout.write(text);
   return 0;
 }
