@@ -151,7 +151,8 @@ const S_ERR: i32 = 2;
 let gStatus: i32 = S_OK;
 
 // ---------------------------------------------------------------------------------------------
-// Huffman table construction (zlib's inflate_table, with Go's acceptance rules)
+// Huffman table construction (the root table by doubling as libdeflate builds it, subtables as
+// zlib's inflate_table does; Go's acceptance rules)
 
 function makeEntry(kind: u32, sym: u32, len: u32): u32 {
   const l = (len << 8) | len;
@@ -171,6 +172,20 @@ function makeEntry(kind: u32, sym: u32, len: u32): u32 {
     return D_EXC | l; // 30, 31: only in the fixed code; Go rejects them
   }
   return (sym << 16) | l;
+}
+
+// Entries for code length 0 of every literal/length and distance symbol: the entry for a code
+// of length `len` is the base plus len * 0x101 (the length in bits 0..7 and 8..11).
+const LIT_BASE = memory.data(288 * 4, 16);
+const DIST_BASE = memory.data(32 * 4, 16);
+
+/** The next canonical code after `huff` among codes of `len` bits, both bit-reversed. */
+function nextCode(huff: u32, len: u32): u32 {
+  // Adding one to the reversed code: clear its leading ones and set the highest zero below them.
+  const zeros = ~huff & ((1 << len) - 1);
+  if (zeros === 0) return 0;
+  const inc: u32 = 1 << (31 - clz(zeros));
+  return (huff & (inc - 1)) | inc;
 }
 
 function invalidEntry(kind: u32): u32 {
@@ -227,45 +242,48 @@ function buildTable(s: usize, lens: usize, n: u32, table: usize, root: u32, kind
     }
   }
 
-  let huff: u32 = 0; // current code, bit-reversed
-  let sym: u32 = 0;
+  // Codes of at most `root` bits (libdeflate's way): each entry is stored once, in a table as
+  // wide as its code, and the table is doubled (copied onto its upper half) before the next
+  // length, which replicates every shorter code over the bits it does not use.
+  const bases = kind === K_LIT ? LIT_BASE : kind === K_DIST ? DIST_BASE : 0;
+  let huff: u32 = 0; // next code, bit-reversed
+  let sym: u32 = 0; // index into work
   let len: u32 = min;
+  let cur: u32 = 1 << min;
+  for (; len <= root; len++) {
+    const add = len * 0x101;
+    for (let c = u32(load<u16>(count + (len << 1))); c !== 0; c--) {
+      const v = u32(load<u16>(work + (sym << 1)));
+      const base = bases !== 0 ? load<u32>(bases + (v << 2)) : v << 16;
+      store<u32>(table + (huff << 2), base + add);
+      sym++;
+      huff = nextCode(huff, len);
+    }
+    if (len < root) {
+      // An inline copy: memory.copy is a call into the runtime, too dear for a few bytes.
+      const half = table + (cur << 2);
+      if (cur >= 4) {
+        for (let p: usize = 0; p < usize(cur) << 2; p += 16)
+          v128.store(half + p, v128.load(table + p));
+      } else {
+        for (let p: usize = 0; p < usize(cur) << 2; p += 4)
+          store<u32>(half + p, load<u32>(table + p));
+      }
+      cur <<= 1;
+    }
+  }
+  if (max <= root) return i32(min);
+
+  // Longer codes: zlib's subtables, each as wide as the codes sharing its root-bit prefix need.
+  while (load<u16>(count + (len << 1)) === 0) len++;
   let next: usize = table; // current (sub)table
   let curr: u32 = root; // index bits of the current (sub)table
-  let drop: u32 = 0; // bits dropped before indexing the current (sub)table
+  const drop = root; // bits dropped before indexing a subtable
   let low: u32 = 0xffffffff;
   const mask: u32 = size - 1;
   for (;;) {
-    const here = makeEntry(kind, u32(load<u16>(work + (sym << 1))), len - drop);
-    const incr: u32 = 1 << (len - drop);
-    let fill: u32 = 1 << curr;
-    const tableSize = fill;
-    do {
-      fill -= incr;
-      store<u32>(next + (((huff >> drop) + fill) << 2), here);
-    } while (fill !== 0);
-
-    // Increment the bit-reversed code.
-    let inc: u32 = 1 << (len - 1);
-    while (huff & inc) inc >>= 1;
-    if (inc !== 0) {
-      huff &= inc - 1;
-      huff += inc;
-    } else {
-      huff = 0;
-    }
-
-    sym++;
-    const c = load<u16>(count + (len << 1)) - 1;
-    store<u16>(count + (len << 1), c);
-    if (c === 0) {
-      if (len === max) break;
-      len = u32(load<u8>(lens + u32(load<u16>(work + (sym << 1)))));
-    }
-
-    if (len > root && (huff & mask) !== low) {
-      if (drop === 0) drop = root;
-      next += tableSize << 2;
+    if ((huff & mask) !== low) {
+      next += usize(1 << curr) << 2;
       curr = len - drop;
       let lft: i32 = 1 << curr;
       while (curr + drop < max) {
@@ -281,6 +299,22 @@ function buildTable(s: usize, lens: usize, n: u32, table: usize, root: u32, kind
           ? E_EXC | E_SUB | (off << 16) | (curr << 8) | root
           : D_EXC | D_SUB | (off << 16) | (curr << 8) | root;
       store<u32>(table + (low << 2), ptr);
+    }
+    const v = u32(load<u16>(work + (sym << 1)));
+    const here = (bases !== 0 ? load<u32>(bases + (v << 2)) : v << 16) + (len - drop) * 0x101;
+    const incr: u32 = 1 << (len - drop);
+    let fill: u32 = 1 << curr;
+    do {
+      fill -= incr;
+      store<u32>(next + (((huff >> drop) + fill) << 2), here);
+    } while (fill !== 0);
+    huff = nextCode(huff, len);
+    sym++;
+    const c = load<u16>(count + (len << 1)) - 1;
+    store<u16>(count + (len << 1), c);
+    if (c === 0) {
+      if (len === max) break;
+      len = u32(load<u8>(lens + u32(load<u16>(work + (sym << 1)))));
     }
   }
   return i32(min);
@@ -569,16 +603,68 @@ function fast(s: usize): bool {
     out = end;
     if (inp > inLim || out > outLim) break;
   }
-  // Give whole unused bytes back to the input.
+  putBack(s, hold, bits, inp);
+  store<u32>(s, u32(out), OUT);
+  return ok;
+}
+
+/**
+ * Stores a fast path's bit buffer in the slot, giving its whole unused bytes back to the input
+ * (only the low 6 bits of `bits` count, as in the fast paths).
+ */
+function putBack(s: usize, hold: u64, bits: u32, inp: usize): void {
   bits &= 63;
   inp -= bits >> 3;
   bits &= 7;
-  hold &= (u64(1) << bits) - 1;
-  store<u64>(s, hold, HOLD);
+  store<u64>(s, hold & ((u64(1) << bits) - 1), HOLD);
   store<u32>(s, bits, BITS);
   store<u32>(s, u32(inp), INP);
-  store<u32>(s, u32(out), OUT);
-  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast path for a dynamic block's code lengths: whole symbols (with their repeat bits) while at
+// least 16 input bytes remain. Go's encoder starts a new block every 16384 symbols or so, so on
+// data that hardly compresses the headers are a good part of the work.
+
+/**
+ * Decodes code lengths `i` onwards (of `n`) into LENS and returns how far it got. It stops before
+ * a symbol the slow path must decode: an invalid code, a repeat of nothing or past `n`.
+ */
+function fastCodeLens(s: usize, i: u32, n: u32): u32 {
+  let hold = load<u64>(s, HOLD);
+  let bits = load<u32>(s, BITS);
+  let inp = usize(load<u32>(s, INP));
+  const inLim = usize(load<u32>(s, INEND)) - 16;
+  const pre = s + PRET;
+  const lens = s + LENS;
+  while (i < n && inp <= inLim) {
+    hold |= load<u64>(inp) << bits;
+    inp += ((63 - bits) >> 3) & 7;
+    bits |= 56;
+    // The code-length code has at most 7 bits, so its table has no subtables.
+    const e = load<u32>(pre + ((u32(hold) & ((1 << PRE_BITS) - 1)) << 2));
+    if (i32(e) < 0) break; // invalid code
+    const sym = e >> 16;
+    const len = e & 0xff;
+    if (sym < 16) {
+      hold >>= len;
+      bits -= len;
+      store<u8>(lens + i, u8(sym));
+      i++;
+      continue;
+    }
+    if (sym === 16 && i === 0) break;
+    const nb: u32 = sym === 16 ? 2 : sym === 17 ? 3 : 7;
+    const rep = (sym === 18 ? 11 : 3) + (u32(hold >> len) & ((1 << nb) - 1));
+    if (i + rep > n) break;
+    hold >>= len + nb;
+    bits -= len + nb;
+    memory.fill(lens + i, sym === 16 ? load<u8>(lens + i - 1) : 0, rep);
+    i += rep;
+  }
+  // Nothing of a symbol it stopped before is used.
+  putBack(s, hold, bits, inp);
+  return i;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -688,6 +774,7 @@ function runLoop(s: usize): i32 {
         const n = load<u32>(s, NLIT) + load<u32>(s, NDIST);
         const pmin = load<u32>(s, PMIN);
         let i = load<u32>(s, IDX);
+        if (i < n && load<u32>(s, INEND) - load<u32>(s, INP) >= 16) i = fastCodeLens(s, i, n);
         let rep = false;
         while (i < n) {
           const e = huffSym(s, s + PRET, PRE_BITS, K_PRE, pmin);
@@ -828,6 +915,8 @@ function initStatic(): void {
   // Scratch: the first slot's memory, before any slot exists.
   const scratch = SLOTS_START;
   const lens = scratch + LENS;
+  for (let i: u32 = 0; i < 288; i++) store<u32>(LIT_BASE + (i << 2), makeEntry(K_LIT, i, 0));
+  for (let i: u32 = 0; i < 32; i++) store<u32>(DIST_BASE + (i << 2), makeEntry(K_DIST, i, 0));
   for (let i: u32 = 0; i < 144; i++) store<u8>(lens + i, 8);
   for (let i: u32 = 144; i < 256; i++) store<u8>(lens + i, 9);
   for (let i: u32 = 256; i < 280; i++) store<u8>(lens + i, 7);

@@ -18,6 +18,7 @@ import {
   type WasmRawInflater,
 } from '../src/wasm/inflate.js';
 import { xorshift32 } from './support/bytes.js';
+import { dynamicBlock } from './support/deflate-blocks.js';
 
 let engine: WasmInflateEngine;
 let crc32: (crc: number, data: Uint8Array) => number;
@@ -587,6 +588,56 @@ describe('wasm inflate: Go 1.19 compress/flate verdicts', () => {
     // Stored "ab" (non-final), then a fixed block with length 3 at distance 3.
     const r = run(hex('000200fdff6162032200'), whole);
     assert.equal(r.message, 'flate: corrupt input before offset 9');
+  });
+});
+
+describe('wasm inflate: dynamic block headers', () => {
+  // The decoder reads a block's code lengths and builds its tables on a fast path when 16 bytes
+  // of input are at hand, and on the slow path (which reads as Go does) otherwise: fed a byte at
+  // a time, a stream takes the slow path only.
+  it('decodes generated blocks (codes up to 15 bits, repeats) to what was coded', () => {
+    for (let seed = 1; seed <= 600; seed++) {
+      const block = dynamicBlock(seed);
+      if (block.flaw !== 'none') continue;
+      const input = concat([block.stream, Uint8Array.of(0xaa, 0x55)]);
+      for (const chunker of [whole, fixed(1)]) {
+        const r = run(input, chunker);
+        assert.equal(r.status, 'ok', `seed ${seed}: ${r.message}`);
+        assert.equal(r.consumed, block.stream.length, `seed ${seed}: end of stream`);
+        assertBytesEqual(r.out, block.data, `seed ${seed}`);
+      }
+    }
+  });
+
+  it('gives the same verdict, offset and output whole and a byte at a time, flawed headers too', () => {
+    const seen = new Map<string, number>();
+    for (let seed = 1; seed <= 1500; seed++) {
+      const block = dynamicBlock(seed);
+      const input = concat([block.stream, randomBytes(seed % 40, seed)]);
+      const a = run(input, whole);
+      const b = run(input, fixed(1));
+      const what = `seed ${seed} (${block.flaw})`;
+      assert.equal(a.status, b.status, `${what}: ${a.message} / ${b.message}`);
+      assert.equal(a.message, b.message, what);
+      assert.equal(a.consumed, b.consumed, what);
+      assertBytesEqual(a.out, b.out, what);
+      if (block.flaw === 'repeat-past-end' || block.flaw === 'repeat-first') {
+        // Go rejects the repeat itself, before reading anything after the header.
+        assert.equal(a.status, 'corrupt', what);
+        assert.ok(a.offset <= block.headerBytes, `${what}: offset ${a.offset}`);
+      }
+      const key = `${block.flaw} ${a.status}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    // The generator reaches every flaw, and each is rejected (or not) as it should be often.
+    for (const key of [
+      'none ok',
+      'repeat-past-end corrupt',
+      'repeat-first corrupt',
+      'length-missing corrupt',
+      'bit-flip corrupt',
+    ])
+      assert.ok((seen.get(key) ?? 0) >= 50, `${key}: ${seen.get(key) ?? 0} of 1500 ${[...seen]}`);
   });
 });
 
