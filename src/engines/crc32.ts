@@ -51,13 +51,19 @@ export const crc32: Crc32 = (crc, data) => {
 
 /** The gzip polynomial, bit-reversed: bit 31 is x^0 and bit 0 is x^31. */
 const POLY = 0xedb88320;
+const POLY_I32 = POLY | 0;
 
 /** Product of two polynomials modulo the CRC polynomial (both bit-reversed, as CRCs are). */
 function mulModP(a: number, b: number): number {
+  // Every value stays a 32-bit integer (a's bits are taken from the sign), so the loop runs on
+  // small integers rather than on heap numbers.
+  let x = a | 0;
+  let y = b | 0;
   let product = 0;
-  for (let bit = 0x80000000; bit !== 0; bit >>>= 1) {
-    if (a & bit) product ^= b;
-    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  for (let i = 0; i < 32; i++) {
+    if (x < 0) product ^= y;
+    x <<= 1;
+    y = (y >>> 1) ^ (-(y & 1) & POLY_I32);
   }
   return product >>> 0;
 }
