@@ -154,30 +154,30 @@ let gStatus: i32 = S_OK;
 // Huffman table construction (the root table by doubling as libdeflate builds it, subtables as
 // zlib's inflate_table does; Go's acceptance rules)
 
-function makeEntry(kind: u32, sym: u32, len: u32): u32 {
-  const l = (len << 8) | len;
-  if (kind === K_LIT) {
-    if (sym < 256) return E_LIT | (sym << 16) | l;
-    if (sym === 256) return E_EXC | E_EOB | l;
-    if (sym < 286) {
-      const i = sym - 257;
-      return (u32(load<u16>(LBASE + (i << 1))) << 16) | (l + u32(load<u8>(LEXT + i)));
-    }
-    return E_EXC | l; // 286, 287: only in the fixed code; Go rejects them
-  }
-  if (kind === K_DIST) {
-    if (sym < 30) {
-      return (u32(load<u16>(DBASE + (sym << 1))) << 16) | (l + u32(load<u8>(DEXT + sym)));
-    }
-    return D_EXC | l; // 30, 31: only in the fixed code; Go rejects them
-  }
-  return (sym << 16) | l;
-}
-
-// Entries for code length 0 of every literal/length and distance symbol: the entry for a code
-// of length `len` is the base plus len * 0x101 (the length in bits 0..7 and 8..11).
+// Entries for code length 0 of every literal/length and distance symbol (built at start): the
+// entry for a code of length `len` is the base plus len * 0x101 (the length in bits 0..7 and
+// 8..11, the extra bits of a length or distance added to the low byte). Symbols 286 and 287 and
+// distances 30 and 31 occur only in the fixed code, and Go rejects them.
 const LIT_BASE = memory.data(288 * 4, 16);
 const DIST_BASE = memory.data(32 * 4, 16);
+
+function initBases(): void {
+  for (let sym: u32 = 0; sym < 288; sym++) {
+    let e: u32 = E_EXC; // 286, 287: invalid
+    if (sym < 256) e = E_LIT | (sym << 16);
+    else if (sym === 256) e = E_EXC | E_EOB;
+    else if (sym < 286) {
+      const i = sym - 257;
+      e = (u32(load<u16>(LBASE + (i << 1))) << 16) | u32(load<u8>(LEXT + i));
+    }
+    store<u32>(LIT_BASE + (sym << 2), e);
+  }
+  for (let sym: u32 = 0; sym < 32; sym++) {
+    let e: u32 = D_EXC; // 30, 31: invalid
+    if (sym < 30) e = (u32(load<u16>(DBASE + (sym << 1))) << 16) | u32(load<u8>(DEXT + sym));
+    store<u32>(DIST_BASE + (sym << 2), e);
+  }
+}
 
 /** The next canonical code after `huff` among codes of `len` bits, both bit-reversed. */
 function nextCode(huff: u32, len: u32): u32 {
@@ -260,15 +260,11 @@ function buildTable(s: usize, lens: usize, n: u32, table: usize, root: u32, kind
       huff = nextCode(huff, len);
     }
     if (len < root) {
-      // An inline copy: memory.copy is a call into the runtime, too dear for a few bytes.
+      // An inline copy (memory.copy is a call into the runtime, too dear for a few bytes), 16
+      // bytes at a time: from 2 entries it copies 2 more, which the next doubling overwrites.
       const half = table + (cur << 2);
-      if (cur >= 4) {
-        for (let p: usize = 0; p < usize(cur) << 2; p += 16)
-          v128.store(half + p, v128.load(table + p));
-      } else {
-        for (let p: usize = 0; p < usize(cur) << 2; p += 4)
-          store<u32>(half + p, load<u32>(table + p));
-      }
+      for (let p: usize = 0; p < usize(cur) << 2; p += 16)
+        v128.store(half + p, v128.load(table + p));
       cur <<= 1;
     }
   }
@@ -915,8 +911,7 @@ function initStatic(): void {
   // Scratch: the first slot's memory, before any slot exists.
   const scratch = SLOTS_START;
   const lens = scratch + LENS;
-  for (let i: u32 = 0; i < 288; i++) store<u32>(LIT_BASE + (i << 2), makeEntry(K_LIT, i, 0));
-  for (let i: u32 = 0; i < 32; i++) store<u32>(DIST_BASE + (i << 2), makeEntry(K_DIST, i, 0));
+  initBases();
   for (let i: u32 = 0; i < 144; i++) store<u8>(lens + i, 8);
   for (let i: u32 = 144; i < 256; i++) store<u8>(lens + i, 9);
   for (let i: u32 = 256; i < 280; i++) store<u8>(lens + i, 7);
