@@ -154,12 +154,13 @@ let gStatus: i32 = S_OK;
 // Huffman table construction (the root table by doubling as libdeflate builds it, subtables as
 // zlib's inflate_table does; Go's acceptance rules)
 
-// Entries for code length 0 of every literal/length and distance symbol (built at start): the
-// entry for a code of length `len` is the base plus len * 0x101 (the length in bits 0..7 and
-// 8..11, the extra bits of a length or distance added to the low byte). Symbols 286 and 287 and
-// distances 30 and 31 occur only in the fixed code, and Go rejects them.
+// Entries for code length 0 of every literal/length, distance and code-length symbol (built at
+// start): the entry for a code of length `len` is the base plus len * 0x101 (the length in bits
+// 0..7 and 8..11, the extra bits of a length or distance added to the low byte). Symbols 286 and
+// 287 and distances 30 and 31 occur only in the fixed code, and Go rejects them.
 const LIT_BASE = memory.data(288 * 4, 16);
 const DIST_BASE = memory.data(32 * 4, 16);
+const PRE_BASE = memory.data(19 * 4, 16);
 
 function initBases(): void {
   for (let sym: u32 = 0; sym < 288; sym++) {
@@ -177,6 +178,7 @@ function initBases(): void {
     if (sym < 30) e = (u32(load<u16>(DBASE + (sym << 1))) << 16) | u32(load<u8>(DEXT + sym));
     store<u32>(DIST_BASE + (sym << 2), e);
   }
+  for (let sym: u32 = 0; sym < 19; sym++) store<u32>(PRE_BASE + (sym << 2), sym << 16);
 }
 
 /** The next canonical code after `huff` among codes of `len` bits, both bit-reversed. */
@@ -245,7 +247,7 @@ function buildTable(s: usize, lens: usize, n: u32, table: usize, root: u32, kind
   // Codes of at most `root` bits (libdeflate's way): each entry is stored once, in a table as
   // wide as its code, and the table is doubled (copied onto its upper half) before the next
   // length, which replicates every shorter code over the bits it does not use.
-  const bases = kind === K_LIT ? LIT_BASE : kind === K_DIST ? DIST_BASE : 0;
+  const bases = kind === K_LIT ? LIT_BASE : kind === K_DIST ? DIST_BASE : PRE_BASE;
   let huff: u32 = 0; // next code, bit-reversed
   let sym: u32 = 0; // index into work
   let len: u32 = min;
@@ -254,8 +256,7 @@ function buildTable(s: usize, lens: usize, n: u32, table: usize, root: u32, kind
     const add = len * 0x101;
     for (let c = u32(load<u16>(count + (len << 1))); c !== 0; c--) {
       const v = u32(load<u16>(work + (sym << 1)));
-      const base = bases !== 0 ? load<u32>(bases + (v << 2)) : v << 16;
-      store<u32>(table + (huff << 2), base + add);
+      store<u32>(table + (huff << 2), load<u32>(bases + (v << 2)) + add);
       sym++;
       huff = nextCode(huff, len);
     }
@@ -297,7 +298,7 @@ function buildTable(s: usize, lens: usize, n: u32, table: usize, root: u32, kind
       store<u32>(table + (low << 2), ptr);
     }
     const v = u32(load<u16>(work + (sym << 1)));
-    const here = (bases !== 0 ? load<u32>(bases + (v << 2)) : v << 16) + (len - drop) * 0x101;
+    const here = load<u32>(bases + (v << 2)) + (len - drop) * 0x101;
     const incr: u32 = 1 << (len - drop);
     let fill: u32 = 1 << curr;
     do {
@@ -618,6 +619,24 @@ function putBack(s: usize, hold: u64, bits: u32, inp: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Code-length repeats (16: the previous length, 17 and 18: zeros), for both paths.
+
+/** Extra bits after repeat symbol `sym`. */
+function repeatBits(sym: u32): u32 {
+  return sym === 16 ? 2 : sym === 17 ? 3 : 7;
+}
+
+/** How many lengths repeat symbol `sym` with extra bits `extra` stands for. */
+function repeatCount(sym: u32, extra: u32): u32 {
+  return (sym === 18 ? 11 : 3) + extra;
+}
+
+/** Writes `rep` lengths from `i` for repeat symbol `sym`; the caller checked they fit. */
+function fillRepeat(lens: usize, i: u32, sym: u32, rep: u32): void {
+  memory.fill(lens + i, sym === 16 ? load<u8>(lens + i - 1) : 0, rep);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Fast path for a dynamic block's code lengths: whole symbols (with their repeat bits) while at
 // least 16 input bytes remain. Go's encoder starts a new block every 16384 symbols or so, so on
 // data that hardly compresses the headers are a good part of the work.
@@ -650,12 +669,12 @@ function fastCodeLens(s: usize, i: u32, n: u32): u32 {
       continue;
     }
     if (sym === 16 && i === 0) break;
-    const nb: u32 = sym === 16 ? 2 : sym === 17 ? 3 : 7;
-    const rep = (sym === 18 ? 11 : 3) + (u32(hold >> len) & ((1 << nb) - 1));
+    const nb = repeatBits(sym);
+    const rep = repeatCount(sym, u32(hold >> len) & ((1 << nb) - 1));
     if (i + rep > n) break;
     hold >>= len + nb;
     bits -= len + nb;
-    memory.fill(lens + i, sym === 16 ? load<u8>(lens + i - 1) : 0, rep);
+    fillRepeat(lens, i, sym, rep);
     i += rep;
   }
   // Nothing of a symbol it stopped before is used.
@@ -817,13 +836,12 @@ function runLoop(s: usize): i32 {
       }
       case M_CODELENS_REP: {
         const sym = load<u32>(s, REPSYM);
-        const nb: u32 = sym === 16 ? 2 : sym === 17 ? 3 : 7;
+        const nb = repeatBits(sym);
         if (!pull(s, nb)) return R_NEED_INPUT;
-        const rep = (sym === 18 ? 11 : 3) + takeBits(s, nb);
-        let i = load<u32>(s, IDX);
+        const rep = repeatCount(sym, takeBits(s, nb));
+        const i = load<u32>(s, IDX);
         if (i + rep > load<u32>(s, NLIT) + load<u32>(s, NDIST)) return fail(s);
-        const v = sym === 16 ? load<u8>(s + LENS + i - 1) : 0;
-        memory.fill(s + LENS + i, v, rep);
+        fillRepeat(s + LENS, i, sym, rep);
         store<u32>(s, i + rep, IDX);
         store<u32>(s, M_CODELENS, MODE);
         break;

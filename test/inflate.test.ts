@@ -17,7 +17,7 @@ import {
   type WasmInflateEngine,
   type WasmRawInflater,
 } from '../src/wasm/inflate.js';
-import { xorshift32 } from './support/bytes.js';
+import { rng } from './support/bytes.js';
 import { dynamicBlock } from './support/deflate-blocks.js';
 
 let engine: WasmInflateEngine;
@@ -30,12 +30,6 @@ before(async () => {
 
 // ----------------------------------------------------------------------------------------------
 // Helpers
-
-/** xorshift32 numbers, and integers below `n` from them. */
-function rng(seed: number) {
-  const u32 = xorshift32(seed);
-  return { u32, int: (n: number): number => Math.floor((u32() / 2 ** 32) * n) };
-}
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const r = rng(seed);

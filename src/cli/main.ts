@@ -132,11 +132,15 @@ function stopOnSignals(ctl: AbortController, finished: () => boolean): () => Sto
     if (stop !== undefined || err.syscall === undefined) return;
     const exitCode = err.code === 'EPIPE' ? EPIPE_EXIT : 1;
     stop = { exitCode };
-    const reason = new SnapshotError('IO', `cannot write to standard output: ${err.message}`);
     if (finished()) reportStdoutFailure(err);
-    else ctl.abort(reason);
+    else ctl.abort(stdoutFailure(err));
   });
   return () => stop;
+}
+
+/** The error of a command whose standard output failed. */
+function stdoutFailure(err: Error): SnapshotError {
+  return new SnapshotError('IO', `cannot write to standard output: ${err.message}`);
 }
 
 /**
@@ -148,7 +152,7 @@ function reportStdoutFailure(err: NodeJS.ErrnoException): void {
     process.exitCode = EPIPE_EXIT;
     return;
   }
-  process.stderr.write(`error: cannot write to standard output: ${err.message}\n`);
+  process.stderr.write(`error: ${stdoutFailure(err).message}\n`);
   process.exitCode = 1;
 }
 

@@ -52,6 +52,12 @@ export function xorshift32(seed: number): () => number {
   };
 }
 
+/** {@link xorshift32} numbers, and integers below `n` drawn from them. */
+export function rng(seed: number): { u32: () => number; int: (n: number) => number } {
+  const u32 = xorshift32(seed);
+  return { u32, int: (n: number): number => Math.floor((u32() / 2 ** 32) * n) };
+}
+
 /** Deterministic pseudo-random bytes (the low bytes of {@link xorshift32}). */
 export function pseudoRandom(n: number, seed = 1): Uint8Array {
   const next = xorshift32(seed);

@@ -4,7 +4,7 @@
  * may cross from the literal/length lengths into the distance lengths), and literals and matches
  * coded with them; or a header with one of the flaws a decoder must reject where Go does.
  */
-import { xorshift32 } from './bytes.js';
+import { rng } from './bytes.js';
 
 /** How the header is broken ('none': a valid final block that ends the stream). */
 export type HeaderFlaw =
@@ -158,8 +158,7 @@ function codeLengthSymbols(int: (n: number) => number, lens: number[]): number[]
  */
 export function dynamicBlock(seed: number): DynamicBlock {
   // Neighbouring seeds start xorshift32 off alike: spread them first.
-  const u32 = xorshift32(Math.imul(seed, 0x9e3779b1) ^ 0x2545f491);
-  const int = (n: number): number => Math.floor((u32() / 2 ** 32) * n);
+  const { int } = rng(Math.imul(seed, 0x9e3779b1) ^ 0x2545f491);
   const flaws: HeaderFlaw[] = ['repeat-past-end', 'repeat-first', 'length-missing', 'bit-flip'];
   const flaw = int(3) === 0 ? flaws[int(flaws.length)] : 'none';
 
